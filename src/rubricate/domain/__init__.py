@@ -1,0 +1,1 @@
+"""The domain: pure types and rules, no I/O."""

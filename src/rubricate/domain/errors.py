@@ -1,0 +1,49 @@
+"""Errors the use cases raise; interfaces turn them into messages and exit codes."""
+
+from __future__ import annotations
+
+
+class RubricateError(Exception):
+    """Base of every error rubricate reports to a user."""
+
+
+class NotFound(RubricateError):
+    """A named thing (metric, evaluation, run, version) does not exist."""
+
+
+class Conflict(RubricateError):
+    """The request contradicts what is stored (a duplicate name, a stale version)."""
+
+
+class InvalidInput(RubricateError):
+    """A parameter or a value in a file is wrong.
+
+    ``location`` names where: a file, its line and the field, or a parameter, so that the
+    message alone tells the user what to fix.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.field = field
+        super().__init__(self.render())
+
+    @property
+    def location(self) -> str:
+        parts = []
+        if self.file is not None:
+            parts.append(self.file if self.line is None else f"{self.file}:{self.line}")
+        if self.field is not None:
+            parts.append(f"field '{self.field}'")
+        return ", ".join(parts)
+
+    def render(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message

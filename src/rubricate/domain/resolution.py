@@ -1,0 +1,52 @@
+"""Resolution: the final human value for a row and metric, chosen by an admin or a policy."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from enum import StrEnum
+
+from rubricate.domain.errors import InvalidInput
+from rubricate.domain.scale import Scale
+
+
+class Policy(StrEnum):
+    UNANIMOUS = "unanimous"  # every reviewer gave the same score
+    MAJORITY = "majority"  # one score from strictly more than half the reviewers
+    MEDIAN = "median"  # the middle score; for an even count only if both middles agree
+    MEAN = "mean"  # the average; numeric scales only, may be fractional
+
+
+def check_policy(policy: Policy, scale: Scale) -> None:
+    if policy is Policy.MEAN and not scale.is_numeric:
+        raise InvalidInput(
+            f"the mean policy needs a numeric scale, and this one is labels ({scale.describe()}):"
+            " use unanimous, majority or median",
+            field="policy",
+        )
+
+
+def resolve(policy: Policy, scores: Sequence[float], scale: Scale) -> float | None:
+    """The value ``policy`` gives these reviewers' scores, or None when it cannot decide.
+
+    An undecided row stays unresolved for an admin.
+    """
+    check_policy(policy, scale)
+    if not scores:
+        return None
+    match policy:
+        case Policy.UNANIMOUS:
+            return scores[0] if all(s == scores[0] for s in scores) else None
+        case Policy.MAJORITY:
+            value, count = Counter(scores).most_common(1)[0]
+            return value if count * 2 > len(scores) else None
+        case Policy.MEDIAN:
+            ordered = sorted(scores)
+            middle = len(ordered) // 2
+            if len(ordered) % 2:
+                return ordered[middle]
+            low, high = ordered[middle - 1], ordered[middle]
+            return low if low == high else None
+        case Policy.MEAN:
+            return statistics.fmean(scores)

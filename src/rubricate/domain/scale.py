@@ -1,0 +1,130 @@
+"""Score scales: what values a metric may take and how labels map to numbers."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ScaleType = Literal["ordinal", "interval", "labels"]
+
+
+class ScaleError(ValueError):
+    """A score or label that the scale does not allow."""
+
+
+class Scale(BaseModel):
+    """A metric's score scale.
+
+    - ``ordinal``: whole numbers from ``min`` to ``max`` (1–5); ``labels`` may name points.
+    - ``interval``: any real number from ``min`` to ``max`` (0–1).
+    - ``labels``: ordered labels only (pass/fail); ``labels`` maps each allowed number to
+      its label, and a mean of labels means nothing, so the ``mean`` policy refuses it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: ScaleType = "ordinal"
+    min: float | None = None
+    max: float | None = None
+    labels: dict[float, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.type == "labels":
+            if len(self.labels) < 2:
+                raise ValueError("a labels scale needs at least two labels")
+            lo, hi = min(self.labels), max(self.labels)
+            if self.min is None:
+                object.__setattr__(self, "min", lo)
+            if self.max is None:
+                object.__setattr__(self, "max", hi)
+        if self.min is None or self.max is None:
+            raise ValueError(f"an {self.type} scale needs min and max")
+        if not (math.isfinite(self.min) and math.isfinite(self.max)) or self.min >= self.max:
+            raise ValueError(f"scale min ({self.min:g}) must be below max ({self.max:g})")
+        if self.type == "ordinal" and not (self.min.is_integer() and self.max.is_integer()):
+            raise ValueError("an ordinal scale's min and max must be whole numbers")
+        names = list(self.labels.values())
+        if len(set(names)) != len(names):
+            raise ValueError("scale labels must be distinct")
+        for value in self.labels:
+            if self.type != "labels":
+                self.check(value)
+        return self
+
+    @property
+    def low(self) -> float:
+        assert self.min is not None  # set by the validator
+        return self.min
+
+    @property
+    def high(self) -> float:
+        assert self.max is not None  # set by the validator
+        return self.max
+
+    @property
+    def is_numeric(self) -> bool:
+        """Whether averaging scores is meaningful (``mean`` policy, MAE)."""
+        return self.type != "labels"
+
+    @property
+    def points(self) -> list[float] | None:
+        """The allowed values in order, or None for a continuous scale."""
+        if self.type == "labels":
+            return sorted(self.labels)
+        if self.type == "ordinal":
+            return [float(v) for v in range(int(self.low), int(self.high) + 1)]
+        return None
+
+    @property
+    def span(self) -> float:
+        return self.high - self.low
+
+    def check(self, value: float) -> float:
+        """Return ``value`` as a float if the scale allows it, else raise ScaleError."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ScaleError(f"score must be a number, not {type(value).__name__}")
+        number = float(value)
+        if not math.isfinite(number):
+            raise ScaleError(f"score {value!r} is not a finite number")
+        if self.type == "labels":
+            if number not in self.labels:
+                allowed = ", ".join(f"{v:g} ({n})" for v, n in sorted(self.labels.items()))
+                raise ScaleError(f"score {number:g} is not on the scale: allowed {allowed}")
+            return number
+        if not self.low <= number <= self.high:
+            raise ScaleError(f"score {number:g} is outside the scale {self.describe()}")
+        if self.type == "ordinal" and not number.is_integer():
+            raise ScaleError(f"score {number:g} is not a whole number on {self.describe()}")
+        return number
+
+    def value_of(self, label: str) -> float:
+        """The number a label stands for (case and surrounding space ignored)."""
+        wanted = label.strip().casefold()
+        for value, name in self.labels.items():
+            if name.casefold() == wanted:
+                return value
+        known = ", ".join(repr(n) for n in self.labels.values()) or "none"
+        raise ScaleError(f"unknown label {label!r}: known labels are {known}")
+
+    def label_of(self, value: float) -> str | None:
+        return self.labels.get(value)
+
+    def describe(self) -> str:
+        """A short human description, e.g. ``1–5`` or ``fail/pass``."""
+        if self.type == "labels":
+            return "/".join(self.labels[v] for v in sorted(self.labels))
+        return f"{self.low:g}–{self.high:g}"
+
+    def to_json(self) -> dict[str, object]:
+        """The layout of dataset.json (label keys as strings, as JSON needs)."""
+        data: dict[str, object] = {"type": self.type, "min": _num(self.low), "max": _num(self.high)}
+        if self.labels:
+            data["labels"] = {f"{_num(v)}": n for v, n in sorted(self.labels.items())}
+        return data
+
+
+def _num(value: float) -> int | float:
+    return int(value) if value.is_integer() else value

@@ -1,0 +1,1 @@
+"""The use cases, once: every interface calls these."""

@@ -1,0 +1,232 @@
+"""Use cases on reviewers' annotations: add, resolve (by hand or policy), agreement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import groupby
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from rubricate.domain.errors import InvalidInput, NotFound
+from rubricate.domain.metrics import active_version
+from rubricate.domain.resolution import Policy, check_policy, resolve
+from rubricate.domain.scale import Scale, ScaleError
+from rubricate.service.evaluations import find_evaluation
+from rubricate.service.metrics import find_metric, load_versions
+from rubricate.stats import PairAgreement, krippendorff_alpha, pairwise_agreement
+from rubricate.store.database import Database
+from rubricate.store.mapping import to_metric
+from rubricate.store.tables import AnnotationRecord, ResolutionRecord, RowRecord, table_of
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveReport:
+    policy: Policy
+    annotated_rows: int
+    resolved: int  # resolved now
+    unresolved: int  # the policy could not decide: left for an admin
+    kept: int  # already resolved before, left as they were
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewerAgreement:
+    rows: int  # rows with at least two reviewers' scores
+    reviewers: int
+    alpha_ordinal: float
+    alpha_interval: float
+    pairs: list[PairAgreement]
+
+
+class AnnotationService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(
+        self,
+        evaluation: str,
+        row_id: str,
+        metric: str,
+        *,
+        annotator: str,
+        score: float | str,
+        comment: str | None = None,
+    ) -> float:
+        """Add or replace one reviewer's score (a label is mapped on the metric's scale)."""
+        if not annotator.strip():
+            raise InvalidInput("annotator must not be empty", field="annotator")
+        with self._db.write() as session:
+            row, metric_id, scale = _target(session, evaluation, row_id, metric)
+            value = _score_on(scale, score)
+            session.execute(
+                delete(AnnotationRecord).where(
+                    AnnotationRecord.row_id == row.id,
+                    AnnotationRecord.metric_id == metric_id,
+                    AnnotationRecord.annotator == annotator,
+                )
+            )
+            session.add(
+                AnnotationRecord(
+                    row_id=row.id,
+                    metric_id=metric_id,
+                    annotator=annotator,
+                    score=value,
+                    comment=comment,
+                )
+            )
+            return value
+
+    def resolve_row(
+        self, evaluation: str, row_id: str, metric: str, *, value: float | str, user: str
+    ) -> float:
+        """An admin's decision for one row; it replaces whatever resolved it before."""
+        with self._db.write() as session:
+            row, metric_id, scale = _target(session, evaluation, row_id, metric)
+            number = _score_on(scale, value)
+            _delete_resolution(session, row.id, metric_id)
+            session.add(
+                ResolutionRecord(
+                    row_id=row.id, metric_id=metric_id, value=number, resolved_by=f"user:{user}"
+                )
+            )
+            return number
+
+    def resolve(
+        self, evaluation: str, metric: str, policy: Policy, *, replace: bool = False
+    ) -> ResolveReport:
+        """Resolve every annotated row the policy can decide.
+
+        Rows resolved before are kept, unless ``replace`` and a policy resolved them:
+        an admin's own decision is never overwritten in bulk.
+        """
+        with self._db.write() as session:
+            evaluation_id = find_evaluation(session, evaluation).id
+            metric_id, scale = _metric_scale(session, metric)
+            check_policy(policy, scale)
+            existing = dict(
+                session.execute(
+                    select(ResolutionRecord.row_id, ResolutionRecord.resolved_by).where(
+                        ResolutionRecord.metric_id == metric_id,
+                        ResolutionRecord.row_id.in_(
+                            select(RowRecord.id).where(RowRecord.evaluation_id == evaluation_id)
+                        ),
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            annotated = resolved = unresolved = kept = 0
+            new: list[dict[str, object]] = []
+            replaced: list[int] = []
+            for row_id, scores in _scores_by_row(session, evaluation_id, metric_id):
+                annotated += 1
+                before = existing.get(row_id)
+                if before is not None and not (replace and before.startswith("policy:")):
+                    kept += 1
+                    continue
+                value = resolve(policy, [s for _, s in scores], scale)
+                if value is None:
+                    unresolved += 1
+                    continue
+                if before is not None:
+                    replaced.append(row_id)
+                new.append(
+                    {
+                        "row_id": row_id,
+                        "metric_id": metric_id,
+                        "value": value,
+                        "resolved_by": f"policy:{policy.value}",
+                    }
+                )
+                resolved += 1
+            for start in range(0, len(replaced), 1000):
+                session.execute(
+                    delete(ResolutionRecord).where(
+                        ResolutionRecord.metric_id == metric_id,
+                        ResolutionRecord.row_id.in_(replaced[start : start + 1000]),
+                    )
+                )
+            if new:
+                session.execute(table_of(ResolutionRecord).insert(), new)
+            return ResolveReport(policy, annotated, resolved, unresolved, kept)
+
+    def agreement(self, evaluation: str, metric: str) -> ReviewerAgreement:
+        """Krippendorff's alpha among reviewers, and agreement of each pair of them."""
+        with self._db.read() as session:
+            evaluation_id = find_evaluation(session, evaluation).id
+            metric_id, _ = _metric_scale(session, metric)
+            ratings = {
+                row_id: dict(scores)
+                for row_id, scores in _scores_by_row(session, evaluation_id, metric_id)
+            }
+        units = [list(r.values()) for r in ratings.values() if len(r) >= 2]
+        reviewers = {name for r in ratings.values() for name in r}
+        return ReviewerAgreement(
+            rows=len(units),
+            reviewers=len(reviewers),
+            alpha_ordinal=krippendorff_alpha(units, level="ordinal"),
+            alpha_interval=krippendorff_alpha(units, level="interval"),
+            pairs=pairwise_agreement(ratings),
+        )
+
+
+def _scores_by_row(
+    session: Session, evaluation_id: int, metric_id: int
+) -> Iterator[tuple[int, list[tuple[str, float]]]]:
+    """(row id, [(annotator, score)]) for every annotated row, streamed in row order."""
+    result = session.execute(
+        select(AnnotationRecord.row_id, AnnotationRecord.annotator, AnnotationRecord.score)
+        .join(RowRecord, RowRecord.id == AnnotationRecord.row_id)
+        .where(RowRecord.evaluation_id == evaluation_id, AnnotationRecord.metric_id == metric_id)
+        .order_by(AnnotationRecord.row_id, AnnotationRecord.annotator)
+        .execution_options(yield_per=5000)
+    ).tuples()
+    for row_id, group in groupby(result, key=lambda t: t[0]):
+        yield row_id, [(annotator, score) for _, annotator, score in group]
+
+
+def _metric_scale(session: Session, name: str) -> tuple[int, Scale]:
+    record = find_metric(session, name)
+    version = active_version(to_metric(record), load_versions(session, record.id))
+    return record.id, version.scale
+
+
+def _target(
+    session: Session, evaluation: str, row_id: str, metric: str
+) -> tuple[RowRecord, int, Scale]:
+    evaluation_id = find_evaluation(session, evaluation).id
+    row = session.scalar(
+        select(RowRecord).where(
+            RowRecord.evaluation_id == evaluation_id, RowRecord.external_id == row_id
+        )
+    )
+    if row is None:
+        raise NotFound(f"evaluation {evaluation!r} has no row {row_id!r}")
+    metric_id, scale = _metric_scale(session, metric)
+    return row, metric_id, scale
+
+
+def _score_on(scale: Scale, value: float | str) -> float:
+    try:
+        if isinstance(value, str):
+            number = _as_number(value)
+            return scale.value_of(value) if number is None else scale.check(number)
+        return scale.check(value)
+    except ScaleError as exc:
+        raise InvalidInput(str(exc), field="score") from None
+
+
+def _delete_resolution(session: Session, row_id: int, metric_id: int) -> None:
+    session.execute(
+        delete(ResolutionRecord).where(
+            ResolutionRecord.row_id == row_id, ResolutionRecord.metric_id == metric_id
+        )
+    )
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None

@@ -1,0 +1,66 @@
+"""The workspace: one database and the use cases over it. Every interface (CLI, API, web)
+goes through this class; none holds logic of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rubricate.service.annotations import AnnotationService
+from rubricate.service.evaluations import EvaluationService
+from rubricate.service.exporting import ExportReport, export_evaluation
+from rubricate.service.importing import ImportReport, Progress, import_path
+from rubricate.service.metrics import MetricService, sync_builtins
+from rubricate.settings import Settings
+from rubricate.store.database import Database
+
+
+class Rubricate:
+    """Open a workspace: ``Rubricate()`` uses the settings from the environment;
+    ``Rubricate(database_url="sqlite:///x.db")`` picks a database."""
+
+    def __init__(self, settings: Settings | None = None, *, database_url: str | None = None):
+        self.settings = settings or Settings()
+        if database_url is not None:
+            self.settings = self.settings.model_copy(update={"database_url": database_url})
+        self.db = Database(self.settings.database_url)
+        if self.settings.auto_migrate:
+            self.db.migrate()
+            sync_builtins(self.db)
+        self.metrics = MetricService(self.db)
+        self.evaluations = EvaluationService(self.db)
+        self.annotations = AnnotationService(self.db)
+
+    def import_path(
+        self,
+        path: str | Path,
+        evaluation: str,
+        *,
+        kind: str | None = None,
+        description: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import a dataset folder or flat JSONL/CSV files into ``evaluation``, whole or
+        not at all; importing the same data again changes nothing."""
+        return import_path(
+            self.db,
+            Path(path),
+            evaluation,
+            kind=kind,
+            description=description,
+            batch_size=self.settings.import_batch_size,
+            progress=progress,
+        )
+
+    def export(self, evaluation: str, out: str | Path, *, layout: str = "dataset") -> ExportReport:
+        """Write ``evaluation`` to the folder ``out``: ``dataset`` (dataset.json and
+        rows.jsonl), ``jsonl`` or ``csv`` (rows, annotations, judge_results, resolutions)."""
+        return export_evaluation(self.db, evaluation, Path(out), layout=layout)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Rubricate:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

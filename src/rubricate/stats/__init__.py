@@ -1,0 +1,35 @@
+"""Agreement statistics for aligning LLM judges with human reviewers.
+
+Pure functions only (no I/O): judge-vs-human agreement, Krippendorff's alpha among
+reviewers, per-pair reviewer agreement and (grouped) bootstrap confidence intervals.
+"""
+
+from rubricate.stats._agreement import (
+    exact_agreement,
+    mean_absolute_error,
+    spearman,
+    within_delta_agreement,
+)
+from rubricate.stats._alpha import AlphaLevel, krippendorff_alpha, krippendorff_alpha_from_matrix
+from rubricate.stats._bootstrap import BootstrapCI, bootstrap_ci
+from rubricate.stats._kappa import KappaWeights, confusion_matrix, weighted_kappa
+from rubricate.stats._pairwise import PairAgreement, pairwise_agreement
+from rubricate.stats._validate import Scores
+
+__all__ = [
+    "AlphaLevel",
+    "BootstrapCI",
+    "KappaWeights",
+    "PairAgreement",
+    "Scores",
+    "bootstrap_ci",
+    "confusion_matrix",
+    "exact_agreement",
+    "krippendorff_alpha",
+    "krippendorff_alpha_from_matrix",
+    "mean_absolute_error",
+    "pairwise_agreement",
+    "spearman",
+    "weighted_kappa",
+    "within_delta_agreement",
+]

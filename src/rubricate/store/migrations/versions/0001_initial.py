@@ -1,0 +1,154 @@
+"""Metrics and versions, evaluations, rows, judge results, annotations, resolutions.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-28
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from rubricate.store.tables import JSONType, UTCDateTime
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "metrics",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("judge_model", sa.String(200), nullable=True),
+        sa.Column("pinned_version", sa.Integer(), nullable=True),
+        sa.Column("forked_from_id", sa.Integer(), sa.ForeignKey("metrics.id"), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("name"),
+    )
+    op.create_table(
+        "metric_versions",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "metric_id",
+            sa.Integer(),
+            sa.ForeignKey("metrics.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("prompt", sa.Text(), nullable=False),
+        sa.Column("guidelines", sa.Text(), nullable=False),
+        sa.Column("scale", JSONType, nullable=False),
+        sa.Column("origin", sa.String(16), nullable=False),
+        sa.Column(
+            "parent_version_id", sa.Integer(), sa.ForeignKey("metric_versions.id"), nullable=True
+        ),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("metric_id", "number"),
+    )
+    op.create_table(
+        "evaluations",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("name"),
+    )
+    op.create_table(
+        "rows",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "evaluation_id",
+            sa.Integer(),
+            sa.ForeignKey("evaluations.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("external_id", sa.String(200), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("input", sa.Text(), nullable=False),
+        sa.Column("output", sa.Text(), nullable=False),
+        sa.Column("context", sa.Text(), nullable=True),
+        sa.Column("expected", sa.Text(), nullable=True),
+        sa.Column("metadata", JSONType, nullable=False),
+        sa.UniqueConstraint("evaluation_id", "external_id"),
+    )
+    op.create_index("ix_rows_evaluation_position", "rows", ["evaluation_id", "position"])
+    op.create_table(
+        "judge_results",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "row_id", sa.Integer(), sa.ForeignKey("rows.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "metric_version_id",
+            sa.Integer(),
+            sa.ForeignKey("metric_versions.id"),
+            nullable=False,
+        ),
+        sa.Column("score", sa.Float(), nullable=True),
+        sa.Column("rationale", sa.Text(), nullable=True),
+        sa.Column("judge_model", sa.String(200), nullable=True),
+        sa.Column("raw_output", sa.Text(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("input_tokens", sa.Integer(), nullable=True),
+        sa.Column("output_tokens", sa.Integer(), nullable=True),
+        sa.Column("cost_usd", sa.Float(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index(
+        "ix_judge_results_row_version", "judge_results", ["row_id", "metric_version_id"]
+    )
+    op.create_table(
+        "annotations",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "row_id", sa.Integer(), sa.ForeignKey("rows.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "metric_id",
+            sa.Integer(),
+            sa.ForeignKey("metrics.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("annotator", sa.String(200), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("row_id", "metric_id", "annotator"),
+    )
+    op.create_table(
+        "resolutions",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "row_id", sa.Integer(), sa.ForeignKey("rows.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "metric_id",
+            sa.Integer(),
+            sa.ForeignKey("metrics.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("value", sa.Float(), nullable=False),
+        sa.Column("resolved_by", sa.String(200), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("row_id", "metric_id"),
+    )
+
+
+def downgrade() -> None:
+    for table in (
+        "resolutions",
+        "annotations",
+        "judge_results",
+        "rows",
+        "evaluations",
+        "metric_versions",
+        "metrics",
+    ):
+        op.drop_table(table)

@@ -1,0 +1,207 @@
+"""The schema, as SQLAlchemy tables. Alembic migrations in migrations/ must match it
+(a test compares them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on both databases (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: pass an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def table_of(record: type[Base]) -> Table:
+    """The Core table behind a mapped class, for bulk statements."""
+    return cast(Table, record.__table__)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSONType}  # noqa: RUF012
+
+
+class MetricRecord(Base):
+    __tablename__ = "metrics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    judge_model: Mapped[str | None] = mapped_column(String(200))
+    pinned_version: Mapped[int | None] = mapped_column(Integer)  # a version number
+    forked_from_id: Mapped[int | None] = mapped_column(ForeignKey("metrics.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MetricVersionRecord(Base):
+    __tablename__ = "metric_versions"
+    __table_args__ = (UniqueConstraint("metric_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    prompt: Mapped[str] = mapped_column(Text)
+    guidelines: Mapped[str] = mapped_column(Text, default="")
+    scale: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    origin: Mapped[str] = mapped_column(String(16))
+    parent_version_id: Mapped[int | None] = mapped_column(ForeignKey("metric_versions.id"))
+    # use_alter: runs point at versions and versions at runs; break the cycle for sorting
+    source_run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("alignment_runs.id", use_alter=True)
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EvaluationRecord(Base):
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RowRecord(Base):
+    __tablename__ = "rows"
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "external_id"),
+        Index("ix_rows_evaluation_position", "evaluation_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)  # order in the source file, for export
+    input: Mapped[str] = mapped_column(Text)
+    output: Mapped[str] = mapped_column(Text)
+    context: Mapped[str | None] = mapped_column(Text)
+    expected: Mapped[str | None] = mapped_column(Text)
+    row_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
+
+
+class JudgeResultRecord(Base):
+    __tablename__ = "judge_results"
+    __table_args__ = (Index("ix_judge_results_row_version", "row_id", "metric_version_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    row_id: Mapped[int] = mapped_column(ForeignKey("rows.id", ondelete="CASCADE"))
+    metric_version_id: Mapped[int] = mapped_column(ForeignKey("metric_versions.id"))
+    score: Mapped[float | None] = mapped_column(Float)
+    rationale: Mapped[str | None] = mapped_column(Text)
+    judge_model: Mapped[str | None] = mapped_column(String(200))
+    raw_output: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnnotationRecord(Base):
+    __tablename__ = "annotations"
+    __table_args__ = (UniqueConstraint("row_id", "metric_id", "annotator"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    row_id: Mapped[int] = mapped_column(ForeignKey("rows.id", ondelete="CASCADE"))
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
+    annotator: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ResolutionRecord(Base):
+    __tablename__ = "resolutions"
+    __table_args__ = (UniqueConstraint("row_id", "metric_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    row_id: Mapped[int] = mapped_column(ForeignKey("rows.id", ondelete="CASCADE"))
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
+    value: Mapped[float] = mapped_column(Float)
+    resolved_by: Mapped[str] = mapped_column(String(200))  # "policy:majority", "user:ana"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlignmentRunRecord(Base):
+    __tablename__ = "alignment_runs"
+    __table_args__ = (Index("ix_alignment_runs_metric_created", "metric_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # also the idempotency key
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
+    base_version_id: Mapped[int] = mapped_column(ForeignKey("metric_versions.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[str | None] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    disagreements: Mapped[int | None] = mapped_column(Integer)
+    agreeing_skipped: Mapped[int | None] = mapped_column(Integer)
+    missing_skipped: Mapped[int | None] = mapped_column(Integer)
+    low_confidence: Mapped[bool] = mapped_column(Boolean, default=False)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    accepted_version_id: Mapped[int | None] = mapped_column(ForeignKey("metric_versions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class AlignmentRunEvaluationRecord(Base):
+    """The source evaluations of a run (a run reads from one or more)."""
+
+    __tablename__ = "alignment_run_evaluations"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("alignment_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id"), primary_key=True)
