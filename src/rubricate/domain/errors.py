@@ -15,6 +15,10 @@ class Conflict(RubricateError):
     """The request contradicts what is stored (a duplicate name, a stale version)."""
 
 
+class Unavailable(RubricateError):
+    """The database (or, later, a model) cannot be reached; the message says which."""
+
+
 class InvalidInput(RubricateError):
     """A parameter or a value in a file is wrong.
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.scale import Scale
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}\Z")  # \Z: no trailing newline
 
 
 class MetricKind(StrEnum):
@@ -59,7 +59,7 @@ class Metric:
 
 def check_metric_name(name: str) -> str:
     """Names are used on the command line as NAME or NAME@VERSION, so keep them plain."""
-    if not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise InvalidInput(
             f"metric name {name!r} is not valid: use 1-100 letters, digits, '_', '-' or '.', "
             "starting with a letter or digit",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -33,26 +34,45 @@ class Scale(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.type == "labels":
-            if len(self.labels) < 2:
-                raise ValueError("a labels scale needs at least two labels")
-            lo, hi = min(self.labels), max(self.labels)
-            if self.min is None:
-                object.__setattr__(self, "min", lo)
-            if self.max is None:
-                object.__setattr__(self, "max", hi)
+            self._take_bounds_from_labels()
         if self.min is None or self.max is None:
             raise ValueError(f"an {self.type} scale needs min and max")
         if not (math.isfinite(self.min) and math.isfinite(self.max)) or self.min >= self.max:
             raise ValueError(f"scale min ({self.min:g}) must be below max ({self.max:g})")
         if self.type == "ordinal" and not (self.min.is_integer() and self.max.is_integer()):
             raise ValueError("an ordinal scale's min and max must be whole numbers")
-        names = list(self.labels.values())
-        if len(set(names)) != len(names):
-            raise ValueError("scale labels must be distinct")
+        # value_of() ignores case and surrounding space, so labels must differ beyond them
+        seen: dict[str, str] = {}
+        for name in self.labels.values():
+            key = name.strip().casefold()
+            if not key:
+                raise ValueError("scale labels must not be empty")
+            if key in seen:
+                raise ValueError(
+                    f"scale labels must be distinct: {seen[key]!r} and {name!r} "
+                    "differ only in case or spaces"
+                )
+            seen[key] = name
         for value in self.labels:
             if self.type != "labels":
                 self.check(value)
         return self
+
+    def _take_bounds_from_labels(self) -> None:
+        """A labels scale allows its labels only: its bounds are the lowest and highest."""
+        if len(self.labels) < 2:
+            raise ValueError("a labels scale needs at least two labels")
+        if not all(math.isfinite(value) for value in self.labels):
+            raise ValueError("label values must be finite numbers")
+        lo, hi = min(self.labels), max(self.labels)
+        for bound, given, implied in (("min", self.min, lo), ("max", self.max, hi)):
+            if given is None:
+                object.__setattr__(self, bound, implied)
+            elif given != implied:
+                raise ValueError(
+                    f"a labels scale's {bound} ({given:g}) must be its "
+                    f"{'lowest' if bound == 'min' else 'highest'} label value ({implied:g})"
+                )
 
     @property
     def low(self) -> float:
@@ -84,7 +104,7 @@ class Scale(BaseModel):
 
     def check(self, value: float) -> float:
         """Return ``value`` as a float if the scale allows it, else raise ScaleError."""
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ScaleError(f"score must be a number, not {type(value).__name__}")
         number = float(value)
         if not math.isfinite(number):

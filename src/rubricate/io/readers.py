@@ -2,109 +2,208 @@
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Iterator
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from rubricate.domain.errors import InvalidInput
+from rubricate.io.jsonpos import field_name, line_of, offset_of, path_at
+from rubricate.io.records import MANY, ONE, storable_problem
 
 Model = TypeVar("Model", bound=BaseModel)
+_PYDANTIC_AT = re.compile(r"line (\d+) column (\d+)")
 
 
-def text_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of a UTF-8 file, decoded line by line so that a bad byte is
-    reported on its own line, and never the whole file in memory."""
+class Line(NamedTuple):
+    number: int
+    text: str
+    bad: int | None  # where the first byte that is not UTF-8 sits in ``text``, if any
+
+
+def text_lines(path: Path) -> Iterator[Line]:
+    """The lines of a UTF-8 file, decoded one by one: never the whole file in memory.
+
+    A byte that is not UTF-8 is kept (as a lone surrogate) and its place reported in
+    ``Line.bad``, so that the reader can name the field it sits in.
+    """
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
+            codec = "utf-8-sig" if number == 1 else "utf-8"
+            if number == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
                 raise InvalidInput(
-                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1});"
-                    " save the file as UTF-8",
-                    file=str(path),
-                    line=number,
-                ) from None
-            yield number, text
+                    "the file is UTF-16 text: save it as UTF-8", file=str(path), line=1
+                )
+            try:
+                line = Line(number, raw.decode(codec), None)
+            except UnicodeDecodeError as exc:
+                text = raw.decode(codec, errors="surrogateescape")
+                line = Line(number, text, len(raw[: exc.start].decode(codec)))
+            yield line
+
+
+def not_utf8(line: Line, *, file: str, field: str | None) -> InvalidInput:
+    at = line.bad or 0
+    byte = ord(line.text[at]) - 0xDC00  # surrogateescape keeps byte b as U+DC00 + b
+    if field is not None:  # a bad byte in a key: shown as \xff, printable
+        field = field.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return InvalidInput(
+        f"not UTF-8 text (byte 0x{byte:02x} at column {at + 1}): save the file as UTF-8",
+        file=file,
+        line=line.number,
+        field=field,
+    )
 
 
 def read_jsonl(path: Path, model: type[Model]) -> Iterator[tuple[int, Model]]:
     """Validated records of a JSON Lines file; blank lines are skipped."""
-    for number, text in text_lines(path):
-        if text.strip():
-            yield number, parse(model, text, file=str(path), line=number)
+    file = str(path)
+    for line in text_lines(path):
+        if line.bad is not None:
+            raise not_utf8(line, file=file, field=field_name(path_at(line.text, line.bad)))
+        if line.text.strip():
+            yield line.number, parse_line(model, line.text, file=file, line=line.number)
 
 
-def read_csv(path: Path, model: type[Model]) -> Iterator[tuple[int, Model]]:
-    """Validated records of a CSV file with a header; empty cells are missing values and
-    the ``metadata`` column holds JSON."""
-    lines = text_lines(path)
-    counter = _LineCounter(lines)
-    reader = csv.DictReader(counter, strict=True)
+def parse_line(model: type[Model], text: str, *, file: str, line: int) -> Model:
     try:
-        for record in reader:
-            number = counter.last  # where the record ends; a quoted cell may span lines
-            values: dict[str, Any] = {
-                key: value for key, value in record.items() if value not in ("", None)
-            }
-            if None in values:
-                raise InvalidInput("more cells than header columns", file=str(path), line=number)
-            if "metadata" in values:
-                values["metadata"] = _json_cell(values["metadata"], path, number)
-            yield number, validate(model, values, file=str(path), line=number)
-    except csv.Error as exc:
-        raise InvalidInput(f"malformed CSV: {exc}", file=str(path), line=counter.last) from None
-
-
-def read_json_document(path: Path, model: type[Model]) -> Model:
-    text = "".join(line for _, line in text_lines(path))
-    return parse(model, text, file=str(path), line=None)
-
-
-def parse(model: type[Model], text: str, *, file: str, line: int | None) -> Model:
-    try:
-        return model.model_validate_json(text)
+        record = model.model_validate_json(text)
     except ValidationError as exc:
-        raise _invalid(exc, file, line) from None
+        first = exc.errors(include_url=False)[0]
+        if first["type"] != "json_invalid":
+            message = message_of(first, model)
+            raise InvalidInput(message, file=file, line=line, field=field_of(first)) from None
+        detail, offset = _malformed(text, first)
+        raise InvalidInput(
+            f"malformed JSON at column {offset + 1}: {detail}",
+            file=file,
+            line=line,
+            field=field_name(path_at(text, offset)),
+        ) from None
+    if "\\u0000" in text:  # JSON writes NUL so: a cheap test before a walk of the record
+        check_storable(record, file=file, line=line)
+    elif (metadata := getattr(record, "metadata", None)) and not _plain_json(metadata):
+        check_storable(metadata, file=file, line=line, loc=("metadata",))  # inf, nan: here
+    return record
 
 
-def validate(model: type[Model], data: dict[str, Any], *, file: str, line: int | None) -> Model:
+def _plain_json(value: object) -> bool:
+    """Whether parsed JSON holds no non-finite number (metadata is the only place pydantic
+    lets one through unchecked)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_plain_json(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_plain_json(item) for item in value)
+    return True
+
+
+def check_storable(
+    value: object, *, file: str, line: int | None, loc: tuple[int | str, ...] = ()
+) -> None:
+    """Refuse what the databases cannot store: a NUL character, a non-finite number."""
+    problem = storable_problem(value)
+    if problem is not None:
+        where = field_name((*loc, *problem[0]))
+        raise InvalidInput(problem[1], file=file, line=line, field=where)
+
+
+@dataclass(frozen=True)
+class JsonDocument:
+    """A whole JSON file (dataset.json), kept as text to tell the line of each field."""
+
+    file: str
+    text: str
+
+    def error(self, message: str, loc: Sequence[int | str]) -> InvalidInput:
+        offset = offset_of(self.text, loc)
+        line = None if offset is None else line_of(self.text, offset)
+        return InvalidInput(message, file=self.file, line=line, field=field_name(loc))
+
+
+def read_json_document(path: Path, model: type[Model]) -> tuple[Model, JsonDocument]:
+    """A small JSON document, validated; errors name the line of the field."""
+    file, parts = str(path), list[str]()
+    for line in text_lines(path):
+        if line.bad is not None:
+            before = "".join(parts)
+            field = field_name(path_at(before + line.text, len(before) + line.bad))
+            raise not_utf8(line, file=file, field=field)
+        parts.append(line.text)
+    document = JsonDocument(file, "".join(parts))
     try:
-        return model.model_validate(data)
+        record = model.model_validate_json(document.text)
     except ValidationError as exc:
-        raise _invalid(exc, file, line) from None
+        first = exc.errors(include_url=False)[0]
+        if first["type"] != "json_invalid":
+            raise document.error(message_of(first, model), _loc(first)) from None
+        detail, offset = _malformed(document.text, first)
+        column = offset - document.text.rfind("\n", 0, offset)
+        raise InvalidInput(
+            f"malformed JSON at column {column}: {detail}",
+            file=file,
+            line=line_of(document.text, offset),
+            field=field_name(path_at(document.text, offset)),
+        ) from None
+    problem = storable_problem(record)
+    if problem is not None:
+        raise document.error(problem[1], problem[0])
+    return record, document
 
 
-def _invalid(exc: ValidationError, file: str, line: int | None) -> InvalidInput:
-    first = exc.errors(include_url=False)[0]
-    if first["type"] == "json_invalid":
-        detail = first.get("ctx", {}).get("error", first["msg"])
-        return InvalidInput(f"malformed JSON: {detail}", file=file, line=line)
-    field = _field_path(first["loc"])
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown field (put extra data under 'metadata')"
-    elif first["type"] == "missing":
-        message = "required field is missing"
-    elif "input" in first and first["type"] not in {"value_error"}:
-        message = f"{message} (got {_short(first['input'])})"
-    return InvalidInput(message.removeprefix("Value error, "), file=file, line=line, field=field)
+def _malformed(text: str, error: ErrorDetails) -> tuple[str, int]:
+    """What is wrong with malformed JSON and where (an offset in ``text``)."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return lower_first(exc.msg), exc.pos
+    except (ValueError, RecursionError):
+        pass
+    detail = str(error.get("ctx", {}).get("error", error["msg"]))
+    found = _PYDANTIC_AT.search(detail)
+    offset = 0
+    if found:
+        line, column = int(found.group(1)), int(found.group(2))
+        line_start = 0
+        for _ in range(line - 1):
+            line_start = text.find("\n", line_start) + 1
+        offset = min(line_start + column - 1, len(text))
+        detail = detail[: found.start()].removesuffix(" at ")
+    return detail, offset
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str | None:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        elif item in {"function-after[_one_given()]", "function-after[_score_or_error()]"}:
-            continue
-        elif not str(item).startswith(("function-", "list[", "dict[")) and "[" not in str(item):
-            parts.append(f".{item}" if parts else str(item))
-    return "".join(parts) or None
+def message_of(error: ErrorDetails, model: type[BaseModel]) -> str:
+    kind, loc = error["type"], _loc(error)
+    if kind == "extra_forbidden":
+        if len(loc) == 1 and "metadata" in model.model_fields:
+            return "unknown field (put extra data under 'metadata')"
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind in {"too_short", "string_too_short"} and error["input"] in ("", [], {}):
+        return "must not be empty"
+    if kind in {"too_long", "string_too_long"}:
+        limit = error.get("ctx", {}).get("max_length")
+        return f"longer than the limit of {limit} characters (got {_short(error['input'])})"
+    message = error["msg"].removeprefix("Value error, ")
+    if "input" in error and kind != "value_error":
+        message = f"{message} (got {_short(error['input'])})"
+    return message
+
+
+def _loc(error: ErrorDetails) -> tuple[int | str, ...]:
+    return tuple(item for item in error["loc"] if item not in {ONE, MANY, "[key]"})
+
+
+def field_of(error: ErrorDetails) -> str | None:
+    return field_name(_loc(error))
 
 
 def _short(value: Any) -> str:
@@ -112,26 +211,5 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _json_cell(text: str, path: Path, line: int) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"malformed JSON in the cell: {exc.msg}", file=str(path), line=line, field="metadata"
-        ) from None
-
-
-class _LineCounter:
-    """Feeds csv its lines and remembers the number of the last one read."""
-
-    def __init__(self, lines: Iterator[tuple[int, str]]) -> None:
-        self._lines = lines
-        self.last = 0
-
-    def __iter__(self) -> _LineCounter:
-        return self
-
-    def __next__(self) -> str:
-        number, text = next(self._lines)
-        self.last = number
-        return text
+def lower_first(message: str) -> str:
+    return message[:1].lower() + message[1:]

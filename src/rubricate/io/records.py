@@ -1,12 +1,31 @@
-"""The shapes of one line of each import layout, validated by pydantic."""
+"""The shapes of one line of each import layout, validated by pydantic.
+
+An empty optional text (context, comment, ...) is the same as a missing one, as it is in
+a CSV cell, so that every layout round-trips alike. What the databases cannot store (a NUL
+character, a number that is not finite) is refused by ``storable_problem``, which the
+readers call only when a line may hold such a thing: a validator on every text would cost
+a Python call per field.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 from rubricate.domain.scale import Scale
+
+ONE, MANY = "<one>", "<list>"  # tags of a judge entry: one result or a list of them
 
 
 def _id_text(value: Any) -> Any:
@@ -14,8 +33,23 @@ def _id_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-RowId = Annotated[str, BeforeValidator(_id_text), Field(min_length=1, max_length=200)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+def _empty_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not {str(value).lower()}")
+    return value
+
+
+Text = str  # NUL and non-finite numbers are refused by readers.check_storable
+OptionalText = Annotated[Text | None, BeforeValidator(_empty_is_none)]
+Number = Annotated[float, BeforeValidator(_not_bool), Field(allow_inf_nan=False)]
+Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]
+RowId = Annotated[Text, BeforeValidator(_id_text), Field(min_length=1, max_length=200)]
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
+Metadata = dict[str, Any]
 
 
 class _Strict(BaseModel):
@@ -25,8 +59,8 @@ class _Strict(BaseModel):
 class ScoreOrLabel(_Strict):
     """A score may be given as a number, a label on the scale, or both if they agree."""
 
-    score: float | None = None
-    label: str | None = None
+    score: Number | None = None
+    label: OptionalText = None
 
     @model_validator(mode="after")
     def _one_given(self) -> Self:
@@ -37,16 +71,20 @@ class ScoreOrLabel(_Strict):
 
 class AnnotationIn(ScoreOrLabel):
     annotator: Name
-    comment: str | None = None
+    comment: OptionalText = None
 
 
 class JudgeIn(_Strict):
-    score: float | None = None
-    label: str | None = None
-    rationale: str | None = None
-    model: str | None = Field(default=None, max_length=200)
-    metric_version: int | None = Field(default=None, ge=1)  # default: the imported version
-    error: str | None = None
+    score: Number | None = None
+    label: OptionalText = None
+    rationale: OptionalText = None
+    model: Annotated[OptionalText, Field(max_length=200)] = None
+    metric_version: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] | None = None
+    error: OptionalText = None  # the judge failed; a result without a score
+    raw_output: OptionalText = None
+    input_tokens: Count | None = None
+    output_tokens: Count | None = None
+    cost_usd: Annotated[Number, Field(ge=0)] | None = None
 
     @model_validator(mode="after")
     def _score_or_error(self) -> Self:
@@ -56,8 +94,8 @@ class JudgeIn(_Strict):
 
 
 class ResolvedIn(_Strict):
-    value: float | None = None
-    label: str | None = None
+    value: Number | None = None
+    label: OptionalText = None
     by: Name
 
     @model_validator(mode="after")
@@ -67,27 +105,34 @@ class ResolvedIn(_Strict):
         return self
 
 
+def _judge_shape(value: Any) -> str:
+    return MANY if isinstance(value, list) else ONE
+
+
+JudgeEntry = Annotated[
+    Annotated[JudgeIn, Tag(ONE)] | Annotated[list[JudgeIn], Tag(MANY)],
+    Discriminator(_judge_shape),
+]
+
+
 class RowIn(_Strict):
     """One line of rows.jsonl in the annotation dataset layout."""
 
     id: RowId
-    input: str
-    output: str
-    context: str | None = None
-    expected: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    input: Text
+    output: Text
+    context: OptionalText = None
+    expected: OptionalText = None
+    metadata: Metadata = Field(default_factory=dict)
     annotations: dict[str, list[AnnotationIn]] = Field(default_factory=dict)
-    judge: dict[str, JudgeIn | list[JudgeIn]] = Field(default_factory=dict)
+    judge: dict[str, JudgeEntry] = Field(default_factory=dict)  # one result or a list
     resolved: dict[str, ResolvedIn] = Field(default_factory=dict)
-
-    def content(self) -> tuple[str, str, str | None, str | None, dict[str, Any]]:
-        return (self.input, self.output, self.context, self.expected, self.metadata)
 
 
 class Criterion(_Strict):
     name: Name
     scale: Scale
-    description: str = ""
+    description: Text = ""
 
 
 class Manifest(BaseModel):
@@ -97,8 +142,8 @@ class Manifest(BaseModel):
 
     name: str | None = None
     rows: int | None = None
-    task: str | None = None
-    criteria: list[Criterion] = Field(min_length=1)
+    task: Text | None = None
+    criteria: list[Criterion]
 
 
 # The flat layouts: one record per row, annotation, judge result or resolution.
@@ -106,11 +151,11 @@ class Manifest(BaseModel):
 
 class FlatRow(_Strict):
     id: RowId
-    input: str
-    output: str
-    context: str | None = None
-    expected: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    input: Text
+    output: Text
+    context: OptionalText = None
+    expected: OptionalText = None
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class FlatAnnotation(AnnotationIn):
@@ -126,3 +171,29 @@ class FlatJudgeResult(JudgeIn):
 class FlatResolution(ResolvedIn):
     row_id: RowId
     metric: Name
+
+
+def storable_problem(value: object) -> tuple[tuple[int | str, ...], str] | None:
+    """Where in a record (its path, and what) a value sits that the databases cannot
+    store: a NUL character or a number that is not finite."""
+    return next(_problems(value, ()), None)
+
+
+def _problems(
+    value: object, loc: tuple[int | str, ...]
+) -> Iterator[tuple[tuple[int | str, ...], str]]:
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _problems(getattr(value, name), (*loc, name))
+    elif isinstance(value, str) and "\x00" in value:
+        yield loc, "text must not contain the NUL character (\\u0000)"
+    elif isinstance(value, float) and not math.isfinite(value):
+        yield loc, f"{value} is not a finite number: only finite numbers can be stored"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                yield loc, f"key {key!r} contains the NUL character (\\u0000)"
+            yield from _problems(item, (*loc, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _problems(item, (*loc, index))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -15,10 +16,15 @@ from rubricate.domain.resolution import Policy, check_policy, resolve
 from rubricate.domain.scale import Scale, ScaleError
 from rubricate.service.evaluations import find_evaluation
 from rubricate.service.metrics import find_metric, load_versions
-from rubricate.stats import PairAgreement, krippendorff_alpha, pairwise_agreement
 from rubricate.store.database import Database
 from rubricate.store.mapping import to_metric
 from rubricate.store.tables import AnnotationRecord, ResolutionRecord, RowRecord, table_of
+from rubricate.store.upsert import upsert
+
+if TYPE_CHECKING:
+    from rubricate.stats import PairAgreement
+
+NAME_LENGTH = 200  # annotator and user names: the width of their columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +34,7 @@ class ResolveReport:
     resolved: int  # resolved now
     unresolved: int  # the policy could not decide: left for an admin
     kept: int  # already resolved before, left as they were
+    cleared: int = 0  # replace: an earlier policy's value this policy cannot decide, removed
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,26 +61,22 @@ class AnnotationService:
         comment: str | None = None,
     ) -> float:
         """Add or replace one reviewer's score (a label is mapped on the metric's scale)."""
-        if not annotator.strip():
-            raise InvalidInput("annotator must not be empty", field="annotator")
+        annotator = _name(annotator, "annotator")
         with self._db.write() as session:
             row, metric_id, scale = _target(session, evaluation, row_id, metric)
-            value = _score_on(scale, score)
-            session.execute(
-                delete(AnnotationRecord).where(
-                    AnnotationRecord.row_id == row.id,
-                    AnnotationRecord.metric_id == metric_id,
-                    AnnotationRecord.annotator == annotator,
-                )
-            )
-            session.add(
-                AnnotationRecord(
-                    row_id=row.id,
-                    metric_id=metric_id,
-                    annotator=annotator,
-                    score=value,
-                    comment=comment,
-                )
+            value = _score_on(scale, score, "score")
+            upsert(
+                session,
+                AnnotationRecord,
+                {
+                    "row_id": row.id,
+                    "metric_id": metric_id,
+                    "annotator": annotator,
+                    "score": value,
+                    "comment": comment,
+                },
+                keys=("row_id", "metric_id", "annotator"),
+                update=("score", "comment"),
             )
             return value
 
@@ -81,29 +84,38 @@ class AnnotationService:
         self, evaluation: str, row_id: str, metric: str, *, value: float | str, user: str
     ) -> float:
         """An admin's decision for one row; it replaces whatever resolved it before."""
+        resolver = "user:" + _name(user, "user", NAME_LENGTH - len("user:"))
         with self._db.write() as session:
-            row, metric_id, scale = _target(session, evaluation, row_id, metric)
-            number = _score_on(scale, value)
-            _delete_resolution(session, row.id, metric_id)
-            session.add(
-                ResolutionRecord(
-                    row_id=row.id, metric_id=metric_id, value=number, resolved_by=f"user:{user}"
-                )
+            row, metric_id, scale = _target(session, evaluation, row_id, metric, lock=True)
+            number = _score_on(scale, value, "value")
+            upsert(
+                session,
+                ResolutionRecord,
+                {
+                    "row_id": row.id,
+                    "metric_id": metric_id,
+                    "value": number,
+                    "resolved_by": resolver,
+                },
+                keys=("row_id", "metric_id"),
+                update=("value", "resolved_by"),
             )
             return number
 
     def resolve(
-        self, evaluation: str, metric: str, policy: Policy, *, replace: bool = False
+        self, evaluation: str, metric: str, policy: Policy | str, *, replace: bool = False
     ) -> ResolveReport:
         """Resolve every annotated row the policy can decide.
 
         Rows resolved before are kept, unless ``replace`` and a policy resolved them:
-        an admin's own decision is never overwritten in bulk.
+        then this policy decides them again, and a row it cannot decide loses the earlier
+        policy's value (it is left for an admin). An admin's own decision is never
+        overwritten in bulk.
         """
         with self._db.write() as session:
-            evaluation_id = find_evaluation(session, evaluation).id
+            evaluation_id = find_evaluation(session, evaluation, lock=True).id
             metric_id, scale = _metric_scale(session, metric)
-            check_policy(policy, scale)
+            policy = check_policy(policy, scale)
             existing = dict(
                 session.execute(
                     select(ResolutionRecord.row_id, ResolutionRecord.resolved_by).where(
@@ -112,11 +124,9 @@ class AnnotationService:
                             select(RowRecord.id).where(RowRecord.evaluation_id == evaluation_id)
                         ),
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
-            annotated = resolved = unresolved = kept = 0
+            annotated = resolved = unresolved = kept = cleared = 0
             new: list[dict[str, object]] = []
             replaced: list[int] = []
             for row_id, scores in _scores_by_row(session, evaluation_id, metric_id):
@@ -125,12 +135,14 @@ class AnnotationService:
                 if before is not None and not (replace and before.startswith("policy:")):
                     kept += 1
                     continue
+                if before is not None:
+                    replaced.append(row_id)
                 value = resolve(policy, [s for _, s in scores], scale)
                 if value is None:
                     unresolved += 1
+                    if before is not None:
+                        cleared += 1
                     continue
-                if before is not None:
-                    replaced.append(row_id)
                 new.append(
                     {
                         "row_id": row_id,
@@ -149,10 +161,13 @@ class AnnotationService:
                 )
             if new:
                 session.execute(table_of(ResolutionRecord).insert(), new)
-            return ResolveReport(policy, annotated, resolved, unresolved, kept)
+            return ResolveReport(policy, annotated, resolved, unresolved, kept, cleared)
 
     def agreement(self, evaluation: str, metric: str) -> ReviewerAgreement:
         """Krippendorff's alpha among reviewers, and agreement of each pair of them."""
+        # imported here: scipy takes a second to load, and only this use case needs it
+        from rubricate.stats import krippendorff_alpha, pairwise_agreement
+
         with self._db.read() as session:
             evaluation_id = find_evaluation(session, evaluation).id
             metric_id, _ = _metric_scale(session, metric)
@@ -181,7 +196,7 @@ def _scores_by_row(
         .where(RowRecord.evaluation_id == evaluation_id, AnnotationRecord.metric_id == metric_id)
         .order_by(AnnotationRecord.row_id, AnnotationRecord.annotator)
         .execution_options(yield_per=5000)
-    ).tuples()
+    )
     for row_id, group in groupby(result, key=lambda t: t[0]):
         yield row_id, [(annotator, score) for _, annotator, score in group]
 
@@ -193,9 +208,9 @@ def _metric_scale(session: Session, name: str) -> tuple[int, Scale]:
 
 
 def _target(
-    session: Session, evaluation: str, row_id: str, metric: str
+    session: Session, evaluation: str, row_id: str, metric: str, *, lock: bool = False
 ) -> tuple[RowRecord, int, Scale]:
-    evaluation_id = find_evaluation(session, evaluation).id
+    evaluation_id = find_evaluation(session, evaluation, lock=lock).id
     row = session.scalar(
         select(RowRecord).where(
             RowRecord.evaluation_id == evaluation_id, RowRecord.external_id == row_id
@@ -207,22 +222,23 @@ def _target(
     return row, metric_id, scale
 
 
-def _score_on(scale: Scale, value: float | str) -> float:
+def _score_on(scale: Scale, value: float | str, field: str) -> float:
     try:
         if isinstance(value, str):
             number = _as_number(value)
             return scale.value_of(value) if number is None else scale.check(number)
         return scale.check(value)
     except ScaleError as exc:
-        raise InvalidInput(str(exc), field="score") from None
+        raise InvalidInput(str(exc), field=field) from None
 
 
-def _delete_resolution(session: Session, row_id: int, metric_id: int) -> None:
-    session.execute(
-        delete(ResolutionRecord).where(
-            ResolutionRecord.row_id == row_id, ResolutionRecord.metric_id == metric_id
-        )
-    )
+def _name(text: str, field: str, limit: int = NAME_LENGTH) -> str:
+    name = text.strip()
+    if not name:
+        raise InvalidInput(f"{field} must not be empty", field=field)
+    if len(name) > limit:
+        raise InvalidInput(f"{field} is longer than {limit} characters", field=field)
+    return name
 
 
 def _as_number(text: str) -> float | None:

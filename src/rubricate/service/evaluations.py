@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rubricate.domain.errors import NotFound
+from rubricate.domain.errors import InvalidInput, NotFound
 from rubricate.domain.evaluations import Evaluation, Row
 from rubricate.store.database import Database
 from rubricate.store.mapping import to_evaluation, to_row
@@ -50,9 +50,7 @@ class EvaluationService:
             counts = dict(
                 session.execute(
                     select(RowRecord.evaluation_id, func.count()).group_by(RowRecord.evaluation_id)
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             records = session.scalars(select(EvaluationRecord).order_by(EvaluationRecord.name))
             return [to_evaluation(r, counts.get(r.id, 0)) for r in records]
@@ -69,20 +67,28 @@ class EvaluationService:
             return EvaluationDetail(evaluation, _coverage(session, record.id))
 
     def rows(self, name: str, *, offset: int = 0, limit: int = 50) -> builtins.list[Row]:
+        """Rows ``offset`` to ``offset + limit``, in the order of the file they came from."""
+        if offset < 0:
+            raise InvalidInput(f"offset must be 0 or more, not {offset}", field="offset")
+        if limit < 1:
+            raise InvalidInput(f"limit must be 1 or more, not {limit}", field="limit")
         with self._db.read() as session:
             record = find_evaluation(session, name)
             rows = session.scalars(
                 select(RowRecord)
                 .where(RowRecord.evaluation_id == record.id)
-                .order_by(RowRecord.position)
+                .order_by(RowRecord.position, RowRecord.id)
                 .offset(offset)
                 .limit(limit)
             )
             return [to_row(r) for r in rows]
 
 
-def find_evaluation(session: Session, name: str) -> EvaluationRecord:
-    record = session.scalar(select(EvaluationRecord).where(EvaluationRecord.name == name))
+def find_evaluation(session: Session, name: str, *, lock: bool = False) -> EvaluationRecord:
+    """The evaluation named ``name``; ``lock``: held until the transaction ends, so that
+    writers of its resolutions queue on PostgreSQL (SQLite's write lock covers it already)."""
+    query = select(EvaluationRecord).where(EvaluationRecord.name == name)
+    record = session.scalar(query.with_for_update(key_share=True) if lock else query)
     if record is None:
         raise NotFound(f"no evaluation named {name!r} (see `rubricate evaluations list`)")
     return record
@@ -97,28 +103,22 @@ def _row_count(session: Session, evaluation_id: int) -> int:
 
 def _coverage(session: Session, evaluation_id: int) -> list[MetricCoverage]:
     in_evaluation = select(RowRecord.id).where(RowRecord.evaluation_id == evaluation_id)
-    annotated = (
-        session.execute(
-            select(
-                AnnotationRecord.metric_id,
-                func.count(func.distinct(AnnotationRecord.row_id)),
-                func.count(),
-                func.count(func.distinct(AnnotationRecord.annotator)),
-            )
-            .where(AnnotationRecord.row_id.in_(in_evaluation))
-            .group_by(AnnotationRecord.metric_id)
+    annotated = session.execute(
+        select(
+            AnnotationRecord.metric_id,
+            func.count(func.distinct(AnnotationRecord.row_id)),
+            func.count(),
+            func.count(func.distinct(AnnotationRecord.annotator)),
         )
-        .tuples()
-        .all()
-    )
+        .where(AnnotationRecord.row_id.in_(in_evaluation))
+        .group_by(AnnotationRecord.metric_id)
+    ).all()
     resolved = dict(
         session.execute(
             select(ResolutionRecord.metric_id, func.count())
             .where(ResolutionRecord.row_id.in_(in_evaluation))
             .group_by(ResolutionRecord.metric_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     judged = dict(
         session.execute(
@@ -130,18 +130,14 @@ def _coverage(session: Session, evaluation_id: int) -> list[MetricCoverage]:
             )
             .where(JudgeResultRecord.row_id.in_(in_evaluation))
             .group_by(MetricVersionRecord.metric_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     stats = {metric_id: (rows, total, people) for metric_id, rows, total, people in annotated}
-    metric_ids = set(stats) | set(judged)
+    metric_ids = set(stats) | set(resolved) | set(judged)
     names = dict(
         session.execute(
             select(MetricRecord.id, MetricRecord.name).where(MetricRecord.id.in_(metric_ids))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     coverage = [
         MetricCoverage(

@@ -13,37 +13,40 @@ from sqlalchemy.orm import Session
 
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.evaluations import EvaluationSource
-from rubricate.domain.metrics import MetricKind, VersionOrigin, active_version, check_metric_name
-from rubricate.io.readers import read_json_document, read_jsonl
-from rubricate.io.records import (
-    AnnotationIn,
-    Criterion,
-    JudgeIn,
-    Manifest,
-    ResolvedIn,
-    RowIn,
+from rubricate.domain.metrics import (
+    MetricKind,
+    MetricVersion,
+    VersionOrigin,
+    active_version,
 )
-from rubricate.scoring import imported_prompt
-from rubricate.service.import_batches import (
+from rubricate.domain.scale import Scale
+from rubricate.io.layout import (
+    DATASET,
+    DATASET_ROWS,
+    FLAT_KINDS,
     FLAT_MODELS,
-    BatchWriter,
-    RowRef,
-    Target,
-    Where,
-    flat_reader,
+    earlier_line,
+    plan,
+    read_flat,
+    read_manifest,
+    same_as,
 )
+from rubricate.io.places import Repeated, Where
+from rubricate.io.readers import JsonDocument, read_jsonl
+from rubricate.io.records import Criterion, Manifest, RowIn
+from rubricate.scoring import imported_prompt
+from rubricate.service.import_batches import BatchWriter, Item, Target
 from rubricate.service.metrics import add_version, load_versions
 from rubricate.store.database import Database
 from rubricate.store.mapping import to_metric
-from rubricate.store.tables import (
-    EvaluationRecord,
-    MetricRecord,
-    RowRecord,
-)
+from rubricate.store.tables import EvaluationRecord, MetricRecord, RowRecord
 from rubricate.util import batched
 
-FLAT_KINDS = ("rows", "annotations", "judge_results", "resolutions")
+__all__ = ["FLAT_KINDS", "ImportReport", "Progress", "import_path"]
+NAME_LIMIT = 200
+FLAT_KEYS = ("row_id", "metric", "annotator", "model", "metric_version")  # tell records apart
 Progress = Callable[[int], None]  # called with the number of lines just read
+Manifested = tuple[Manifest, JsonDocument]
 
 
 @dataclass
@@ -83,86 +86,44 @@ def import_path(
     one flat file; all of it or nothing."""
     if not evaluation.strip():
         raise InvalidInput("evaluation name must not be empty", field="evaluation")
-    files = _plan(path, kind)
-    manifest = None
-    if files and files[0][0] == "dataset":
-        manifest = read_json_document(files[0][1], Manifest)
-        _check_criteria(manifest, str(files[0][1]))
+    if len(evaluation) > NAME_LIMIT:
+        raise InvalidInput(
+            f"evaluation name is longer than {NAME_LIMIT} characters", field="evaluation"
+        )
+    files = plan(path, kind)
+    manifest: Manifested | None = None
+    if files[0][0] == DATASET:
+        manifest = read_manifest(files[0][1])
         files = files[1:]
     with db.write() as session:
         report = ImportReport(evaluation)
         evaluation_id, base = _evaluation(session, evaluation, description, manifest, report)
         importer = _Importer(session, evaluation_id, base, report, progress)
         if manifest is not None:
+            criteria, document = manifest[0].criteria, manifest[1]
             importer.writer.targets = {
-                c.name: _criterion_metric(session, c, i, report)
-                for i, c in enumerate(manifest.criteria)
+                c.name: _criterion_metric(session, c, i, document, report)
+                for i, c in enumerate(criteria)
             }
         for file_kind, file_path in files:
             importer.run(file_kind, file_path, batch_size)
         return report
 
 
-def _plan(path: Path, kind: str | None) -> list[tuple[str, Path]]:
-    if not path.exists():
-        raise InvalidInput(f"no such file or folder: {path}", field="path")
-    if path.is_dir():
-        if (path / "dataset.json").exists():
-            return [("dataset", path / "dataset.json"), ("dataset_rows", path / "rows.jsonl")]
-        found = [
-            (k, path / f"{k}{ext}")
-            for k in FLAT_KINDS
-            for ext in (".jsonl", ".csv")
-            if (path / f"{k}{ext}").exists()
-        ]
-        if not found:
-            raise InvalidInput(
-                f"{path} holds neither dataset.json nor rows/annotations/judge_results/"
-                "resolutions .jsonl or .csv files",
-                field="path",
-            )
-        return found
-    if path.name == "dataset.json":
-        return _plan(path.parent, kind)
-    if path.suffix not in {".jsonl", ".csv"}:
-        raise InvalidInput(f"{path}: expected a .jsonl or .csv file or a folder", field="path")
-    chosen = kind or path.stem
-    if chosen not in FLAT_KINDS:
-        raise InvalidInput(
-            f"cannot tell what {path.name} holds: name it rows, annotations, judge_results or "
-            "resolutions, or pass --kind",
-            field="kind",
-        )
-    return [(chosen, path)]
-
-
-def _check_criteria(manifest: Manifest, file: str) -> None:
-    seen: set[str] = set()
-    for index, criterion in enumerate(manifest.criteria):
-        where = f"criteria[{index}].name"
-        try:
-            check_metric_name(criterion.name)
-        except InvalidInput as exc:
-            raise InvalidInput(exc.message, file=file, field=where) from None
-        if criterion.name in seen:
-            raise InvalidInput(
-                f"criterion {criterion.name!r} is listed twice", file=file, field=where
-            )
-        seen.add(criterion.name)
-
-
 def _evaluation(
     session: Session,
     name: str,
     description: str | None,
-    manifest: Manifest | None,
+    manifest: Manifested | None,
     report: ImportReport,
 ) -> tuple[int, int]:
     """The evaluation's id and the position after its last row."""
     record = session.scalar(select(EvaluationRecord).where(EvaluationRecord.name == name))
     if record is None:
-        text = description or (manifest.task if manifest and manifest.task else "")
-        record = EvaluationRecord(name=name, description=text, source=EvaluationSource.IMPORTED)
+        task = manifest[0].task if manifest else None
+        record = EvaluationRecord(
+            name=name, description=description or task or "", source=EvaluationSource.IMPORTED
+        )
         session.add(record)
         session.flush()
         report.evaluation_created = True
@@ -174,7 +135,11 @@ def _evaluation(
 
 
 def _criterion_metric(
-    session: Session, criterion: Criterion, index: int, report: ImportReport
+    session: Session,
+    criterion: Criterion,
+    index: int,
+    document: JsonDocument,
+    report: ImportReport,
 ) -> Target:
     """Reuse the metric of this name (its scale must match) or create a custom one whose
     first version is an imported one."""
@@ -187,27 +152,40 @@ def _criterion_metric(
         session.add(record)
         session.flush()
         report.metrics_created.append(criterion.name)
+        scale, origin = criterion.scale, VersionOrigin.IMPORT
+        add_version(session, record, prompt=prompt, scale=scale, origin=origin)
     versions = load_versions(session, record.id)
-    if versions and versions[-1].scale != criterion.scale:
-        raise InvalidInput(
-            f"metric {criterion.name!r} exists with the scale {versions[-1].scale.describe()}"
-            f" ({versions[-1].scale.type}), not {criterion.scale.describe()}"
-            f" ({criterion.scale.type})",
-            file="dataset.json",
-            field=f"criteria[{index}].scale",
+    scale = active_version(to_metric(record), versions).scale
+    if scale != criterion.scale:
+        raise document.error(
+            f"metric {criterion.name!r} exists with the scale {scale.describe()} ({scale.type}),"
+            f" not {criterion.scale.describe()} ({criterion.scale.type}): use its scale or "
+            "another criterion name",
+            ("criteria", index, "scale"),
         )
+    return _target(record, versions, scale, prompt)
+
+
+def _flat_target(session: Session, record: MetricRecord) -> Target:
+    versions = load_versions(session, record.id)
+    scale = active_version(to_metric(record), versions).scale
+    return _target(record, versions, scale, imported_prompt(record.name, record.description, scale))
+
+
+def _target(
+    record: MetricRecord, versions: list[MetricVersion], scale: Scale, prompt: str
+) -> Target:
+    """Judge results without a metric_version pin to the imported version with this prompt
+    (created when first needed; never for a built-in metric)."""
     imported = next(
         (v for v in versions if v.origin is VersionOrigin.IMPORT and v.prompt == prompt), None
     )
-    if imported is None and record.kind == MetricKind.CUSTOM:
-        imported = add_version(
-            session, record, prompt=prompt, scale=criterion.scale, origin=VersionOrigin.IMPORT
-        )
-        versions.append(imported)
     return Target(
         id=record.id,
         name=record.name,
-        scale=criterion.scale,
+        scale=scale,
+        builtin=record.kind == MetricKind.BUILTIN,
+        prompt=prompt,
         imported_version_id=imported.id if imported else None,
         versions={v.number: v.id for v in versions},
     )
@@ -226,77 +204,85 @@ class _Importer:
     ) -> None:
         self.session = session
         self.writer = BatchWriter(session, evaluation_id, base, report)
-        self.report = report
         self.progress = progress or (lambda _: None)
 
     def run(self, kind: str, path: Path, batch_size: int) -> None:
-        file = str(path)
-        if kind == "dataset_rows":
-            if not path.exists():
-                raise InvalidInput("rows.jsonl is missing beside dataset.json", file=file)
+        if kind == DATASET_ROWS:
             for batch in batched(read_jsonl(path, RowIn), batch_size):
-                self._dataset_batch(file, batch)
+                try:
+                    self._dataset_batch(str(path), batch)
+                except Repeated as exc:  # a row stored before, given twice in this file
+                    row = next(row for line, row in batch if line == exc.where.line)
+                    first = earlier_line(path, RowIn, exc.where.line, same_as(row, ("id",)))
+                    raise exc.with_first(first) from None
                 self.progress(len(batch))
             return
-        for batch in batched(flat_reader(path, FLAT_MODELS[kind]), batch_size):
-            if kind == "rows":
-                self.writer.add_rows(file, batch)
-            else:
-                self._flat_batch(kind, file, batch)
-            self.progress(len(batch))
+        model = FLAT_MODELS[kind]
+        for flat in batched(read_flat(path, model), batch_size):
+            try:
+                if kind == "rows":
+                    self.writer.add_rows(str(path), flat)
+                else:
+                    self._flat_batch(kind, str(path), flat)
+            except Repeated as exc:
+                same = same_as(
+                    exc.record, ("row_id", "metric", "annotator", "model", "metric_version")
+                )
+                raise exc.with_first(earlier_line(path, model, exc.where.line, same)) from None
+            self.progress(len(flat))
 
     def _dataset_batch(self, file: str, batch: tuple[tuple[int, RowIn], ...]) -> None:
         refs = self.writer.add_rows(file, batch)
-        annotations: list[tuple[Where, RowRef, Target, AnnotationIn]] = []
-        judged: list[tuple[Where, RowRef, Target, JudgeIn]] = []
-        resolved: list[tuple[Where, RowRef, Target, ResolvedIn]] = []
+        annotations: list[Item] = []
+        judged: list[Item] = []
+        resolved: list[Item] = []
         for line, row in batch:
             ref = refs[row.id]
             for name, given in row.annotations.items():
-                target = self._criterion(file, line, f"annotations.{name}", name)
+                target = self._criterion(file, line, "annotations", name)
                 annotations += [
-                    (Where(file, line, f"annotations.{name}[{i}]"), ref, target, a)
+                    (Where(file, line, "annotations", name, i), ref, target, a)
                     for i, a in enumerate(given)
                 ]
-            for name, given_judge in row.judge.items():
-                target = self._criterion(file, line, f"judge.{name}", name)
-                if isinstance(given_judge, list):
+            for name, entry in row.judge.items():
+                target = self._criterion(file, line, "judge", name)
+                if isinstance(entry, list):
                     judged += [
-                        (Where(file, line, f"judge.{name}[{i}]"), ref, target, j)
-                        for i, j in enumerate(given_judge)
+                        (Where(file, line, "judge", name, i), ref, target, j)
+                        for i, j in enumerate(entry)
                     ]
                 else:
-                    judged.append((Where(file, line, f"judge.{name}"), ref, target, given_judge))
+                    judged.append((Where(file, line, "judge", name), ref, target, entry))
             for name, value in row.resolved.items():
-                target = self._criterion(file, line, f"resolved.{name}", name)
-                resolved.append((Where(file, line, f"resolved.{name}"), ref, target, value))
+                target = self._criterion(file, line, "resolved", name)
+                resolved.append((Where(file, line, "resolved", name), ref, target, value))
         self.writer.add_annotations(annotations)
         self.writer.add_judge_results(judged)
         self.writer.add_resolutions(resolved)
 
-    def _criterion(self, file: str, line: int, field: str, name: str) -> Target:
+    def _criterion(self, file: str, line: int, section: str, name: str) -> Target:
         target = self.writer.targets.get(name)
         if target is None:
-            known = ", ".join(sorted(self.writer.targets))
+            known = ", ".join(sorted(self.writer.targets)) or "none"
             raise InvalidInput(
                 f"criterion {name!r} is not in dataset.json (criteria: {known})",
                 file=file,
                 line=line,
-                field=field,
+                field=f"{section}.{name}",
             )
         return target
 
     def _flat_batch(self, kind: str, file: str, batch: tuple[tuple[int, Any], ...]) -> None:
-        refs = self.writer.find_rows(file, [(line, record.row_id) for line, record in batch])
-        items = [
-            (
-                Where(file, line, ""),
-                refs[record.row_id],
-                self._metric(file, line, record.metric),
-                record,
-            )
-            for line, record in batch
-        ]
+        refs = self.writer.find_rows([record.row_id for _, record in batch])
+        items: list[Item] = []
+        for line, record in batch:  # in line order, so that the first error is reported
+            where = Where(file, line)
+            if record.row_id not in refs:
+                raise where.error(
+                    f"no row {record.row_id!r} in this evaluation: import its row first",
+                    "row_id",
+                )
+            items.append((where, refs[record.row_id], self._metric(where, record.metric), record))
         if kind == "annotations":
             self.writer.add_annotations(items)
         elif kind == "judge_results":
@@ -304,37 +290,15 @@ class _Importer:
         else:
             self.writer.add_resolutions(items)
 
-    def _metric(self, file: str, line: int, name: str) -> Target:
+    def _metric(self, where: Where, name: str) -> Target:
         """A metric named by a flat record; it must exist already (it gives the scale)."""
         if name not in self.writer.targets:
             record = self.session.scalar(select(MetricRecord).where(MetricRecord.name == name))
             if record is None:
-                raise InvalidInput(
+                raise where.error(
                     f"no metric named {name!r}: create it first (rubricate metrics create) or "
                     "import a dataset that defines it",
-                    file=file,
-                    line=line,
-                    field="metric",
+                    "metric",
                 )
             self.writer.targets[name] = _flat_target(self.session, record)
         return self.writer.targets[name]
-
-
-def _flat_target(session: Session, record: MetricRecord) -> Target:
-    versions = load_versions(session, record.id)
-    metric = to_metric(record)
-    scale = active_version(metric, versions).scale
-    imported = next((v for v in reversed(versions) if v.origin is VersionOrigin.IMPORT), None)
-    if imported is None and record.kind == MetricKind.CUSTOM:
-        prompt = imported_prompt(record.name, record.description, scale)
-        imported = add_version(
-            session, record, prompt=prompt, scale=scale, origin=VersionOrigin.IMPORT
-        )
-        versions.append(imported)
-    return Target(
-        id=record.id,
-        name=record.name,
-        scale=scale,
-        imported_version_id=imported.id if imported else None,
-        versions={v.number: v.id for v in versions},
-    )

@@ -6,6 +6,7 @@ import builtins
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rubricate.domain.builtins import BUILTIN_METRICS, BuiltinMetric
@@ -58,17 +59,18 @@ class MetricService:
 
     def version(self, ref: str) -> MetricVersion:
         """``NAME`` (the active version) or ``NAME@NUMBER``."""
-        name, _, number = ref.partition("@")
+        name, at, number = ref.partition("@")
+        wanted = _version_number(ref, number) if at else None
         with self._db.read() as session:
             metric = to_metric(find_metric(session, name))
             versions = load_versions(session, metric.id)
-        if not number:
+        if wanted is None:
             return active_version(metric, versions)
         for version in versions:
-            if str(version.number) == number:
+            if version.number == wanted:
                 return version
         known = ", ".join(str(v.number) for v in versions)
-        raise NotFound(f"metric {name!r} has no version {number!r} (versions: {known})")
+        raise NotFound(f"metric {name!r} has no version {wanted} (versions: {known})")
 
     def create(
         self,
@@ -81,10 +83,11 @@ class MetricService:
     ) -> MetricVersion:
         """A custom metric written by hand; its first version is active."""
         check_metric_name(name)
-        check_template(prompt)
+        check_template(prompt, scale=scale)
+        taken = Conflict(f"a metric named {name!r} already exists")
         with self._db.write() as session:
             if session.scalar(select(MetricRecord.id).where(MetricRecord.name == name)):
-                raise Conflict(f"a metric named {name!r} already exists")
+                raise taken
             record = MetricRecord(
                 name=name,
                 description=description,
@@ -92,21 +95,27 @@ class MetricService:
                 judge_model=judge_model,
             )
             session.add(record)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:  # PostgreSQL: created meanwhile by a concurrent writer
+                raise taken from None
             return add_version(
                 session, record, prompt=prompt, scale=scale, origin=VersionOrigin.MANUAL
             )
 
     def add_version(self, name: str, *, prompt: str, guidelines: str = "") -> MetricVersion:
-        """A new hand-made version of a custom metric, with the active version's scale."""
-        check_template(prompt)
+        """A new hand-made version of a custom metric, with the active version's scale.
+
+        The new version becomes the active one: a pin (roll-back) is lifted.
+        """
         with self._db.write() as session:
-            record = find_metric(session, name)
+            record = find_metric(session, name, lock=True)
             if record.kind == MetricKind.BUILTIN:
                 raise Conflict(f"{name!r} is a built-in metric and is never modified: fork it")
             metric = to_metric(record)
             current = active_version(metric, load_versions(session, record.id))
-            return add_version(
+            check_template(prompt, scale=current.scale)
+            version = add_version(
                 session,
                 record,
                 prompt=prompt,
@@ -115,11 +124,13 @@ class MetricService:
                 origin=VersionOrigin.MANUAL,
                 parent_version_id=current.id,
             )
+            record.pinned_version = None
+            return version
 
     def pin(self, name: str, number: int | None) -> Metric:
         """Make version ``number`` active (a roll-back), or None to follow the newest."""
         with self._db.write() as session:
-            record = find_metric(session, name)
+            record = find_metric(session, name, lock=True)
             if record.kind == MetricKind.BUILTIN:
                 raise Conflict(f"{name!r} is a built-in metric: its newest version is active")
             if number is not None and number not in {
@@ -130,8 +141,11 @@ class MetricService:
             return to_metric(record)
 
 
-def find_metric(session: Session, name: str) -> MetricRecord:
-    record = session.scalar(select(MetricRecord).where(MetricRecord.name == name))
+def find_metric(session: Session, name: str, *, lock: bool = False) -> MetricRecord:
+    """The metric named ``name``; ``lock``: held until the transaction ends (PostgreSQL's
+    FOR UPDATE; a SQLite write transaction holds the whole database already)."""
+    query = select(MetricRecord).where(MetricRecord.name == name)
+    record = session.scalar(query.with_for_update(key_share=True) if lock else query)
     if record is None:
         raise NotFound(f"no metric named {name!r} (see `rubricate metrics list`)")
     return record
@@ -144,6 +158,19 @@ def load_versions(session: Session, metric_id: int) -> list[MetricVersion]:
         .order_by(MetricVersionRecord.number)
     ).all()
     return [to_version(r) for r in records]
+
+
+def _version_number(ref: str, text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise InvalidInput(
+            f"{ref!r}: a version is NAME@NUMBER, the number a whole number from 1",
+            field="version",
+        )
+    return number
 
 
 def _versions_by_metric(session: Session) -> dict[int, list[MetricVersion]]:
@@ -163,6 +190,11 @@ def add_version(
     guidelines: str = "",
     parent_version_id: int | None = None,
 ) -> MetricVersion:
+    """Store the next version of ``metric``. Numbering holds the metric's row lock, so
+    that concurrent writers on PostgreSQL queue instead of taking the same number."""
+    session.execute(
+        select(MetricRecord.id).where(MetricRecord.id == metric.id).with_for_update(key_share=True)
+    )
     newest = session.scalar(
         select(func.max(MetricVersionRecord.number)).where(
             MetricVersionRecord.metric_id == metric.id
@@ -183,13 +215,44 @@ def add_version(
 
 
 def sync_builtins(db: Database) -> None:
-    """Store the shipped built-in metrics; a release that changes one adds a version."""
-    with db.write() as session:
-        for builtin in BUILTIN_METRICS:
-            _sync_builtin(session, builtin)
+    """Store the shipped built-in metrics; a release that changes one adds a version.
+
+    Reads first and writes only when something differs, so that opening a workspace takes
+    no write lock once the built-ins are stored. Two processes storing them at once on
+    PostgreSQL can collide on a name: the loser reads again and finds them there.
+    """
+    for attempt in range(3):
+        with db.read() as session:
+            if not any(_builtin_differs(session, builtin) for builtin in BUILTIN_METRICS):
+                return
+        try:
+            with db.write() as session:
+                for builtin in BUILTIN_METRICS:
+                    _sync_builtin(session, builtin)
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
+
+
+def _builtin_differs(session: Session, builtin: BuiltinMetric) -> bool:
+    record = session.scalar(select(MetricRecord).where(MetricRecord.name == builtin.name))
+    if record is None:
+        return True
+    if record.kind != MetricKind.BUILTIN:
+        return False  # see _sync_builtin
+    versions = load_versions(session, record.id)
+    return (
+        not versions
+        or versions[-1].prompt != builtin.prompt
+        or versions[-1].scale != builtin.scale
+        or record.description != builtin.description
+    )
 
 
 def _sync_builtin(session: Session, builtin: BuiltinMetric) -> None:
+    if not _builtin_differs(session, builtin):
+        return
     record = session.scalar(select(MetricRecord).where(MetricRecord.name == builtin.name))
     if record is None:
         record = MetricRecord(
@@ -197,8 +260,6 @@ def _sync_builtin(session: Session, builtin: BuiltinMetric) -> None:
         )
         session.add(record)
         session.flush()
-    elif record.kind != MetricKind.BUILTIN:
-        return  # a custom metric took the name before this built-in shipped; leave it be
     versions = load_versions(session, record.id)
     newest = versions[-1] if versions else None
     if newest is None or newest.prompt != builtin.prompt or newest.scale != builtin.scale:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
+from rubricate.domain.errors import Unavailable
 from rubricate.service.annotations import AnnotationService
 from rubricate.service.evaluations import EvaluationService
 from rubricate.service.exporting import ExportReport, export_evaluation
@@ -12,6 +15,7 @@ from rubricate.service.importing import ImportReport, Progress, import_path
 from rubricate.service.metrics import MetricService, sync_builtins
 from rubricate.settings import Settings
 from rubricate.store.database import Database
+from rubricate.store.migrate import current_revision
 
 
 class Rubricate:
@@ -23,12 +27,27 @@ class Rubricate:
         if database_url is not None:
             self.settings = self.settings.model_copy(update={"database_url": database_url})
         self.db = Database(self.settings.database_url)
-        if self.settings.auto_migrate:
-            self.db.migrate()
-            sync_builtins(self.db)
+        try:
+            if self.settings.auto_migrate:
+                self.upgrade()
+        except BaseException:
+            self.db.dispose()  # never leave connections behind a workspace that failed to open
+            raise
         self.metrics = MetricService(self.db)
         self.evaluations = EvaluationService(self.db)
         self.annotations = AnnotationService(self.db)
+
+    def upgrade(self) -> tuple[str | None, str | None]:
+        """Bring the schema up to date and store the built-in metrics; returns the schema
+        revision before and after."""
+        try:
+            before = current_revision(self.db)
+            self.db.migrate()
+            sync_builtins(self.db)
+            return before, current_revision(self.db)
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise Unavailable(f"cannot use {self.db.describe()}: {reason}") from None
 
     def import_path(
         self,

@@ -1,0 +1,124 @@
+"""Output helpers: JSON for scripts, rich tables and messages for people.
+
+Row data is always wrapped in ``Text`` so that brackets in it are never read as markup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import math
+import sys
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from rubricate.domain.scale import Scale
+
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print JSON (for scripts) instead of tables.")
+]
+
+
+def out() -> Console:
+    """The console for results (stdout); built per call so that it follows sys.stdout."""
+    return Console(file=sys.stdout, highlight=False)
+
+
+def err() -> Console:
+    """The console for progress and errors (stderr)."""
+    return Console(file=sys.stderr, highlight=False)
+
+
+def error(message: str) -> None:
+    err().print(Text(f"error: {message}", style="red"), soft_wrap=True)
+
+
+def say(message: str | Text, style: str | None = None) -> None:
+    """One line for people; plain text, never markup."""
+    text = message if isinstance(message, Text) else Text(message, style=style or "")
+    out().print(text, soft_wrap=True)
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses (fields and properties), pydantic models, enums, datetimes and paths
+    as plain JSON values; nan and infinities become null."""
+    if isinstance(value, Scale):
+        return value.to_json()
+    if isinstance(value, BaseModel):
+        return jsonable(value.model_dump(mode="json"))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        for name in dir(type(value)):
+            if not name.startswith("_") and isinstance(getattr(type(value), name), property):
+                data[name] = jsonable(getattr(value, name))
+        return data
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    text = json.dumps(jsonable(value), indent=2, ensure_ascii=False, allow_nan=False)
+    sys.stdout.write(text + "\n")
+
+
+def table(title: str | None, *columns: str, numeric: Iterable[str] = ()) -> Table:
+    right = set(numeric)
+    grid = Table(title=title, title_justify="left", title_style="bold")
+    for index, name in enumerate(columns):
+        grid.add_column(name, justify="right" if name in right else "left", no_wrap=index == 0)
+    return grid
+
+
+def add_row(grid: Table, *cells: RenderableType | str | int | None) -> None:
+    grid.add_row(*(Text(c) if isinstance(c, str) else _cell(c) for c in cells))
+
+
+def _cell(value: RenderableType | int | None) -> RenderableType:
+    if value is None:
+        return Text("–", style="dim")
+    if isinstance(value, int):
+        return Text(str(value))
+    return value
+
+
+def show(renderable: RenderableType) -> None:
+    out().print(renderable)
+
+
+def when(moment: datetime) -> str:
+    """A stored time, in UTC to the minute."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def figure(value: float, digits: int = 3) -> str:
+    return "–" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def percent(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.0%}"
+
+
+def score(value: float) -> str:
+    return f"{value:g}"

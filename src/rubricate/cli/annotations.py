@@ -1,0 +1,149 @@
+"""`rubricate annotations ...`: add, resolve (by policy or by hand), reviewer agreement."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from rubricate.cli._common import workspace
+from rubricate.cli._output import (
+    JsonFlag,
+    add_row,
+    figure,
+    percent,
+    print_json,
+    say,
+    score,
+    show,
+    table,
+)
+from rubricate.domain.resolution import Policy
+from rubricate.service.annotations import ResolveReport, ReviewerAgreement
+
+app = typer.Typer(
+    help="Reviewers' annotations: add them, resolve disagreements, measure agreement.",
+    no_args_is_help=True,
+)
+
+Evaluation = Annotated[str, typer.Option("--evaluation", "-e", help="The evaluation's name.")]
+Metric = Annotated[str, typer.Option("--metric", "-m", help="The metric's name.")]
+RowId = Annotated[str, typer.Option("--row", help="The row's id, as imported.")]
+
+
+@app.command("resolve")
+def resolve(
+    ctx: typer.Context,
+    evaluation: Evaluation,
+    metric: Metric,
+    policy: Annotated[
+        Policy,
+        typer.Option(
+            case_sensitive=False,
+            help="unanimous: all reviewers agree; majority: strictly more than half; median: "
+            "the middle score (with an even count only if both middles agree); mean: the "
+            "average (numeric scales only).",
+        ),
+    ],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Decide again the rows a policy resolved before; one this policy cannot "
+            "decide loses its earlier value. An admin's decisions are always kept.",
+        ),
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Resolve reviewers' disagreements in bulk with a policy; rows it cannot decide stay
+    unresolved for an admin."""
+    report = workspace(ctx).annotations.resolve(evaluation, metric, policy, replace=replace)
+    if json_output:
+        print_json(report)
+        return
+    say(resolve_summary(evaluation, metric, report))
+
+
+def resolve_summary(evaluation: str, metric: str, report: ResolveReport) -> str:
+    cleared = f", {report.cleared} earlier policy values removed" if report.cleared else ""
+    return (
+        f"{metric} on {evaluation}, {report.policy.value} policy: {report.resolved} rows "
+        f"resolved, {report.unresolved} left unresolved for an admin{cleared}, {report.kept} "
+        f"kept as resolved before ({report.annotated_rows} annotated rows)."
+    )
+
+
+@app.command("agreement")
+def agreement(
+    ctx: typer.Context, evaluation: Evaluation, metric: Metric, json_output: JsonFlag = False
+) -> None:
+    """Reviewer agreement: Krippendorff's alpha (ordinal and interval) among reviewers, and
+    the agreement of each pair of reviewers."""
+    result = workspace(ctx).annotations.agreement(evaluation, metric)
+    if json_output:
+        print_json(result)
+        return
+    show_agreement(evaluation, metric, result)
+
+
+def show_agreement(evaluation: str, metric: str, result: ReviewerAgreement) -> None:
+    say(
+        f"Reviewer agreement on {metric} in {evaluation}: {result.reviewers} reviewers, "
+        f"{result.rows} rows scored by two or more."
+    )
+    say(
+        f"Krippendorff's alpha: ordinal {figure(result.alpha_ordinal)}, "
+        f"interval {figure(result.alpha_interval)}"
+    )
+    show(pairs_table(result))
+
+
+def pairs_table(result: ReviewerAgreement) -> Table:
+    columns = ("Shared rows", "Exact agreement", "Mean abs. difference")
+    grid = table("Reviewer pairs", "Reviewer", "Reviewer", *columns, numeric=columns)
+    for p in result.pairs:
+        add_row(
+            grid,
+            p.reviewer_a,
+            p.reviewer_b,
+            p.n_shared,
+            percent(p.exact_agreement),
+            figure(p.mean_abs_diff, 2),
+        )
+    return grid
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    evaluation: Evaluation,
+    row: RowId,
+    metric: Metric,
+    annotator: Annotated[str, typer.Option(help="The reviewer's name.")],
+    value: Annotated[
+        str, typer.Option("--score", help="A number on the metric's scale, or one of its labels.")
+    ],
+    comment: Annotated[str | None, typer.Option(help="The reviewer's comment.")] = None,
+) -> None:
+    """Add a reviewer's score for one row (it replaces that reviewer's earlier score)."""
+    number = workspace(ctx).annotations.add(
+        evaluation, row, metric, annotator=annotator, score=value, comment=comment
+    )
+    say(f"{annotator} scored row {row} {score(number)} on {metric}.")
+
+
+@app.command("resolve-row")
+def resolve_row(
+    ctx: typer.Context,
+    evaluation: Evaluation,
+    row: RowId,
+    metric: Metric,
+    value: Annotated[
+        str, typer.Option(help="The final value: a number on the scale, or one of its labels.")
+    ],
+    user: Annotated[str, typer.Option(help="Who decides (recorded as user:NAME).")],
+) -> None:
+    """Decide one row's final value by hand, as an admin; it replaces any earlier one."""
+    number = workspace(ctx).annotations.resolve_row(evaluation, row, metric, value=value, user=user)
+    say(f"Row {row} resolved to {score(number)} on {metric} by {user}.")

@@ -1,0 +1,104 @@
+"""`rubricate evaluations ...`: list, show (per-metric coverage) and rows."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from rubricate.cli._common import workspace
+from rubricate.cli._output import JsonFlag, add_row, print_json, say, show, table, when
+from rubricate.domain.evaluations import Evaluation
+from rubricate.service.evaluations import EvaluationDetail
+
+app = typer.Typer(
+    help="Evaluations: rows scored by judge metrics and annotated by reviewers.",
+    no_args_is_help=True,
+)
+
+Name = Annotated[str, typer.Argument(help="The evaluation's name.", show_default=False)]
+
+
+@app.command("list")
+def list_evaluations(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """List every evaluation: source, rows, whether it is completed, when it was created."""
+    evaluations = workspace(ctx).evaluations.list()
+    if json_output:
+        print_json(evaluations)
+        return
+    show(evaluations_table(evaluations))
+
+
+def evaluations_table(evaluations: list[Evaluation]) -> Table:
+    grid = table("Evaluations", "Name", "Source", "Rows", "Completed", "Created", numeric=["Rows"])
+    for e in evaluations:
+        done = "yes" if e.completed else f"no ({e.scoring_in_progress} scoring)"
+        add_row(grid, e.name, e.source.value, e.row_count, done, when(e.created_at))
+    if not evaluations:
+        add_row(grid, "none yet: rubricate import PATH --evaluation NAME", "", "", "", "")
+    return grid
+
+
+@app.command("show")
+def show_evaluation(ctx: typer.Context, name: Name, json_output: JsonFlag = False) -> None:
+    """Show an evaluation and, for each metric, how many rows are annotated, resolved and
+    judged."""
+    detail = workspace(ctx).evaluations.show(name)
+    if json_output:
+        print_json(detail)
+        return
+    e = detail.evaluation
+    say(Text.assemble((e.name, "bold"), f" ({e.source.value}, created {when(e.created_at)})"))
+    if e.description:
+        say(e.description)
+    state = "completed" if e.completed else f"{e.scoring_in_progress} scoring still under way"
+    say(f"{e.row_count} rows, {state}.")
+    show(coverage_table(detail))
+
+
+def coverage_table(detail: EvaluationDetail) -> Table:
+    columns = ("Annotated", "Annotations", "Reviewers", "Resolved", "Judged")
+    title = f"Metrics on {detail.evaluation.name} (annotated, resolved and judged: rows)"
+    grid = table(title, "Metric", *columns, numeric=columns)
+    for c in detail.metrics:
+        add_row(
+            grid,
+            c.metric,
+            c.annotated_rows,
+            c.annotations,
+            c.reviewers,
+            c.resolved_rows,
+            c.judged_rows,
+        )
+    return grid
+
+
+@app.command("rows")
+def list_rows(
+    ctx: typer.Context,
+    name: Name,
+    offset: Annotated[int, typer.Option(min=0, help="Rows to skip.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Rows to show.")] = 20,
+    json_output: JsonFlag = False,
+) -> None:
+    """Show an evaluation's rows, page by page, in their imported order."""
+    rows = workspace(ctx).evaluations.rows(name, offset=offset, limit=limit)
+    if json_output:
+        print_json(rows)
+        return
+    if not rows:
+        say(f"{name} has no rows after the first {offset}." if offset else f"{name} has no rows.")
+        return
+    grid = table(f"Rows {offset + 1}–{offset + len(rows)} of {name}", "Id", "Input", "Output")
+    for row in rows:
+        add_row(grid, row.external_id, _short(row.input), _short(row.output))
+    show(grid)
+    if len(rows) == limit:
+        say(f"More: --offset {offset + limit}", style="dim")
+
+
+def _short(text: str, width: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"

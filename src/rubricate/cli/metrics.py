@@ -1,0 +1,189 @@
+"""`rubricate metrics ...`: list, show, create, versions, pin and unpin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from rubricate.cli._common import workspace
+from rubricate.cli._output import (
+    JsonFlag,
+    add_row,
+    print_json,
+    say,
+    show,
+    table,
+    when,
+)
+from rubricate.cli._scale import SCALE_HELP, SCALE_JSON_HELP, parse_scale
+from rubricate.domain.metrics import Metric, MetricVersion
+from rubricate.service.metrics import MetricSummary
+
+app = typer.Typer(
+    help="Judge metrics: list them, create your own, and manage their versions.",
+    no_args_is_help=True,
+)
+
+Name = Annotated[str, typer.Argument(help="The metric's name.", show_default=False)]
+PromptFile = Annotated[
+    Path,
+    typer.Option(
+        "--prompt-file",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="A file with the scoring prompt (a Jinja2 template over input, output, "
+        "context, expected, metadata, guidelines and scale).",
+    ),
+]
+
+
+@app.command("list")
+def list_metrics(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """List every metric, built-in and custom, with its active version and scale."""
+    summaries = workspace(ctx).metrics.list()
+    if json_output:
+        print_json(summaries)
+        return
+    show(metrics_table(summaries))
+
+
+def metrics_table(summaries: list[MetricSummary]) -> Table:
+    grid = table("Metrics", "Name", "Kind", "Active", "Versions", "Scale", numeric=["Versions"])
+    for s in summaries:
+        active = f"v{s.active.number}" + (" (pinned)" if s.metric.pinned_version else "")
+        scale = f"{s.active.scale.describe()} ({s.active.scale.type})"
+        add_row(grid, s.metric.name, s.metric.kind.value, active, s.version_count, scale)
+    return grid
+
+
+@app.command("show")
+def show_metric(
+    ctx: typer.Context,
+    ref: Annotated[
+        str, typer.Argument(metavar="NAME", help="NAME (its active version) or NAME@VERSION.")
+    ],
+    json_output: JsonFlag = False,
+) -> None:
+    """Show a metric and one of its versions: scale, origin and the full scoring prompt."""
+    rb = workspace(ctx)
+    metric = rb.metrics.get(ref.partition("@")[0])
+    version = rb.metrics.version(ref)
+    active = rb.metrics.version(metric.name)
+    if json_output:
+        print_json({"metric": metric, "version": version, "active_version": active.number})
+        return
+    say(Text.assemble((metric.name, "bold"), f" ({metric.kind.value} metric)"))
+    if metric.description:
+        say(metric.description)
+    marker = "active" if version.number == active.number else f"active: v{active.number}"
+    origin = f"origin {version.origin.value}, created {when(version.created_at)}"
+    say(f"Version {version.number} ({marker}), {origin}")
+    say(f"Scale: {version.scale.describe()} ({version.scale.type})")
+    for value, label in sorted(version.scale.labels.items()):
+        say(f"  {value:g} = {label}")
+    if metric.judge_model:
+        say(f"Default judge model: {metric.judge_model}")
+    show(Panel(Text(version.prompt), title="Scoring prompt", title_align="left"))
+    if version.guidelines:
+        show(Panel(Text(version.guidelines), title="Guidelines", title_align="left"))
+
+
+@app.command("create")
+def create_metric(
+    ctx: typer.Context,
+    name: Name,
+    prompt_file: PromptFile,
+    scale: Annotated[str | None, typer.Option("--scale", help=SCALE_HELP)] = None,
+    scale_json: Annotated[str | None, typer.Option("--scale-json", help=SCALE_JSON_HELP)] = None,
+    description: Annotated[str, typer.Option(help="What the metric judges.")] = "",
+    judge_model: Annotated[
+        str | None, typer.Option(help="Default judge model, as provider:model.")
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Create a custom metric written by hand; its version 1 is active."""
+    parsed = parse_scale(scale, scale_json)
+    prompt = prompt_file.read_text(encoding="utf-8")
+    version = workspace(ctx).metrics.create(
+        name, scale=parsed, prompt=prompt, description=description, judge_model=judge_model
+    )
+    if json_output:
+        print_json(version)
+        return
+    say(
+        f"Created the custom metric {name!r}: version {version.number}, scale "
+        f"{parsed.describe()} ({parsed.type})."
+    )
+
+
+@app.command("add-version")
+def add_version(
+    ctx: typer.Context,
+    name: Name,
+    prompt_file: PromptFile,
+    guidelines_file: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="A file with the guidelines section."),
+    ] = None,
+) -> None:
+    """Add a version of a custom metric with a new prompt (its scale stays); it becomes the
+    active version."""
+    rb = workspace(ctx)
+    guidelines = guidelines_file.read_text(encoding="utf-8") if guidelines_file else ""
+    version = rb.metrics.add_version(
+        name, prompt=prompt_file.read_text(encoding="utf-8"), guidelines=guidelines
+    )
+    active = rb.metrics.version(name)
+    say(f"Created version {version.number} of {name!r}; version {active.number} is active.")
+
+
+@app.command("versions")
+def list_versions(ctx: typer.Context, name: Name, json_output: JsonFlag = False) -> None:
+    """List a metric's versions, oldest first, and which one is active."""
+    rb = workspace(ctx)
+    metric = rb.metrics.get(name)
+    versions = rb.metrics.versions(name)
+    active = rb.metrics.version(name)
+    if json_output:
+        print_json({"metric": metric, "active_version": active.number, "versions": versions})
+        return
+    show(versions_table(metric, versions, active))
+
+
+def versions_table(metric: Metric, versions: list[MetricVersion], active: MetricVersion) -> Table:
+    numbers = {v.id: v.number for v in versions}
+    grid = table(f"Versions of {metric.name}", "Version", "Origin", "Created", "Parent", "Active")
+    for v in versions:
+        parent = f"v{numbers[v.parent_version_id]}" if v.parent_version_id in numbers else None
+        mark = ""
+        if v.number == active.number:
+            mark = "● pinned" if metric.pinned_version else "● newest"
+        add_row(grid, f"v{v.number}", v.origin.value, when(v.created_at), parent, mark)
+    return grid
+
+
+@app.command("pin")
+def pin(
+    ctx: typer.Context,
+    name: Name,
+    version: Annotated[int, typer.Argument(help="The version number to make active.")],
+) -> None:
+    """Make an earlier (or any) version active: a roll-back. New evaluations use it."""
+    workspace(ctx).metrics.pin(name, version)
+    say(f"Version {version} of {name!r} is active (pinned); new evaluations use it.")
+
+
+@app.command("unpin")
+def unpin(ctx: typer.Context, name: Name) -> None:
+    """Follow the newest version again, undoing `metrics pin`."""
+    rb = workspace(ctx)
+    rb.metrics.pin(name, None)
+    say(
+        f"{name!r} follows its newest version: version {rb.metrics.version(name).number} is active."
+    )

@@ -1,0 +1,46 @@
+"""Insert-or-update in one statement (``ON CONFLICT DO UPDATE``), on SQLite and PostgreSQL.
+
+Deleting and inserting again lets two concurrent writers of the same key both insert on
+PostgreSQL, where one then fails on the unique constraint; one upsert statement cannot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from rubricate.store.tables import Base, table_of, utcnow
+
+
+def upsert(
+    session: Session,
+    record: type[Base],
+    values: Mapping[str, Any],
+    *,
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """Insert ``values``, or update the columns ``update`` (and ``created_at``) of the row
+    that has the same ``keys``; ``keys`` must be a unique constraint of the table."""
+    table = table_of(record)
+    row = dict(values)
+    if "created_at" in table.c:
+        row.setdefault("created_at", utcnow())
+        update = [*update, "created_at"]
+    if session.get_bind().dialect.name == "postgresql":
+        pg = postgresql.insert(table).values(row)
+        session.execute(
+            pg.on_conflict_do_update(
+                index_elements=list(keys), set_={c: pg.excluded[c] for c in update}
+            )
+        )
+    else:
+        lite = sqlite.insert(table).values(row)
+        session.execute(
+            lite.on_conflict_do_update(
+                index_elements=list(keys), set_={c: lite.excluded[c] for c in update}
+            )
+        )

@@ -1,0 +1,66 @@
+"""Alignment-run statuses: only the legal transitions of PRODUCT.md."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from rubricate.domain.errors import Conflict
+from rubricate.domain.runs import (
+    AlignmentParams,
+    AlignmentRun,
+    Phase,
+    RunStatus,
+    can_transition,
+    check_transition,
+)
+
+LEGAL = {
+    (RunStatus.PENDING, RunStatus.RUNNING),
+    (RunStatus.PENDING, RunStatus.CANCELLED),
+    (RunStatus.PENDING, RunStatus.ERROR),
+    (RunStatus.RUNNING, RunStatus.ALIGNED),
+    (RunStatus.RUNNING, RunStatus.ERROR),
+    (RunStatus.RUNNING, RunStatus.CANCELLED),
+    (RunStatus.ERROR, RunStatus.PENDING),
+}
+
+
+@pytest.mark.parametrize("current", list(RunStatus))
+@pytest.mark.parametrize("target", list(RunStatus))
+def test_only_listed_transitions_are_legal(current: RunStatus, target: RunStatus) -> None:
+    assert can_transition(current, target) == ((current, target) in LEGAL)
+
+
+def test_finished_runs_never_change() -> None:
+    for status in (RunStatus.ALIGNED, RunStatus.CANCELLED):
+        assert status.finished
+        with pytest.raises(Conflict, match=f"{status.label} cannot become"):
+            check_transition(status, RunStatus.RUNNING)
+
+
+def test_phase_labels_are_the_pages_words() -> None:
+    assert [p.label for p in Phase if p is not Phase.VERIFYING] == [
+        "Loading annotations",
+        "Building disagreement traces",
+        "Distilling guidelines",
+        "Finalizing",
+    ]
+
+
+def test_low_confidence_under_ten_disagreements() -> None:
+    def run(disagreements: int | None) -> AlignmentRun:
+        return AlignmentRun(
+            id="r1",
+            metric_id=1,
+            base_version_id=1,
+            status=RunStatus.ALIGNED,
+            params=AlignmentParams(evaluation_ids=(1,), delta=1.0),
+            created_at=datetime.now(UTC),
+            disagreements=disagreements,
+        )
+
+    assert run(9).low_confidence
+    assert not run(10).low_confidence
+    assert not run(None).low_confidence  # not counted yet
