@@ -138,6 +138,13 @@ class Scale(BaseModel):
             return "/".join(self.labels[v] for v in sorted(self.labels))
         return f"{self.low:g}–{self.high:g}"
 
+    def same_values(self, other: Scale) -> bool:
+        """Whether both scales allow the same scores; the names of numeric points may
+        differ (one team's "Excellent" is another's "Very helpful")."""
+        if (self.type, self.low, self.high) != (other.type, other.low, other.high):
+            return False
+        return self.type != "labels" or set(self.labels) == set(other.labels)
+
     def to_json(self) -> dict[str, object]:
         """The layout of dataset.json (label keys as strings, as JSON needs)."""
         data: dict[str, object] = {"type": self.type, "min": _num(self.low), "max": _num(self.high)}

@@ -3,7 +3,9 @@ transaction, streamed in batches, and idempotent (identical data is skipped)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,7 +97,7 @@ def import_path(
     if files[0][0] == DATASET:
         manifest = read_manifest(files[0][1])
         files = files[1:]
-    with db.write() as session:
+    with db.write() as session, _fewer_collections():
         report = ImportReport(evaluation)
         evaluation_id, base = _evaluation(session, evaluation, description, manifest, report)
         importer = _Importer(session, evaluation_id, base, report, progress)
@@ -108,6 +110,18 @@ def import_path(
         for file_kind, file_path in files:
             importer.run(file_kind, file_path, batch_size)
         return report
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Each batch keeps ~100k objects alive, which sets off the young-generation garbage
+    collector thousands of times per import (a third of its time) for nothing to free."""
+    saved = gc.get_threshold()
+    gc.set_threshold(max(saved[0], 10_000), *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
 
 
 def _evaluation(
@@ -156,14 +170,15 @@ def _criterion_metric(
         add_version(session, record, prompt=prompt, scale=scale, origin=origin)
     versions = load_versions(session, record.id)
     scale = active_version(to_metric(record), versions).scale
-    if scale != criterion.scale:
+    if not scale.same_values(criterion.scale):
         raise document.error(
             f"metric {criterion.name!r} exists with the scale {scale.describe()} ({scale.type}),"
             f" not {criterion.scale.describe()} ({criterion.scale.type}): use its scale or "
             "another criterion name",
             ("criteria", index, "scale"),
         )
-    return _target(record, versions, scale, prompt)
+    # The file's own labels read its records; the stored metric keeps its scale.
+    return _target(record, versions, criterion.scale, prompt)
 
 
 def _flat_target(session: Session, record: MetricRecord) -> Target:

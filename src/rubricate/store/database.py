@@ -89,7 +89,6 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=60000")
-    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: large imports touch many index pages
     cursor.close()
 
 
