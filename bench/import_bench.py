@@ -21,11 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from _common import DatasetSize, peak_rss_mb, write_dataset
+from _servers import PostgresServer, Server, SqliteServer
 
 FULL_ROWS = 100_000
 QUICK_ROWS = 20_000
@@ -116,70 +116,6 @@ def measure(data: Path, url: str, batch_size: int | None, trace: bool) -> Measur
         sys.stderr.write(done.stderr)
         raise SystemExit(f"the import into {_safe(url)} failed (exit {done.returncode})")
     return Measured(**json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-# Databases: a fresh one per import.
-
-
-class SqliteServer:
-    name = "SQLite"
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def fresh(self) -> str:
-        return f"sqlite:///{self.folder / f'bench-{uuid.uuid4().hex[:8]}.db'}"
-
-    def drop(self, url: str) -> None:
-        path = Path(url.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-    def close(self) -> None:
-        pass
-
-
-class PostgresServer:
-    """Creates and drops throw-away databases; the URL's role needs CREATEDB."""
-
-    name = "PostgreSQL"
-
-    def __init__(self, url: str) -> None:
-        from sqlalchemy import create_engine
-
-        from rubricate.store.database import normalize_url
-
-        self.base = normalize_url(url)
-        self.admin = create_engine(self.base, isolation_level="AUTOCOMMIT")
-        self._run("SELECT 1")  # fail before any import if the server does not answer
-
-    def fresh(self) -> str:
-        name = f"rubricate_bench_{uuid.uuid4().hex[:10]}"
-        self._run(f'CREATE DATABASE "{name}"')
-        return self.base.set(database=name).render_as_string(hide_password=False)
-
-    def drop(self, url: str) -> None:
-        from sqlalchemy import make_url
-
-        name = make_url(url).database
-        self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    def close(self) -> None:
-        self.admin.dispose()
-
-    def _run(self, statement: str) -> None:
-        from sqlalchemy import text
-        from sqlalchemy.exc import DBAPIError
-
-        try:
-            with self.admin.connect() as connection:
-                connection.execute(text(statement))
-        except DBAPIError as exc:
-            where = self.base.render_as_string(hide_password=True)
-            raise SystemExit(f"PostgreSQL at {where}: {exc.orig}") from None
-
-
-Server = SqliteServer | PostgresServer
 
 
 def _import_once(server: Server, data: Path, batch_size: int | None, *, trace: bool) -> Measured:
