@@ -14,8 +14,8 @@ from rubricate.demo import DATASET, build_demo
 
 
 def demo(ctx: typer.Context, database_url: CommandDatabaseUrl = None) -> None:
-    """Build a small demo workspace and show it: a support bot's answers, scored by an LLM
-    judge and by three reviewers who do not always agree.
+    """Build a small demo workspace and show it: a support bot's answers, scored by a
+    judge (scores written for the demo) and by three reviewers who do not always agree.
 
     Running it again changes nothing. The demo goes into the normal database unless
     --database-url names another one.
