@@ -115,8 +115,8 @@ JudgeEntry = Annotated[
 ]
 
 
-class RowIn(_Strict):
-    """One line of rows.jsonl in the annotation dataset layout."""
+class FlatRow(_Strict):
+    """A row: one line of rows.jsonl/rows.csv in the flat layouts."""
 
     id: RowId
     input: Text
@@ -124,6 +124,11 @@ class RowIn(_Strict):
     context: OptionalText = None
     expected: OptionalText = None
     metadata: Metadata = Field(default_factory=dict)
+
+
+class RowIn(FlatRow):
+    """One line of rows.jsonl in the annotation dataset layout: a row with its scores."""
+
     annotations: dict[str, list[AnnotationIn]] = Field(default_factory=dict)
     judge: dict[str, JudgeEntry] = Field(default_factory=dict)  # one result or a list
     resolved: dict[str, ResolvedIn] = Field(default_factory=dict)
@@ -147,15 +152,6 @@ class Manifest(BaseModel):
 
 
 # The flat layouts: one record per row, annotation, judge result or resolution.
-
-
-class FlatRow(_Strict):
-    id: RowId
-    input: Text
-    output: Text
-    context: OptionalText = None
-    expected: OptionalText = None
-    metadata: Metadata = Field(default_factory=dict)
 
 
 class FlatAnnotation(AnnotationIn):

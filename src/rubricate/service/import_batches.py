@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from rubricate.domain.metrics import VersionOrigin
 from rubricate.domain.scale import Scale
 from rubricate.io.places import Repeated, Where, resolved_value, score_of, show
-from rubricate.io.records import FlatRow, JudgeIn, RowIn
+from rubricate.io.records import FlatRow, JudgeIn
 from rubricate.service.metrics import add_version
 from rubricate.store.bulk import insert_many
 from rubricate.store.tables import (
@@ -33,7 +33,6 @@ from rubricate.store.tables import (
 )
 from rubricate.util import batched
 
-RowLike = RowIn | FlatRow
 IN_CHUNK = 5000  # ids per IN (...) query, well below any database's parameter limit
 JUDGE_PAYLOAD = (
     "score", "rationale", "error", "raw_output", "input_tokens", "output_tokens", "cost_usd",
@@ -114,7 +113,7 @@ class BatchWriter:
         self._analyze = session.get_bind().dialect.name == "postgresql"
         self._inserted: dict[str, tuple[int, int]] = {}  # table -> (inserted, at last ANALYZE)
 
-    def add_rows(self, file: str, batch: Sequence[tuple[int, RowLike]]) -> dict[str, RowRef]:
+    def add_rows(self, file: str, batch: Sequence[tuple[int, FlatRow]]) -> dict[str, RowRef]:
         rows = table_of(RowRecord)
         in_evaluation = rows.c.evaluation_id == self.evaluation_id
         wanted = [row.id for _, row in batch]
