@@ -30,17 +30,11 @@ def upsert(
     if "created_at" in table.c:
         row.setdefault("created_at", utcnow())
         update = [*update, "created_at"]
-    if session.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(table).values(row)
-        session.execute(
-            pg.on_conflict_do_update(
-                index_elements=list(keys), set_={c: pg.excluded[c] for c in update}
-            )
+    # Both dialects spell ON CONFLICT alike; only the construct's module differs.
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(row)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(keys), set_={c: statement.excluded[c] for c in update}
         )
-    else:
-        lite = sqlite.insert(table).values(row)
-        session.execute(
-            lite.on_conflict_do_update(
-                index_elements=list(keys), set_={c: lite.excluded[c] for c in update}
-            )
-        )
+    )
