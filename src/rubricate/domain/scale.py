@@ -147,11 +147,16 @@ class Scale(BaseModel):
 
     def to_json(self) -> dict[str, object]:
         """The layout of dataset.json (label keys as strings, as JSON needs)."""
-        data: dict[str, object] = {"type": self.type, "min": _num(self.low), "max": _num(self.high)}
+        data: dict[str, object] = {
+            "type": self.type,
+            "min": plain_number(self.low),
+            "max": plain_number(self.high),
+        }
         if self.labels:
-            data["labels"] = {f"{_num(v)}": n for v, n in sorted(self.labels.items())}
+            data["labels"] = {f"{plain_number(v)}": n for v, n in sorted(self.labels.items())}
         return data
 
 
-def _num(value: float) -> int | float:
+def plain_number(value: float) -> int | float:
+    """``5.0`` as ``5``: whole scores are written as whole numbers in JSON and CSV."""
     return int(value) if value.is_integer() else value

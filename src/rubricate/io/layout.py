@@ -21,14 +21,14 @@ from rubricate.io.records import (
     Manifest,
 )
 
-FLAT_KINDS = ("rows", "annotations", "judge_results", "resolutions")
-SUFFIXES = (".jsonl", ".csv")
-FLAT_MODELS: dict[str, type[BaseModel]] = {
+FLAT_MODELS: dict[str, type[BaseModel]] = {  # in import order: rows before what refers to them
     "rows": FlatRow,
     "annotations": FlatAnnotation,
     "judge_results": FlatJudgeResult,
     "resolutions": FlatResolution,
 }
+FLAT_KINDS = tuple(FLAT_MODELS)
+SUFFIXES = (".jsonl", ".csv")
 DATASET, DATASET_ROWS = "dataset", "dataset_rows"  # the kinds of dataset.json and rows.jsonl
 
 

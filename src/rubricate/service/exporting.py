@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.metrics import VersionOrigin, active_version
-from rubricate.domain.scale import Scale
+from rubricate.domain.scale import Scale, plain_number
 from rubricate.io.writers import FLAT_COLUMNS, AtomicFiles, RecordWriter, json_line
 from rubricate.scoring import imported_prompt
 from rubricate.service.evaluations import find_evaluation
@@ -216,7 +216,7 @@ class _Writer:
         return self.versions[j.metric_version_id][0]
 
     def _annotation(self, a: AnnotationRecord) -> dict[str, Any]:
-        item: dict[str, Any] = {"annotator": a.annotator, "score": _num(a.score)}
+        item: dict[str, Any] = {"annotator": a.annotator, "score": plain_number(a.score)}
         label = self.metrics[a.metric_id].scale.label_of(a.score)
         if label is not None:
             item["label"] = label
@@ -230,7 +230,7 @@ class _Writer:
         if j.metric_version_id != self.metrics[metric_id].default_version_id:
             item["metric_version"] = number
         for key, value in (
-            ("score", None if j.score is None else _num(j.score)),
+            ("score", None if j.score is None else plain_number(j.score)),
             ("rationale", j.rationale),
             ("model", j.judge_model),
             ("error", j.error),
@@ -284,7 +284,7 @@ def _metrics(session: Session, evaluation_id: int) -> dict[int, _MetricInfo]:
 
 
 def _resolution(r: ResolutionRecord) -> dict[str, Any]:
-    return {"value": _num(r.value), "by": r.resolved_by}
+    return {"value": plain_number(r.value), "by": r.resolved_by}
 
 
 def _group(pairs: Iterator[tuple[T, dict[str, Any]]]) -> dict[T, list[dict[str, Any]]]:
@@ -292,10 +292,6 @@ def _group(pairs: Iterator[tuple[T, dict[str, Any]]]) -> dict[T, list[dict[str, 
     for key, item in pairs:
         grouped.setdefault(key, []).append(item)
     return grouped
-
-
-def _num(value: float) -> int | float:
-    return int(value) if value.is_integer() else value
 
 
 def _count(report: ExportReport, item: _Row) -> None:
