@@ -19,6 +19,8 @@ from rich.progress import (
 
 from rubricate.cli._common import workspace
 from rubricate.cli._output import JsonFlag, err, print_json, say
+from rubricate.domain.errors import RubricateError
+from rubricate.io.layout import DATASET, plan
 from rubricate.service.exporting import ExportReport
 from rubricate.service.importing import ImportReport
 from rubricate.service.importing import Progress as ProgressCallback
@@ -66,11 +68,12 @@ def import_data(
     """Import rows, annotations, judge results and resolutions into an evaluation, all of it
     or nothing. Importing the same data again changes nothing."""
     rb = workspace(ctx)
-    with import_progress(path, quiet=json_output) as progress:
+    chosen = kind.value if kind else None
+    with import_progress(path, chosen, quiet=json_output) as progress:
         report = rb.import_path(
             path,
             evaluation,
-            kind=kind.value if kind else None,
+            kind=chosen,
             description=description,
             progress=progress,
         )
@@ -81,7 +84,9 @@ def import_data(
 
 
 @contextmanager
-def import_progress(path: Path, *, quiet: bool = False) -> Iterator[ProgressCallback]:
+def import_progress(
+    path: Path, kind: str | None = None, *, quiet: bool = False
+) -> Iterator[ProgressCallback]:
     """A progress bar on stderr (drawn only on a terminal), advanced by the callback."""
     console = err()
     with Progress(
@@ -93,19 +98,18 @@ def import_progress(path: Path, *, quiet: bool = False) -> Iterator[ProgressCall
         transient=True,
         disable=quiet or not console.is_terminal,
     ) as bar:
-        task = bar.add_task(path.name, total=expected_records(path) or None)
+        task = bar.add_task(path.name, total=expected_records(path, kind) or None)
         yield lambda lines: bar.advance(task, lines)
 
 
-def expected_records(path: Path) -> int:
-    """About how many records an import will read, for the bar: line counts, cheaply."""
-    if path.is_dir():
-        if (path / "dataset.json").exists():
-            return _lines(path / "rows.jsonl")
-        return sum(_lines(path / f"{k.value}{ext}") for k in Kind for ext in (".jsonl", ".csv"))
-    if path.name == "dataset.json":
-        return _lines(path.parent / "rows.jsonl")
-    return _lines(path)
+def expected_records(path: Path, kind: str | None = None) -> int:
+    """About how many records an import will read, for the bar: line counts, cheaply, of
+    the files the import itself will read."""
+    try:
+        files = plan(path, kind)
+    except RubricateError:
+        return 0  # the import reports what is wrong with the path
+    return sum(_lines(file) for file_kind, file in files if file_kind != DATASET)
 
 
 def _lines(path: Path) -> int:
