@@ -21,6 +21,16 @@ SERVER_URL = os.environ.get("RUBRICATE_TEST_DATABASE_URL", "")
 ON_POSTGRES = SERVER_URL.startswith("postgres")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
+# Tests never read the user's own settings file, and never see a real key.
+os.environ["RUBRICATE_SETTINGS_FILE"] = os.devnull
+for _variable in (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "RUBRICATE_JUDGE_MODEL",
+):
+    os.environ.pop(_variable, None)
+
 
 def pytest_report_header() -> str:
     backend = "PostgreSQL" if ON_POSTGRES else "SQLite"

@@ -1,12 +1,23 @@
-"""Settings from the environment (``RUBRICATE_*``) or passed in; never global."""
+"""Settings from the environment (``RUBRICATE_*``), a settings file, or passed in; never
+global. Keys are never settings values: an endpoint names the environment variable that
+holds its key, so no key is ever written to a file rubricate reads or to the database."""
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENDPOINT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
 def default_data_dir() -> Path:
@@ -15,6 +26,30 @@ def default_data_dir() -> Path:
 
 def default_database_url() -> str:
     return f"sqlite:///{default_data_dir() / 'rubricate.db'}"
+
+
+def settings_file() -> Path:
+    """``RUBRICATE_SETTINGS_FILE``, else ``rubricate.toml`` in the user's config folder."""
+    named = os.environ.get("RUBRICATE_SETTINGS_FILE")
+    if named:
+        return Path(named)
+    return Path(platformdirs.user_config_dir("rubricate", appauthor=False)) / "rubricate.toml"
+
+
+class Endpoint(BaseModel):
+    """An OpenAI-compatible server (vLLM, Ollama, llama.cpp server, LM Studio) reached as
+    ``NAME:model``. Speaks Chat Completions."""
+
+    base_url: str = Field(description="e.g. http://localhost:11434/v1")
+    key_env: str | None = Field(
+        default=None, description="Environment variable holding the key; none for keyless servers."
+    )
+    concurrency: int | None = Field(default=None, ge=1, le=1024)
+    output: str = Field(
+        default="tool",
+        description="How to ask for the structured answer: tool, json or text (weak servers).",
+        pattern="^(tool|json|text)$",
+    )
 
 
 class Settings(BaseSettings):
@@ -30,3 +65,51 @@ class Settings(BaseSettings):
     reflection_lm: str | None = Field(default=None, description="Default reflection LM.")
     judge_model: str | None = Field(default=None, description="Default judge model.")
     import_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    endpoints: dict[str, Endpoint] = Field(
+        default_factory=dict, description="Named OpenAI-compatible servers."
+    )
+    concurrency: dict[str, int] = Field(
+        default_factory=dict, description="Calls in flight per provider, e.g. {openai = 32}."
+    )
+    default_concurrency: int = Field(default=8, ge=1, le=1024)
+    model_timeout: float = Field(default=120.0, gt=0, description="Seconds per model call.")
+    model_attempts: int = Field(default=4, ge=1, le=20, description="Tries per model call.")
+    max_retry_wait: float = Field(default=60.0, ge=0, description="Longest wait between tries.")
+    response_cache: bool = Field(default=True, description="Reuse identical model calls.")
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoint_names(cls, value: dict[str, Endpoint]) -> dict[str, Endpoint]:
+        for name in value:
+            if not ENDPOINT_NAME.fullmatch(name):
+                raise ValueError(
+                    f"endpoint name {name!r} must be lower-case letters, digits, - or _"
+                )
+        return value
+
+    @field_validator("concurrency")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        for provider, limit in value.items():
+            if limit < 1:
+                raise ValueError(f"concurrency for {provider!r} must be at least 1")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Arguments beat the environment, which beats the settings file.
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=settings_file())
+        return (init_settings, env_settings, toml)
+
+    def concurrency_for(self, provider: str) -> int:
+        endpoint = self.endpoints.get(provider)
+        if endpoint is not None and endpoint.concurrency is not None:
+            return endpoint.concurrency
+        return self.concurrency.get(provider, self.default_concurrency)

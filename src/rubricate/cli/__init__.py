@@ -12,6 +12,8 @@ from rubricate.cli._common import DatabaseUrl, RubricateGroup, Workspace
 from rubricate.cli.annotations import app as annotations_app
 from rubricate.cli.db import app as db_app
 from rubricate.cli.demo import demo
+from rubricate.cli.evaluate import app as evaluation_runs_app
+from rubricate.cli.evaluate import evaluate
 from rubricate.cli.evaluations import app as evaluations_app
 from rubricate.cli.metrics import app as metrics_app
 from rubricate.cli.transfer import export_data, import_data
@@ -45,9 +47,11 @@ def root(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
 app.command("demo")(demo)
 app.command("import")(import_data)
 app.command("export")(export_data)
+app.command("evaluate")(evaluate)
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(evaluations_app, name="evaluations")
 app.add_typer(annotations_app, name="annotations")
+app.add_typer(evaluation_runs_app, name="evaluation-runs")
 app.add_typer(db_app, name="db")
 
 

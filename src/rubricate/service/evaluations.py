@@ -9,12 +9,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rubricate.domain.errors import InvalidInput, NotFound
+from rubricate.domain.evaluation_runs import EvaluationRunStatus
 from rubricate.domain.evaluations import Evaluation, Row
 from rubricate.store.database import Database
 from rubricate.store.mapping import to_evaluation, to_row
 from rubricate.store.tables import (
     AnnotationRecord,
     EvaluationRecord,
+    EvaluationRunRecord,
     JudgeResultRecord,
     MetricRecord,
     MetricVersionRecord,
@@ -52,18 +54,19 @@ class EvaluationService:
                     select(RowRecord.evaluation_id, func.count()).group_by(RowRecord.evaluation_id)
                 ).all()
             )
+            busy = scoring_in_progress(session)
             records = session.scalars(select(EvaluationRecord).order_by(EvaluationRecord.name))
-            return [to_evaluation(r, counts.get(r.id, 0)) for r in records]
+            return [to_evaluation(r, counts.get(r.id, 0), busy.get(r.id, 0)) for r in records]
 
     def get(self, name: str) -> Evaluation:
         with self._db.read() as session:
             record = find_evaluation(session, name)
-            return to_evaluation(record, _row_count(session, record.id))
+            return _evaluation(session, record)
 
     def show(self, name: str) -> EvaluationDetail:
         with self._db.read() as session:
             record = find_evaluation(session, name)
-            evaluation = to_evaluation(record, _row_count(session, record.id))
+            evaluation = _evaluation(session, record)
             return EvaluationDetail(evaluation, _coverage(session, record.id))
 
     def rows(self, name: str, *, offset: int = 0, limit: int = 50) -> builtins.list[Row]:
@@ -92,6 +95,25 @@ def find_evaluation(session: Session, name: str, *, lock: bool = False) -> Evalu
     if record is None:
         raise NotFound(f"no evaluation named {name!r} (see `rubricate evaluations list`)")
     return record
+
+
+def _evaluation(session: Session, record: EvaluationRecord) -> Evaluation:
+    busy = scoring_in_progress(session, record.id).get(record.id, 0)
+    return to_evaluation(record, _row_count(session, record.id), busy)
+
+
+def scoring_in_progress(session: Session, evaluation_id: int | None = None) -> dict[int, int]:
+    """Evaluation runs still pending or running, per evaluation: an evaluation is completed
+    when it has none."""
+    in_flight = [s.value for s in EvaluationRunStatus if s.in_flight]
+    query = (
+        select(EvaluationRunRecord.evaluation_id, func.count())
+        .where(EvaluationRunRecord.status.in_(in_flight))
+        .group_by(EvaluationRunRecord.evaluation_id)
+    )
+    if evaluation_id is not None:
+        query = query.where(EvaluationRunRecord.evaluation_id == evaluation_id)
+    return {evaluation: count for evaluation, count in session.execute(query)}  # noqa: C416
 
 
 def _row_count(session: Session, evaluation_id: int) -> int:

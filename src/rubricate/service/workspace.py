@@ -8,7 +8,10 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from rubricate.domain.errors import Unavailable
+from rubricate.domain.evaluation_runs import EvaluationRun
 from rubricate.service.annotations import AnnotationService
+from rubricate.service.evaluating import EvaluationRunService
+from rubricate.service.evaluating import Progress as ScoringProgress
 from rubricate.service.evaluations import EvaluationService
 from rubricate.service.exporting import ExportReport, export_evaluation
 from rubricate.service.importing import ImportReport, Progress, import_path
@@ -36,6 +39,7 @@ class Rubricate:
         self.metrics = MetricService(self.db)
         self.evaluations = EvaluationService(self.db)
         self.annotations = AnnotationService(self.db)
+        self.evaluation_runs = EvaluationRunService(self.db, self.settings)
 
     def upgrade(self) -> tuple[str | None, str | None]:
         """Bring the schema up to date and store the built-in metrics; returns the schema
@@ -74,6 +78,34 @@ class Rubricate:
         """Write ``evaluation`` to the folder ``out``: ``dataset`` (dataset.json and
         rows.jsonl), ``jsonl`` or ``csv`` (rows, annotations, judge_results, resolutions)."""
         return export_evaluation(self.db, evaluation, Path(out), layout=layout)
+
+    def evaluate(
+        self,
+        *,
+        metric: str,
+        evaluation: str,
+        model: str | None = None,
+        temperature: float | None = 0.0,
+        seed: int | None = None,
+        concurrency: int | None = None,
+        cache: bool | None = None,
+        run_id: str | None = None,
+        progress: ScoringProgress | None = None,
+    ) -> EvaluationRun:
+        """Score every row of ``evaluation`` with ``metric`` (``NAME`` for its active
+        version, ``NAME@N`` for another) and a judge model (default: the metric's, else
+        ``RUBRICATE_JUDGE_MODEL``). Earlier results, of any version, are kept."""
+        return self.evaluation_runs.evaluate(
+            metric=metric,
+            evaluation=evaluation,
+            model=model,
+            temperature=temperature,
+            seed=seed,
+            concurrency=concurrency,
+            cache=cache,
+            run_id=run_id,
+            progress=progress,
+        )
 
     def close(self) -> None:
         self.db.dispose()

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from rubricate.domain.evaluation_runs import EvaluationRun, EvaluationRunStatus
 from rubricate.domain.evaluations import Evaluation, EvaluationSource, Row
 from rubricate.domain.metrics import Metric, MetricKind, MetricVersion, VersionOrigin
 from rubricate.domain.scale import Scale
-from rubricate.store.tables import EvaluationRecord, MetricRecord, MetricVersionRecord, RowRecord
+from rubricate.store.tables import (
+    EvaluationRecord,
+    EvaluationRunRecord,
+    MetricRecord,
+    MetricVersionRecord,
+    RowRecord,
+)
 
 
 def to_metric(record: MetricRecord) -> Metric:
@@ -36,7 +43,7 @@ def to_version(record: MetricVersionRecord) -> MetricVersion:
     )
 
 
-def to_evaluation(record: EvaluationRecord, row_count: int) -> Evaluation:
+def to_evaluation(record: EvaluationRecord, row_count: int, in_progress: int = 0) -> Evaluation:
     return Evaluation(
         id=record.id,
         name=record.name,
@@ -44,6 +51,7 @@ def to_evaluation(record: EvaluationRecord, row_count: int) -> Evaluation:
         source=EvaluationSource(record.source),
         created_at=record.created_at,
         row_count=row_count,
+        scoring_in_progress=in_progress,
     )
 
 
@@ -57,4 +65,27 @@ def to_row(record: RowRecord) -> Row:
         context=record.context,
         expected=record.expected,
         metadata=dict(record.row_metadata or {}),
+    )
+
+
+def to_evaluation_run(record: EvaluationRunRecord) -> EvaluationRun:
+    return EvaluationRun(
+        id=record.id,
+        evaluation_id=record.evaluation_id,
+        metric_version_id=record.metric_version_id,
+        model=record.model,
+        params=dict(record.params),
+        status=EvaluationRunStatus(record.status),
+        created_at=record.created_at,
+        rows_total=record.rows_total,
+        rows_done=record.rows_done,
+        rows_failed=record.rows_failed,
+        calls=record.calls,
+        cache_hits=record.cache_hits,
+        input_tokens=record.input_tokens,
+        output_tokens=record.output_tokens,
+        cost_usd=record.cost_usd,
+        error=record.error,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
     )

@@ -38,3 +38,16 @@ def upsert(
             index_elements=list(keys), set_={c: statement.excluded[c] for c in update}
         )
     )
+
+
+def insert_ignoring_duplicates(
+    session: Session, record: type[Base], rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert ``rows``, skipping any whose ``keys`` already exist (``ON CONFLICT DO
+    NOTHING``): for writes that two workers may both make, where the first one stays."""
+    if not rows:
+        return
+    table = table_of(record)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    session.execute(statement, [dict(row) for row in rows])
