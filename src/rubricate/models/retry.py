@@ -3,6 +3,7 @@ another try, and how long to wait before it, honouring Retry-After."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -32,7 +33,7 @@ def is_fatal(error: BaseException) -> bool:
 
 
 def is_transient(error: BaseException) -> bool:
-    if isinstance(error, TimeoutError | UnexpectedModelBehavior):
+    if isinstance(error, TimeoutError | UnexpectedModelBehavior | json.JSONDecodeError):
         return True  # a timeout, or a reply that could not be read (malformed JSON)
     if isinstance(
         error, ModelRateLimitError | ModelServerError | ModelUnavailableError | ModelConnectionError
