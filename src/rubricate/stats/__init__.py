@@ -10,7 +10,12 @@ from rubricate.stats._agreement import (
     spearman,
     within_delta_agreement,
 )
-from rubricate.stats._alpha import AlphaLevel, krippendorff_alpha, krippendorff_alpha_from_matrix
+from rubricate.stats._alpha import (
+    AlphaLevel,
+    krippendorff_alpha,
+    krippendorff_alpha_from_counts,
+    krippendorff_alpha_from_matrix,
+)
 from rubricate.stats._bootstrap import BootstrapCI, bootstrap_ci
 from rubricate.stats._kappa import KappaWeights, confusion_matrix, weighted_kappa
 from rubricate.stats._pairwise import PairAgreement, pairwise_agreement
@@ -26,6 +31,7 @@ __all__ = [
     "confusion_matrix",
     "exact_agreement",
     "krippendorff_alpha",
+    "krippendorff_alpha_from_counts",
     "krippendorff_alpha_from_matrix",
     "mean_absolute_error",
     "pairwise_agreement",
