@@ -10,6 +10,7 @@ from rubricate.domain.errors import Conflict
 from rubricate.domain.runs import (
     AlignmentParams,
     AlignmentRun,
+    Budget,
     Phase,
     RunStatus,
     can_transition,
@@ -54,6 +55,7 @@ def test_low_confidence_under_ten_disagreements() -> None:
         return AlignmentRun(
             id="r1",
             metric_id=1,
+            metric="helpfulness",
             base_version_id=1,
             status=RunStatus.ALIGNED,
             params=AlignmentParams(evaluation_ids=(1,), delta=1.0),
@@ -64,3 +66,18 @@ def test_low_confidence_under_ten_disagreements() -> None:
     assert run(9).low_confidence
     assert not run(10).low_confidence
     assert not run(None).low_confidence  # not counted yet
+
+
+def test_params_round_trip_through_json() -> None:
+    params = AlignmentParams(
+        evaluation_ids=(3, 1),
+        delta=2.0,
+        reflection_lm="openai:gpt-4.1-mini",
+        judge_model="anthropic:claude-sonnet-4-5",
+        budget=Budget(max_calls=50, max_tokens=1000, max_cost_usd=None),
+        seed=7,
+    )
+    assert AlignmentParams.from_json(params.to_json()) == params
+    assert AlignmentParams.from_json({"evaluation_ids": [1], "delta": 1}).reflection_lm == (
+        "builtin:offline"
+    )

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from rubricate.domain.alignment import AlignmentResult
 from rubricate.domain.errors import Conflict
 
 LOW_CONFIDENCE_DISAGREEMENTS = 10  # fewer than this: guidelines tend to be generic
@@ -67,29 +68,75 @@ def check_transition(current: RunStatus, target: RunStatus) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class Budget:
+    """Caps on one run's model use; a run stops spending when one is reached."""
+
+    max_calls: int = 1000
+    max_tokens: int = 3_000_000
+    max_cost_usd: float | None = 10.0  # None: no cap on money
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "max_calls": self.max_calls,
+            "max_tokens": self.max_tokens,
+            "max_cost_usd": self.max_cost_usd,
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Budget:
+        return Budget(
+            **{k: data[k] for k in ("max_calls", "max_tokens", "max_cost_usd") if k in data}
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class AlignmentParams:
     evaluation_ids: tuple[int, ...]
     delta: float
-    reflection_lm: str | None = None  # None: the configured default
+    reflection_lm: str = "builtin:offline"  # resolved at start: the default is written down
     judge_model: str | None = None  # None: no verification
-    budget: dict[str, float] = field(default_factory=dict)
+    budget: Budget = field(default_factory=Budget)
+    seed: int = 0  # the split and the bootstrap
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "evaluation_ids": list(self.evaluation_ids),
+            "delta": self.delta,
+            "reflection_lm": self.reflection_lm,
+            "judge_model": self.judge_model,
+            "budget": self.budget.to_json(),
+            "seed": self.seed,
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> AlignmentParams:
+        return AlignmentParams(
+            evaluation_ids=tuple(data["evaluation_ids"]),
+            delta=float(data["delta"]),
+            reflection_lm=data.get("reflection_lm") or "builtin:offline",
+            judge_model=data.get("judge_model"),
+            budget=Budget.from_json(data.get("budget") or {}),
+            seed=int(data.get("seed", 0)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class AlignmentRun:
     id: str
     metric_id: int
+    metric: str
     base_version_id: int
     status: RunStatus
     params: AlignmentParams
     created_at: datetime
+    evaluations: tuple[str, ...] = ()  # the source evaluations' names
     phase: Phase | None = None
     progress_done: int = 0
     progress_total: int = 0
     disagreements: int | None = None
     agreeing_skipped: int | None = None
     missing_skipped: int | None = None
-    result: dict[str, Any] = field(default_factory=dict)
+    result: AlignmentResult | None = None
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None

@@ -27,6 +27,7 @@ from pydantic_ai.tools import ToolDefinition
 from rubricate.domain.errors import RubricateError, Unavailable
 from rubricate.models import cost
 from rubricate.models.cache import CachedReply, ResponseCache, cache_key
+from rubricate.models.cost import Tally
 from rubricate.models.providers import ResolvedModel, resolve_model
 from rubricate.models.retry import backoff, is_fatal, is_transient
 from rubricate.models.secrets import redact
@@ -72,6 +73,29 @@ class Reply:
     attempts: int = 1
 
 
+class BudgetExhausted(RubricateError):
+    """A run reached one of its caps (calls, tokens, money); no further call is made."""
+
+
+@dataclass
+class Spending:
+    """What a piece of work may spend and has spent, shared by every client it uses."""
+
+    max_calls: int | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    spent: Tally = field(default_factory=Tally)
+
+    def check(self) -> None:
+        s = self.spent
+        if self.max_calls is not None and s.calls >= self.max_calls:
+            raise BudgetExhausted(f"the budget of {self.max_calls} model calls is used up")
+        if self.max_tokens is not None and s.input_tokens + s.output_tokens >= self.max_tokens:
+            raise BudgetExhausted(f"the budget of {self.max_tokens:,} tokens is used up")
+        if self.max_cost_usd is not None and (s.cost_usd or 0.0) >= self.max_cost_usd:
+            raise BudgetExhausted(f"the budget of ${self.max_cost_usd:g} is used up")
+
+
 class CallFailed(RubricateError):
     """A call that failed after every try; the row records ``message``."""
 
@@ -90,6 +114,8 @@ class ModelClient:
     concurrency: int | None = None  # overrides the settings' per-provider limit
     retry_base_wait: float = 0.5
     on_call: Callable[[ResolvedModel, ChatRequest], None] | None = None  # before each real call
+    spending: Spending = field(default_factory=Spending)  # shared between clients of one run
+    spent: Tally = field(default_factory=Tally)  # this client's own calls
     _models: dict[str, ResolvedModel] = field(default_factory=dict)
     _limits: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _stopped: Unavailable | None = None
@@ -105,16 +131,46 @@ class ModelClient:
         resolved = self.model(name)
         key = self._key(resolved, request)
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
+            self._count(cached=True)
             return _from_cache(hit)
         async with self._limit(resolved.limit_key):
-            reply = await self._call_with_retries(resolved, request)
+            try:
+                reply = await self._call_with_retries(resolved, request)
+            except CallFailed as failure:
+                self.spent.failed(failure.attempts)
+                self.spending.spent.failed(failure.attempts)
+                raise
+        self._count(reply)
         if self.cache is not None:
             self.cache.put(key, str(resolved.name), _to_cache(reply))
         return reply
 
+    def _count(self, reply: Reply | None = None, *, cached: bool = False) -> None:
+        for tally in (self.spent, self.spending.spent):
+            if reply is None:
+                tally.add(None, None, None, cached=True)
+            else:
+                tally.add(
+                    reply.input_tokens,
+                    reply.output_tokens,
+                    reply.cost_usd,
+                    cached=cached,
+                    attempts=reply.attempts,
+                )
+
     def flush(self) -> None:
         if self.cache is not None:
             self.cache.flush()
+
+    async def aclose(self) -> None:
+        """Close the SDK clients made so far, on the event loop that used them (their pooled
+        connections die with it; left open, each leaks its sockets). A later call, on this
+        loop or another, makes new clients and limits."""
+        models, self._models = list(self._models.values()), {}
+        self._limits.clear()  # a semaphore belongs to the loop it waited on
+        for resolved in models:
+            if resolved.close is not None:
+                await resolved.close()
 
     def _limit(self, key: str) -> asyncio.Semaphore:
         if key not in self._limits:
@@ -125,6 +181,7 @@ class ModelClient:
     async def _call_with_retries(self, resolved: ResolvedModel, request: ChatRequest) -> Reply:
         attempts = self.settings.model_attempts
         for attempt in range(1, attempts + 1):
+            self.spending.check()
             if self.on_call is not None:
                 self.on_call(resolved, request)
             started = time.perf_counter()

@@ -90,19 +90,19 @@ def _answer_object(reply: Reply) -> tuple[dict[str, Any] | None, str]:
     if isinstance(reply.arguments, dict):
         return reply.arguments, ""
     if isinstance(reply.arguments, str):
-        found = _json_object(reply.arguments)
+        found = find_json_object(reply.arguments)
         if found is not None:
             return found, ""
         return None, "the tool call's arguments are not a JSON object"
     if reply.text:
-        found = _json_object(reply.text)
+        found = find_json_object(reply.text)
         if found is not None:
             return found, ""
         return None, "the answer holds no JSON object with a score"
     return None, "the model gave no answer"
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
+def find_json_object(text: str) -> dict[str, Any] | None:
     """The answer object in text: the whole text, a fenced ```json block, or the first
     balanced {...} in it (the text fallback for servers with weak tool support)."""
     candidates = [text.strip()]

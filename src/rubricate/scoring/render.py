@@ -155,7 +155,7 @@ def render_prompt(
         if field in _ALWAYS_SENT or (field in compiled.names and values[field] is not None)
     ]
     texts = {field: _block_text(values[field]) for field in sent}
-    fence = _fence(list(texts.values()))
+    fence = fence_for(list(texts.values()))
 
     variables: dict[str, object] = {"guidelines": guidelines.strip(), "scale": scale_view(scale)}
     for field, label in DATA_FIELDS.items():
@@ -171,7 +171,7 @@ def render_prompt(
     names = [DATA_FIELDS[field] for field in sent]
     sections = [instructions, _data_rule(names, fence), _answer_format(scale)]
     system = "\n\n".join(section for section in sections if section)
-    blocks = [_fenced(DATA_FIELDS[field], texts[field], fence) for field in sent]
+    blocks = [fenced(DATA_FIELDS[field], texts[field], fence) for field in sent]
     closing = "Judge this row as the instructions say, and answer with the JSON object only."
     user = "\n\n".join(["The row to judge, as data blocks:", *blocks, closing])
     return RenderedPrompt(system=system, user=user, fence=fence)
@@ -219,7 +219,7 @@ def _block_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
 
-def _fence(texts: Sequence[str]) -> str:
+def fence_for(texts: Sequence[str]) -> str:
     """A token that none of ``texts`` contains, derived from them (same row, same fence)."""
     digest = hashlib.sha256()
     for text in texts:
@@ -234,7 +234,7 @@ def _fence(texts: Sequence[str]) -> str:
     raise AssertionError("unreachable: itertools.count() never ends")
 
 
-def _fenced(name: str, text: str, fence: str) -> str:
+def fenced(name: str, text: str, fence: str) -> str:
     return f"<<<BEGIN {name} {fence}>>>\n{text}\n<<<END {name} {fence}>>>"
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from rubricate.domain.errors import Unavailable
 from rubricate.domain.evaluation_runs import EvaluationRun
+from rubricate.service.alignment_runs import AlignmentRunService
 from rubricate.service.annotations import AnnotationService
 from rubricate.service.evaluating import EvaluationRunService
 from rubricate.service.evaluating import Progress as ScoringProgress
@@ -40,6 +41,7 @@ class Rubricate:
         self.evaluations = EvaluationService(self.db)
         self.annotations = AnnotationService(self.db)
         self.evaluation_runs = EvaluationRunService(self.db, self.settings)
+        self.alignment_runs = AlignmentRunService(self.db, self.settings)
 
     def upgrade(self) -> tuple[str | None, str | None]:
         """Bring the schema up to date and store the built-in metrics; returns the schema

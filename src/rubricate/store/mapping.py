@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from rubricate.domain.alignment import AlignmentResult
 from rubricate.domain.evaluation_runs import EvaluationRun, EvaluationRunStatus
 from rubricate.domain.evaluations import Evaluation, EvaluationSource, Row
 from rubricate.domain.metrics import Metric, MetricKind, MetricVersion, VersionOrigin
+from rubricate.domain.runs import AlignmentParams, AlignmentRun, Phase, RunStatus
 from rubricate.domain.scale import Scale
 from rubricate.store.tables import (
+    AlignmentRunRecord,
     EvaluationRecord,
     EvaluationRunRecord,
     MetricRecord,
@@ -88,4 +91,30 @@ def to_evaluation_run(record: EvaluationRunRecord) -> EvaluationRun:
         error=record.error,
         started_at=record.started_at,
         finished_at=record.finished_at,
+    )
+
+
+def to_alignment_run(
+    record: AlignmentRunRecord, metric: str, evaluations: tuple[str, ...]
+) -> AlignmentRun:
+    return AlignmentRun(
+        id=record.id,
+        metric_id=record.metric_id,
+        metric=metric,
+        base_version_id=record.base_version_id,
+        status=RunStatus(record.status),
+        params=AlignmentParams.from_json(record.params),
+        created_at=record.created_at,
+        evaluations=evaluations,
+        phase=Phase(record.phase) if record.phase else None,
+        progress_done=record.progress_done,
+        progress_total=record.progress_total,
+        disagreements=record.disagreements,
+        agreeing_skipped=record.agreeing_skipped,
+        missing_skipped=record.missing_skipped,
+        result=AlignmentResult.model_validate(record.result) if record.result else None,
+        error=record.error,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        accepted_version_id=record.accepted_version_id,
     )

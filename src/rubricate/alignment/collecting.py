@@ -1,0 +1,101 @@
+"""Phases 1 and 2 together: count the usable rows, then stream them once, keeping every
+disagreement's trace, a seeded sample of agreeing rows (memory stays bounded by what is
+kept) and the reviewers' scores counted for Krippendorff's alpha."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from rubricate import stats
+from rubricate.alignment.loading import (
+    RowCounts,
+    SourceRow,
+    count_rows,
+    judged_versions,
+    reviewer_notes,
+    stream_rows,
+)
+from rubricate.alignment.split import Part, group_key, part_of
+from rubricate.alignment.tracing import build_trace, disagrees
+from rubricate.domain.scale import Scale
+from rubricate.domain.traces import Trace
+
+AGREEING_KEPT = 2000  # agreeing rows kept as a sample: contrast for distilling, and checks
+
+
+@dataclass(frozen=True, slots=True)
+class KeptRow:
+    source: SourceRow
+    trace: Trace
+    group: str
+    part: Part
+
+
+@dataclass
+class Collected:
+    counts: RowCounts
+    disagreements: list[KeptRow] = field(default_factory=list)
+    agreeing: list[KeptRow] = field(default_factory=list)  # the sample
+    agreeing_count: int = 0
+    reviewer_units: Counter[tuple[float, ...]] = field(default_factory=Counter)
+
+    def reviewer_alpha(self, scale: Scale) -> float | None:
+        level: stats.AlphaLevel = "interval" if scale.type == "interval" else "ordinal"
+        alpha = stats.krippendorff_alpha_from_counts(self.reviewer_units, level)
+        return None if alpha != alpha else round(alpha, 4)  # nan: not enough to say
+
+
+def count(session: Session, metric_id: int, evaluation_ids: Sequence[int]) -> RowCounts:
+    versions = judged_versions(session, metric_id, evaluation_ids)
+    return count_rows(session, metric_id, evaluation_ids, versions)
+
+
+def collect(
+    session: Session,
+    metric_id: int,
+    evaluation_ids: Sequence[int],
+    *,
+    delta: float,
+    seed: int,
+    counts: RowCounts,
+    on_page: Callable[[int], None] | None = None,
+) -> Collected:
+    """Stream the usable rows once. ``on_page(rows_done)`` is called after each page (for
+    progress, and to stop a cancelled run at a page boundary)."""
+    versions = judged_versions(session, metric_id, evaluation_ids)
+    found = Collected(counts)
+    sampler = random.Random(seed)
+    done = 0
+    for page in stream_rows(session, metric_id, evaluation_ids, versions):
+        notes = reviewer_notes(session, metric_id, [row.row_id for row in page])
+        for row in page:
+            reviewers = notes.get(row.row_id, ())
+            found.reviewer_units[tuple(sorted(n.score for n in reviewers))] += 1
+            group = group_key(row.input)
+            if disagrees(row.judge_score, row.human, delta):
+                kept = KeptRow(row, build_trace(row, reviewers), group, part_of(group, seed))
+                found.disagreements.append(kept)
+                continue
+            found.agreeing_count += 1
+            # Reservoir sampling: every agreeing row has the same chance to be kept.
+            slot = (
+                len(found.agreeing)
+                if len(found.agreeing) < AGREEING_KEPT
+                else sampler.randrange(found.agreeing_count)
+            )
+            if slot < AGREEING_KEPT:
+                kept = KeptRow(row, build_trace(row, reviewers), group, part_of(group, seed))
+                if slot == len(found.agreeing):
+                    found.agreeing.append(kept)
+                else:
+                    found.agreeing[slot] = kept
+        done += len(page)
+        if on_page is not None:
+            on_page(done)
+    found.agreeing.sort(key=lambda kept: kept.source.row_id)
+    return found

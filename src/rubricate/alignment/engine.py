@@ -1,0 +1,302 @@
+"""Carries out one alignment run, phase by phase, writing phase and progress to the run
+record as it goes. A cancel is seen at the next page or batch boundary: the run stops
+there, makes no further model call, and keeps the counts it had."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from rubricate.alignment import collecting
+from rubricate.alignment.collecting import Collected, KeptRow
+from rubricate.alignment.merging import merge_guidelines
+from rubricate.alignment.reflection import distill_with_model
+from rubricate.alignment.split import Part
+from rubricate.alignment.verification import Judge, verify
+from rubricate.domain.alignment import (
+    AlignmentResult,
+    Usage,
+    Verification,
+    parse_guidelines_text,
+)
+from rubricate.domain.errors import NotFound, RubricateError
+from rubricate.domain.metrics import MetricVersion
+from rubricate.domain.runs import (
+    LOW_CONFIDENCE_DISAGREEMENTS,
+    AlignmentRun,
+    Phase,
+    RunStatus,
+    check_transition,
+)
+from rubricate.domain.traces import Guideline
+from rubricate.models.cache import ResponseCache
+from rubricate.models.client import ModelClient, Spending
+from rubricate.models.names import OFFLINE_ENGINE
+from rubricate.models.offline import distill_offline
+from rubricate.models.secrets import redact
+from rubricate.settings import Settings
+from rubricate.store.database import Database
+from rubricate.store.mapping import to_version
+from rubricate.store.runs import find_run, load_run
+from rubricate.store.tables import MetricVersionRecord, utcnow
+
+
+class Cancelled(Exception):
+    """The run was cancelled; raised at a boundary to unwind the work."""
+
+
+class AlignmentEngine:
+    def __init__(self, db: Database, settings: Settings, *, cache: bool | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.use_cache = settings.response_cache if cache is None else cache
+
+    def run(self, run_id: str) -> AlignmentRun:
+        """Carry the run out in this process. A finished run is returned as it is."""
+        run = self._get(run_id)
+        if run.status.finished:
+            return run
+        if run.status is RunStatus.PENDING:
+            self._update(run_id, status=RunStatus.RUNNING, started=True)
+        budget = run.params.budget
+        spending = Spending(budget.max_calls, budget.max_tokens, budget.max_cost_usd)
+        cache = ResponseCache(self.db) if self.use_cache else None
+        clients = (
+            ModelClient(self.settings, cache=cache, spending=spending),  # reflection
+            ModelClient(self.settings, cache=cache, spending=spending),  # judge
+        )
+        try:
+            result = asyncio.run(self._carry_out(run, *clients))
+        except Cancelled:
+            return self._get(run_id)
+        except RubricateError as error:
+            self._fail(run_id, str(error))
+            raise
+        except BaseException:
+            self._fail(run_id, "interrupted before it finished")
+            raise
+        finally:
+            if cache is not None:
+                cache.flush()
+        self._finish(run_id, result)
+        return self._get(run_id)
+
+    async def _carry_out(
+        self, run: AlignmentRun, reflection: ModelClient, judge: ModelClient
+    ) -> AlignmentResult:
+        params = run.params
+        base = self._version(run.base_version_id)
+        evaluation_ids = params.evaluation_ids
+
+        # Phase 1: which rows can be used, and why the others cannot.
+        self._update(run.id, phase=Phase.LOADING_ANNOTATIONS, done=0, total=len(evaluation_ids))
+        with self.db.read() as session:
+            counts = collecting.count(session, run.metric_id, evaluation_ids)
+        missing = counts.missing_judge + counts.missing_human
+        self._update(run.id, done=len(evaluation_ids), missing=missing)
+
+        # Phase 2: one pass over the usable rows.
+        self._update(run.id, phase=Phase.BUILDING_TRACES, done=0, total=counts.usable)
+        with self.db.read() as session:
+            found = collecting.collect(
+                session,
+                run.metric_id,
+                evaluation_ids,
+                delta=params.delta,
+                seed=params.seed,
+                counts=counts,
+                on_page=lambda done: self._update(run.id, done=done, check=True),
+            )
+        self._update(
+            run.id,
+            disagreements=len(found.disagreements),
+            agreeing=found.agreeing_count,
+            low_confidence=len(found.disagreements) < LOW_CONFIDENCE_DISAGREEMENTS,
+        )
+
+        # Phase 3: distill from the distillation part (all rows when nothing is verified).
+        verifying = params.judge_model is not None
+        distill_part = [k for k in found.disagreements if not verifying or k.part is Part.DISTILL]
+        contrast = [k for k in found.agreeing if not verifying or k.part is Part.DISTILL]
+        existing = parse_guidelines_text(base.guidelines)
+        self._update(run.id, phase=Phase.DISTILLING, done=0, total=1, check=True)
+        proposals, notes = await self._distill(
+            params.reflection_lm, reflection, distill_part, contrast, base, existing
+        )
+        items, merge_notes = merge_guidelines(proposals, prompt=base.prompt, existing=existing)
+        notes += merge_notes
+        self._update(run.id, done=1, check=True)
+
+        # Phase 4: verification on held-out rows, when a judge model is given.
+        chosen, report = list(items), Verification(distill_rows=len(distill_part))
+        reused = 0
+        if params.judge_model is None:
+            report.message = "No judge model was given, so the guidelines are not verified."
+        else:
+            selection = _with_agreeing(found, Part.SELECTION)
+            test = _with_agreeing(found, Part.TEST)
+            planned = len(selection) * 4 + len(test) * 2
+            self._update(run.id, phase=Phase.VERIFYING, done=0, total=planned, check=True)
+            spending = judge.spending
+
+            def calls_left() -> int | None:
+                cap = spending.max_calls
+                return None if cap is None else cap - spending.spent.calls
+
+            checker = Judge(
+                judge,
+                params.judge_model,
+                base,
+                lambda calls: self._update(run.id, done=min(calls, planned), check=True),
+                calls_left,
+            )
+            chosen, report = await verify(
+                checker,
+                items,
+                selection=selection,
+                test=test,
+                distill_rows=len(distill_part),
+                delta=params.delta,
+                seed=params.seed,
+            )
+            reused = checker.reused
+
+        self._update(run.id, phase=Phase.FINALIZING, done=0, total=1, check=True)
+        return AlignmentResult(
+            engine=params.reflection_lm,
+            guidelines=chosen,
+            proposed=items,
+            notes=notes,
+            rows_used=counts.usable,
+            disagreements=len(found.disagreements),
+            agreeing_skipped=found.agreeing_count,
+            missing_judge=counts.missing_judge,
+            missing_human=counts.missing_human,
+            reviewer_alpha=found.reviewer_alpha(base.scale),
+            low_confidence=len(found.disagreements) < LOW_CONFIDENCE_DISAGREEMENTS,
+            verification=report,
+            usage=_usage(reflection, judge, reused),
+        )
+
+    async def _distill(
+        self,
+        engine: str,
+        client: ModelClient,
+        disagreements: Sequence[KeptRow],
+        agreeing: Sequence[KeptRow],
+        base: MetricVersion,
+        existing: list[str],
+    ) -> tuple[list[Guideline], list[str]]:
+        traces = [k.trace for k in disagreements]
+        if not traces:
+            return [], ["There are no disagreements at this threshold: nothing to distill."]
+        if engine == OFFLINE_ENGINE:
+            distilled = distill_offline(
+                traces, [k.trace for k in agreeing], scale=base.scale, existing=existing
+            )
+            return list(distilled.guidelines), list(distilled.notes)
+        found, notes = await distill_with_model(
+            client, engine, traces, prompt=base.prompt, guidelines=existing, scale=base.scale
+        )
+        return found, [f"Distilled by {engine} from {len(traces)} disagreement traces.", *notes]
+
+    # -- the run record ----------------------------------------------------------------
+
+    def _get(self, run_id: str) -> AlignmentRun:
+        with self.db.read() as session:
+            return load_run(session, find_run(session, run_id))
+
+    def _version(self, version_id: int) -> MetricVersion:
+        with self.db.read() as session:
+            record = session.get(MetricVersionRecord, version_id)
+            if record is None:
+                raise NotFound(f"metric version {version_id} is gone")
+            return to_version(record)
+
+    def _update(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        started: bool = False,
+        phase: Phase | None = None,
+        done: int | None = None,
+        total: int | None = None,
+        missing: int | None = None,
+        disagreements: int | None = None,
+        agreeing: int | None = None,
+        low_confidence: bool | None = None,
+        check: bool = False,
+    ) -> None:
+        """Write progress; with ``check``, stop here if the run was cancelled meanwhile."""
+        with self.db.write() as session:
+            record = find_run(session, run_id, lock=True)
+            if check and record.status == RunStatus.CANCELLED.value:
+                raise Cancelled
+            if status is not None:
+                check_transition(RunStatus(record.status), status)
+                record.status = status.value
+            if started:
+                record.started_at = utcnow()
+            if phase is not None:
+                record.phase = phase.value
+            if total is not None:
+                record.progress_total = total
+            if done is not None:
+                # Progress never goes backwards within a phase.
+                record.progress_done = (
+                    done if phase is not None else max(done, record.progress_done)
+                )
+            if missing is not None:
+                record.missing_skipped = missing
+            if disagreements is not None:
+                record.disagreements = disagreements
+            if agreeing is not None:
+                record.agreeing_skipped = agreeing
+            if low_confidence is not None:
+                record.low_confidence = low_confidence
+
+    def _finish(self, run_id: str, result: AlignmentResult) -> None:
+        with self.db.write() as session:
+            record = find_run(session, run_id, lock=True)
+            if record.status != RunStatus.RUNNING.value:
+                return  # cancelled at the very end: the cancel stands
+            record.result = result.model_dump(mode="json")
+            record.status = RunStatus.ALIGNED.value
+            record.progress_done = record.progress_total
+            record.finished_at = utcnow()
+
+    def _fail(self, run_id: str, message: str) -> None:
+        with self.db.write() as session:
+            record = find_run(session, run_id, lock=True)
+            if RunStatus(record.status).finished:
+                return
+            record.status = RunStatus.ERROR.value
+            record.error = redact(message, self.settings)
+            record.finished_at = utcnow()
+
+
+def _agreeing_in(found: Collected, part: Part) -> list[KeptRow]:
+    return [k for k in found.agreeing if k.part is part]
+
+
+def _with_agreeing(found: Collected, part: Part) -> list[KeptRow]:
+    """A part's disagreements and as many of its sampled agreeing rows (at least 10, when
+    there are that many), so that a guideline which breaks what worked shows up."""
+    disagreements = [k for k in found.disagreements if k.part is part]
+    agreeing = _agreeing_in(found, part)[: max(len(disagreements), 10)]
+    return sorted([*disagreements, *agreeing], key=lambda k: k.source.row_id)
+
+
+def _usage(reflection: ModelClient, judge: ModelClient, reused: int) -> Usage:
+    r, j = reflection.spent, judge.spent
+    cost = None if r.cost_usd is None or j.cost_usd is None else r.cost_usd + j.cost_usd
+    return Usage(
+        reflection_calls=r.calls,
+        judge_calls=j.calls,
+        cache_hits=r.cache_hits + j.cache_hits,
+        reused_judge_results=reused,
+        input_tokens=r.input_tokens + j.input_tokens,
+        output_tokens=r.output_tokens + j.output_tokens,
+        cost_usd=cost,
+    )

@@ -1,0 +1,209 @@
+"""Phase 1, Loading annotations: the rows of the source evaluations that have both a judge
+result for the metric (from the metric version each evaluation used) and a resolved human
+value, streamed from the database page by page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from rubricate.domain.traces import ReviewerNote
+from rubricate.store.tables import (
+    AnnotationRecord,
+    JudgeResultRecord,
+    MetricVersionRecord,
+    ResolutionRecord,
+    RowRecord,
+)
+
+PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """A usable row: its texts, the judge's verdict and how it was made, the human value."""
+
+    row_id: int
+    external_id: str
+    evaluation_id: int
+    input: str
+    output: str
+    context: str | None
+    expected: str | None
+    metadata: dict[str, object]
+    judge_score: float
+    judge_rationale: str | None
+    judge_model: str | None
+    judge_temperature: float | None
+    judge_version_id: int
+    human: float
+
+
+@dataclass(frozen=True, slots=True)
+class RowCounts:
+    total: int
+    usable: int
+    missing_judge: int  # no judge result for the metric
+    missing_human: int  # judged, but no resolved human value
+
+
+def judged_versions(
+    session: Session, metric_id: int, evaluation_ids: Sequence[int]
+) -> dict[int, int]:
+    """For each evaluation, the metric version its judge results came from: the version
+    with the most recent scored result on its rows."""
+    chosen: dict[int, int] = {}
+    for evaluation_id in evaluation_ids:
+        version = session.scalar(
+            select(JudgeResultRecord.metric_version_id)
+            .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
+            .join(
+                MetricVersionRecord, MetricVersionRecord.id == JudgeResultRecord.metric_version_id
+            )
+            .where(
+                RowRecord.evaluation_id == evaluation_id,
+                MetricVersionRecord.metric_id == metric_id,
+                JudgeResultRecord.score.is_not(None),
+            )
+            .order_by(JudgeResultRecord.created_at.desc(), JudgeResultRecord.id.desc())
+            .limit(1)
+        )
+        if version is not None:
+            chosen[evaluation_id] = version
+    return chosen
+
+
+def _latest(evaluation_id: int, version_id: int):  # type: ignore[no-untyped-def]
+    """Per row, its newest scored result of ``version_id``."""
+    return (
+        select(JudgeResultRecord.row_id, func.max(JudgeResultRecord.id).label("result_id"))
+        .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
+        .where(
+            RowRecord.evaluation_id == evaluation_id,
+            JudgeResultRecord.metric_version_id == version_id,
+            JudgeResultRecord.score.is_not(None),
+        )
+        .group_by(JudgeResultRecord.row_id)
+        .subquery()
+    )
+
+
+def count_rows(
+    session: Session, metric_id: int, evaluation_ids: Sequence[int], versions: dict[int, int]
+) -> RowCounts:
+    total = usable = judged = 0
+    for evaluation_id in evaluation_ids:
+        total += (
+            session.scalar(
+                select(func.count())
+                .select_from(RowRecord)
+                .where(RowRecord.evaluation_id == evaluation_id)
+            )
+            or 0
+        )
+        version = versions.get(evaluation_id)
+        if version is None:
+            continue
+        latest = _latest(evaluation_id, version)
+        judged += session.scalar(select(func.count()).select_from(latest)) or 0
+        usable += (
+            session.scalar(
+                select(func.count())
+                .select_from(latest)
+                .join(
+                    ResolutionRecord,
+                    (ResolutionRecord.row_id == latest.c.row_id)
+                    & (ResolutionRecord.metric_id == metric_id),
+                )
+            )
+            or 0
+        )
+    return RowCounts(total, usable, total - judged, judged - usable)
+
+
+def stream_rows(
+    session: Session, metric_id: int, evaluation_ids: Sequence[int], versions: dict[int, int]
+) -> Iterator[list[SourceRow]]:
+    """Usable rows, a page at a time, in evaluation and file order (keyset paging: memory
+    stays flat whatever the number of rows)."""
+    for evaluation_id in evaluation_ids:
+        version = versions.get(evaluation_id)
+        if version is None:
+            continue
+        latest = _latest(evaluation_id, version)
+        after: tuple[int, int] | None = None
+        while True:
+            query = (
+                select(RowRecord, JudgeResultRecord, ResolutionRecord.value)
+                .join(latest, latest.c.row_id == RowRecord.id)
+                .join(JudgeResultRecord, JudgeResultRecord.id == latest.c.result_id)
+                .join(
+                    ResolutionRecord,
+                    (ResolutionRecord.row_id == RowRecord.id)
+                    & (ResolutionRecord.metric_id == metric_id),
+                )
+                .where(RowRecord.evaluation_id == evaluation_id)
+            )
+            if after is not None:
+                query = query.where(tuple_(RowRecord.position, RowRecord.id) > tuple_(*after))
+            page = session.execute(
+                query.order_by(RowRecord.position, RowRecord.id).limit(PAGE)
+            ).all()
+            if not page:
+                break
+            yield [_source_row(row, result, human, version) for row, result, human in page]
+            last = page[-1][0]
+            after = (last.position, last.id)
+
+
+def _source_row(row: RowRecord, result: JudgeResultRecord, human: float, version: int) -> SourceRow:
+    return SourceRow(
+        row_id=row.id,
+        external_id=row.external_id,
+        evaluation_id=row.evaluation_id,
+        input=row.input,
+        output=row.output,
+        context=row.context,
+        expected=row.expected,
+        metadata=dict(row.row_metadata or {}),
+        judge_score=float(result.score or 0.0) if result.score is not None else 0.0,
+        judge_rationale=result.rationale,
+        judge_model=result.judge_model,
+        judge_temperature=result.temperature,
+        judge_version_id=version,
+        human=float(human),
+    )
+
+
+def reviewer_notes(
+    session: Session, metric_id: int, row_ids: Sequence[int]
+) -> dict[int, tuple[ReviewerNote, ...]]:
+    """Every reviewer's score and comment on ``row_ids``, by row."""
+    notes: dict[int, list[ReviewerNote]] = {}
+    for start in range(0, len(row_ids), PAGE):
+        chunk = list(row_ids[start : start + PAGE])
+        records = session.scalars(
+            select(AnnotationRecord)
+            .where(AnnotationRecord.metric_id == metric_id, AnnotationRecord.row_id.in_(chunk))
+            .order_by(AnnotationRecord.row_id, AnnotationRecord.annotator)
+        )
+        for a in records:
+            notes.setdefault(a.row_id, []).append(ReviewerNote(a.annotator, a.score, a.comment))
+    return {row: tuple(found) for row, found in notes.items()}
+
+
+def reviewer_scores(session: Session, metric_id: int, row_ids: Sequence[int]) -> list[list[float]]:
+    """The reviewers' scores of each row (for Krippendorff's alpha among reviewers)."""
+    units: dict[int, list[float]] = {}
+    for start in range(0, len(row_ids), PAGE):
+        chunk = list(row_ids[start : start + PAGE])
+        for row_id, score in session.execute(
+            select(AnnotationRecord.row_id, AnnotationRecord.score).where(
+                AnnotationRecord.metric_id == metric_id, AnnotationRecord.row_id.in_(chunk)
+            )
+        ):
+            units.setdefault(row_id, []).append(score)
+    return list(units.values())

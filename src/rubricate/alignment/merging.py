@@ -1,0 +1,114 @@
+"""The merge step: proposals from all batches (or the offline engine) become one short,
+ordered list. Near-duplicates are merged (their rows pooled), guidelines the current prompt
+already says are dropped, and on a metric aligned before the existing guidelines stay first
+and absorb new ones that repeat them, instead of a second section piling up."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rubricate.domain.alignment import GuidelineItem
+from rubricate.domain.traces import Direction, Guideline
+
+MAX_NEW = 8
+SAME = 0.6  # word-set overlap (Jaccard) at which two guidelines say the same thing
+
+_WORD = re.compile(r"[a-z0-9']+")
+# Words that say nothing about what a guideline asks ("not" and "no" do: they stay).
+_FILLER = frozenset(
+    [
+        *("a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "when"),
+        *("where", "that", "this", "it", "is", "are", "be", "as", "at", "by", "from"),
+        *("than", "then", "so", "do", "does", "if", "its", "their", "they", "judge"),
+        *("score", "scores", "scoring", "should"),
+    ]
+)
+
+
+def content_words(text: str) -> frozenset[str]:
+    words = _WORD.findall(text.casefold())
+    return frozenset(w.rstrip("s") for w in words if w not in _FILLER and len(w) > 1)
+
+
+def similar(a: frozenset[str], b: frozenset[str]) -> bool:
+    if not a or not b:
+        return False
+    return len(a & b) / len(a | b) >= SAME
+
+
+@dataclass
+class _Draft:
+    text: str
+    direction: Direction | None
+    row_ids: set[int] = field(default_factory=set)
+    evidence: str = ""
+    existing: bool = False
+    words: frozenset[str] = frozenset()
+
+
+def merge_guidelines(
+    proposals: Sequence[Guideline],
+    *,
+    prompt: str,
+    existing: Sequence[str] = (),
+    max_new: int = MAX_NEW,
+) -> tuple[list[GuidelineItem], list[str]]:
+    """The merged list (existing guidelines first, then new ones by support) and notes on
+    what was dropped."""
+    notes: list[str] = []
+    prompt_lines = [content_words(line) for line in re.split(r"[\n.]", prompt) if line.strip()]
+    drafts = [
+        _Draft(text, None, existing=True, words=content_words(text)) for text in existing if text
+    ]
+    repeated = 0
+    for proposal in proposals:
+        words = content_words(proposal.text)
+        if any(similar(words, line) for line in prompt_lines):
+            repeated += 1
+            continue
+        twin = next(
+            (
+                d
+                for d in drafts
+                if d.direction in {None, proposal.direction} and similar(words, d.words)
+            ),
+            None,
+        )
+        if twin is not None:
+            twin.row_ids.update(proposal.row_ids)
+            if not twin.existing and len(proposal.row_ids) > len(
+                twin.row_ids - set(proposal.row_ids)
+            ):
+                twin.text, twin.evidence = proposal.text, proposal.evidence
+            continue
+        drafts.append(
+            _Draft(
+                proposal.text,
+                proposal.direction,
+                set(proposal.row_ids),
+                proposal.evidence,
+                words=words,
+            )
+        )
+    if repeated:
+        notes.append(
+            f"{repeated} proposed guidelines repeated the current prompt and were dropped."
+        )
+    kept = [d for d in drafts if d.existing]
+    new = sorted((d for d in drafts if not d.existing), key=lambda d: (-len(d.row_ids), d.text))
+    if len(new) > max_new:
+        notes.append(f"{len(new) - max_new} weaker guidelines were left out (at most {max_new}).")
+    items = [
+        GuidelineItem(
+            id=number,
+            text=d.text,
+            direction=d.direction,
+            row_ids=sorted(d.row_ids),
+            evidence=d.evidence,
+            existing=d.existing,
+        )
+        for number, d in enumerate([*kept, *new[:max_new]], start=1)
+    ]
+    return items, notes
