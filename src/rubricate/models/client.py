@@ -172,6 +172,10 @@ class ModelClient:
             if resolved.close is not None:
                 await resolved.close()
 
+    def limit_for(self, name: str) -> int:
+        """The most calls to the model ``name`` in flight at once."""
+        return self.concurrency or self.settings.concurrency_for(self.model(name).limit_key)
+
     def _limit(self, key: str) -> asyncio.Semaphore:
         if key not in self._limits:
             limit = self.concurrency or self.settings.concurrency_for(key)
@@ -181,6 +185,8 @@ class ModelClient:
     async def _call_with_retries(self, resolved: ResolvedModel, request: ChatRequest) -> Reply:
         attempts = self.settings.model_attempts
         for attempt in range(1, attempts + 1):
+            if self._stopped is not None:  # stopped while this call waited for its turn
+                raise self._stopped
             self.spending.check()
             if self.on_call is not None:
                 self.on_call(resolved, request)

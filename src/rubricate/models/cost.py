@@ -66,6 +66,17 @@ class Tally:
         """Count the calls of a reply that never came; a failed call is not billed."""
         self.calls += attempts
 
+    def merge(self, other: Tally) -> None:
+        """Add another tally's totals (an unknown cost in either makes the sum unknown)."""
+        self.calls += other.calls
+        self.cache_hits += other.cache_hits
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        if self.cost_usd is None or other.cost_usd is None:
+            self.cost_usd = None
+        else:
+            self.cost_usd += other.cost_usd
+
     def as_dict(self) -> dict[str, int | float | None]:
         return {
             "calls": self.calls,

@@ -6,7 +6,8 @@ from the environment into the client, never anywhere else."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic_ai.models import Model
@@ -23,7 +24,8 @@ OutputMode = Literal["tool", "json", "text"]
 class ResolvedModel:
     """A model ready to call. ``limit_key`` names the concurrency pool it draws from;
     ``price_provider`` is genai-prices' provider id (None: cost unknown); ``where`` says
-    where calls go, for error messages (never a key)."""
+    where calls go, for error messages (never a key); ``close`` closes the SDK client made
+    for it (its pooled connections belong to the event loop that used them)."""
 
     name: ModelName
     model: Model
@@ -31,6 +33,7 @@ class ResolvedModel:
     output_mode: OutputMode
     price_provider: str | None
     where: str
+    close: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
 
 
 def resolve_model(name: str, settings: Settings, *, field: str = "model") -> ResolvedModel:
@@ -79,7 +82,9 @@ def _openai(name: ModelName, timeout: float) -> ResolvedModel:
     else:
         model = OpenAIChatModel(name.model, provider=provider)
     where = base_url or "api.openai.com"
-    return ResolvedModel(name, model, "openai", "tool", price_provider_of(name), where)
+    return ResolvedModel(
+        name, model, "openai", "tool", price_provider_of(name), where, close=client.close
+    )
 
 
 def _endpoint(name: ModelName, settings: Settings) -> ResolvedModel:
@@ -95,7 +100,9 @@ def _endpoint(name: ModelName, settings: Settings) -> ResolvedModel:
     )
     model = OpenAIChatModel(name.model, provider=OpenAIProvider(openai_client=client))
     output: OutputMode = endpoint.output  # type: ignore[assignment]  # checked by its pattern
-    return ResolvedModel(name, model, name.provider, output, None, endpoint.base_url)
+    return ResolvedModel(
+        name, model, name.provider, output, None, endpoint.base_url, close=client.close
+    )
 
 
 def _anthropic(name: ModelName, timeout: float) -> ResolvedModel:
@@ -108,7 +115,9 @@ def _anthropic(name: ModelName, timeout: float) -> ResolvedModel:
     client = AsyncAnthropic(api_key=key, base_url=base_url, max_retries=0, timeout=timeout)
     model = AnthropicModel(name.model, provider=AnthropicProvider(anthropic_client=client))
     where = base_url or "api.anthropic.com"
-    return ResolvedModel(name, model, "anthropic", "tool", price_provider_of(name), where)
+    return ResolvedModel(
+        name, model, "anthropic", "tool", price_provider_of(name), where, close=client.close
+    )
 
 
 def _google(name: ModelName) -> ResolvedModel:

@@ -1,14 +1,17 @@
 """Evaluation runs: score every row of an evaluation with a metric version and a judge
-model. A run is a Pending record first, then batches of rows scored concurrently; each
-batch is written with its counts in one transaction, keyed by (run, row), so a run that
-stops part way resumes where it stopped and never pays for a finished row again."""
+model. A run is a Pending record first, then its rows streamed through concurrent model
+calls; results are written in batches, each with its counts in one transaction, keyed by
+(run, row), so a run that stops part way (even on a fatal error) keeps what it finished,
+resumes where it stopped and never pays for a finished row again."""
 
 from __future__ import annotations
 
 import asyncio
 import builtins
+import gc
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,7 +136,8 @@ class EvaluationRunService:
             )
         version = self._version(run.metric_version_id)
         try:
-            asyncio.run(self._score_all(run, version, client, progress))
+            with _steady_gc():
+                asyncio.run(self._score_all(run, version, client, progress))
         except RubricateError as error:
             self._fail(run_id, str(error))
             raise
@@ -224,33 +228,79 @@ class EvaluationRunService:
         client: ModelClient,
         progress: Progress | None,
     ) -> None:
-        batch_size = min(1024, max(64, 8 * (client.concurrency or 8)))
+        try:
+            await self._score_batches(run, version, client, progress)
+        finally:
+            await client.aclose()  # on this loop, before asyncio.run closes it
+
+    async def _score_batches(
+        self,
+        run: EvaluationRun,
+        version: MetricVersion,
+        client: ModelClient,
+        progress: Progress | None,
+    ) -> None:
+        """Rows stream through the calls: the next page of rows is started while the last
+        page's calls finish (when fewer than twice the concurrency limit are left), so a
+        page boundary never leaves the limit idle, and results are written as they come,
+        ``batch_size`` at a time with their counts. A cancel is seen at the next page."""
+        limit = client.limit_for(run.model)
+        batch_size = min(1024, max(64, 8 * limit))
+        low = min(batch_size, 2 * limit)  # rows in flight or queued before the next page
         done = self.get(run.id).rows_done
         if progress is not None:
             progress(done, run.rows_total)
-        while True:
-            if self.get(run.id).status is not EvaluationRunStatus.RUNNING:
-                return  # cancelled
-            with self._db.read() as session:
-                pending = _row_batches(session, run.evaluation_id, run.id, batch_size)
-                batch: list[RowRecord] = next(pending, [])
-            if not batch:
-                return
-            tally = cost.Tally()
-            # A TaskGroup cancels the batch's other calls as soon as one fails fatally.
-            try:
-                async with asyncio.TaskGroup() as group:
-                    tasks = [
-                        group.create_task(self._score_row(run, version, client, row, tally))
-                        for row in batch
-                    ]
-            except BaseExceptionGroup as failures:
-                raise _first(failures) from None
-            results = [task.result() for task in tasks]
-            self._save(run.id, results, tally)
-            done += len(results)
-            if progress is not None:
-                progress(done, run.rows_total)
+        after: tuple[int, int] | None = None  # the last row started (position, id)
+        more = True
+        running: set[asyncio.Task[tuple[dict[str, Any], cost.Tally]]] = set()
+        finished: asyncio.Queue[asyncio.Task[tuple[dict[str, Any], cost.Tally]]] = asyncio.Queue()
+        results: list[dict[str, Any]] = []
+        tally = cost.Tally()
+        try:
+            while True:
+                if more and len(running) < low:
+                    rows = self._next_rows(run, after, batch_size)
+                    more = len(rows) == batch_size
+                    if rows:
+                        after = (rows[-1].position, rows[-1].id)
+                    for row in rows:
+                        task = asyncio.create_task(self._score_row(run, version, client, row))
+                        task.add_done_callback(finished.put_nowait)
+                        running.add(task)
+                if not running:
+                    break
+                ended = [await finished.get()]
+                while not finished.empty():
+                    ended.append(finished.get_nowait())
+                running.difference_update(ended)
+                failures = [e for task in ended if (e := task.exception()) is not None]
+                for task in ended:
+                    if task.exception() is None:
+                        result, row_tally = task.result()
+                        results.append(result)
+                        tally.merge(row_tally)
+                if failures or len(results) >= batch_size or not running:
+                    # Finished rows are kept even when the run stops: never paid for twice.
+                    self._save(run.id, results, tally)
+                    done += len(results)
+                    results, tally = [], cost.Tally()
+                    if progress is not None:
+                        progress(done, run.rows_total)
+                if failures:  # a fatal error: the run stops, the other calls are cancelled
+                    raise _first(failures)
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    def _next_rows(
+        self, run: EvaluationRun, after: tuple[int, int] | None, size: int
+    ) -> builtins.list[RowRecord]:
+        """The next rows to score, none once the run is no longer Running (cancelled)."""
+        if self.get(run.id).status is not EvaluationRunStatus.RUNNING:
+            return []
+        with self._db.read() as session:
+            return _rows_after(session, run.evaluation_id, run.id, after, size)
 
     async def _score_row(
         self,
@@ -258,8 +308,9 @@ class EvaluationRunService:
         version: MetricVersion,
         client: ModelClient,
         row: RowRecord,
-        tally: cost.Tally,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], cost.Tally]:
+        """The row's result, and the calls, tokens and cost it took."""
+        tally = cost.Tally()
         result: dict[str, Any] = {
             "row_id": row.id,
             "metric_version_id": version.id,
@@ -290,9 +341,9 @@ class EvaluationRunService:
             reply = await client.call(run.model, request)
         except CallFailed as failure:
             tally.failed(failure.attempts)
-            return result | {"error": redact(str(failure), self._settings)}
+            return result | {"error": redact(str(failure), self._settings)}, tally
         except InvalidInput as error:  # the prompt cannot be rendered for this row
-            return result | {"error": error.render()}
+            return result | {"error": error.render()}, tally
         tally.add(
             reply.input_tokens,
             reply.output_tokens,
@@ -301,7 +352,7 @@ class EvaluationRunService:
             attempts=reply.attempts,
         )
         judgement = read_judgement(reply, version.scale)
-        return result | {
+        scored = result | {
             "score": judgement.score,
             "rationale": judgement.rationale,
             "raw_output": reply.raw,
@@ -312,6 +363,7 @@ class EvaluationRunService:
             "latency_ms": round(reply.latency_s * 1000, 1),
             "cached": reply.cached,
         }
+        return scored, tally
 
     def _save(self, run_id: str, results: Sequence[dict[str, Any]], tally: cost.Tally) -> None:
         with self._db.write() as session:
@@ -378,9 +430,21 @@ class EvaluationRunService:
             record.finished_at = utcnow()
 
 
-def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error to report from a batch: a RubricateError if there is one."""
-    errors = list(group.exceptions)
+@contextmanager
+def _steady_gc() -> Iterator[None]:
+    """Leave the objects that exist before the run (the libraries' modules, classes and
+    schemas, a few hundred thousand) out of garbage collection while it lasts: each full
+    collection walks all of them, pausing every call in flight for a third of a second,
+    for nothing to free. The run's own objects are collected as usual."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _first(errors: Sequence[BaseException]) -> BaseException:
+    """The error to report of those raised together: a RubricateError if there is one."""
     return next((e for e in errors if isinstance(e, RubricateError)), errors[0])
 
 
@@ -419,23 +483,32 @@ def _row_batches(
     """Rows in file order, ``size`` at a time; with ``run_id``, only rows that run has not
     scored yet. Keyset paging keeps memory flat whatever the evaluation's size."""
     after: tuple[int, int] | None = None
-    while True:
-        query = select(RowRecord).where(RowRecord.evaluation_id == evaluation_id)
-        if run_id is not None:
-            scored = exists().where(
-                and_(
-                    JudgeResultRecord.evaluation_run_id == run_id,
-                    JudgeResultRecord.row_id == RowRecord.id,
-                )
-            )
-            query = query.where(~scored)
-        if after is not None:
-            query = query.where(tuple_(RowRecord.position, RowRecord.id) > tuple_(*after))
-        batch = list(session.scalars(query.order_by(RowRecord.position, RowRecord.id).limit(size)))
-        if not batch:
-            return
+    while batch := _rows_after(session, evaluation_id, run_id, after, size):
         yield batch
         after = (batch[-1].position, batch[-1].id)
+
+
+def _rows_after(
+    session: Session,
+    evaluation_id: int,
+    run_id: str | None,
+    after: tuple[int, int] | None,
+    size: int,
+) -> builtins.list[RowRecord]:
+    """Up to ``size`` rows after ``after`` (position, id) in file order; with ``run_id``,
+    only rows that run has not scored yet."""
+    query = select(RowRecord).where(RowRecord.evaluation_id == evaluation_id)
+    if run_id is not None:
+        scored = exists().where(
+            and_(
+                JudgeResultRecord.evaluation_run_id == run_id,
+                JudgeResultRecord.row_id == RowRecord.id,
+            )
+        )
+        query = query.where(~scored)
+    if after is not None:
+        query = query.where(tuple_(RowRecord.position, RowRecord.id) > tuple_(*after))
+    return list(session.scalars(query.order_by(RowRecord.position, RowRecord.id).limit(size)))
 
 
 def _render(version: MetricVersion, row: RowRecord) -> RenderedPrompt:
