@@ -1,4 +1,4 @@
-"""`rubricate metrics ...`: list, show, create, versions, pin and unpin."""
+"""`rubricate metrics ...`: list, show, create, versions, pin and unpin, export-prompt."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from rubricate.cli._output import (
     when,
 )
 from rubricate.cli._scale import SCALE_HELP, SCALE_JSON_HELP, parse_scale
+from rubricate.cli.align_review import export_prompt
 from rubricate.domain.metrics import Metric, MetricVersion
 from rubricate.service.metrics import MetricSummary
 
@@ -187,3 +188,6 @@ def unpin(ctx: typer.Context, name: Name) -> None:
     say(
         f"{name!r} follows its newest version: version {rb.metrics.version(name).number} is active."
     )
+
+
+app.command("export-prompt")(export_prompt)

@@ -17,6 +17,7 @@ from rubricate.service.evaluations import EvaluationService
 from rubricate.service.exporting import ExportReport, export_evaluation
 from rubricate.service.importing import ImportReport, Progress, import_path
 from rubricate.service.metrics import MetricService, sync_builtins
+from rubricate.service.reviewing import ReviewService
 from rubricate.settings import Settings
 from rubricate.store.database import Database
 from rubricate.store.migrate import current_revision
@@ -42,6 +43,7 @@ class Rubricate:
         self.annotations = AnnotationService(self.db)
         self.evaluation_runs = EvaluationRunService(self.db, self.settings)
         self.alignment_runs = AlignmentRunService(self.db, self.settings)
+        self.reviews = ReviewService(self.db, self.settings)
 
     def upgrade(self) -> tuple[str | None, str | None]:
         """Bring the schema up to date and store the built-in metrics; returns the schema
