@@ -5,7 +5,7 @@ there, makes no further model call, and keeps the counts it had."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rubricate.alignment import collecting
 from rubricate.alignment.collecting import Collected, KeptRow
@@ -40,16 +40,30 @@ from rubricate.store.mapping import to_version
 from rubricate.store.runs import find_run, load_run
 from rubricate.store.tables import MetricVersionRecord, utcnow
 
+# Rows scored per proposal (selection) and at the end (test): enough for the choice and
+# for intervals a few points wide, bounded so that a large evaluation costs no more.
+PART_ROWS = {Part.SELECTION: 150, Part.TEST: 300}
+
+Progress = Callable[[Phase | None, int, int], None]  # phase, done, total: for a progress bar
+
 
 class Cancelled(Exception):
     """The run was cancelled; raised at a boundary to unwind the work."""
 
 
 class AlignmentEngine:
-    def __init__(self, db: Database, settings: Settings, *, cache: bool | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        cache: bool | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.use_cache = settings.response_cache if cache is None else cache
+        self.progress = progress
 
     def run(self, run_id: str) -> AlignmentRun:
         """Carry the run out in this process. A finished run is returned as it is."""
@@ -66,7 +80,7 @@ class AlignmentEngine:
             ModelClient(self.settings, cache=cache, spending=spending),  # judge
         )
         try:
-            result = asyncio.run(self._carry_out(run, *clients))
+            result = asyncio.run(self._closing(run, *clients))
         except Cancelled:
             return self._get(run_id)
         except RubricateError as error:
@@ -80,6 +94,15 @@ class AlignmentEngine:
                 cache.flush()
         self._finish(run_id, result)
         return self._get(run_id)
+
+    async def _closing(
+        self, run: AlignmentRun, reflection: ModelClient, judge: ModelClient
+    ) -> AlignmentResult:
+        try:
+            return await self._carry_out(run, reflection, judge)
+        finally:  # on this loop, before asyncio.run closes it
+            await reflection.aclose()
+            await judge.aclose()
 
     async def _carry_out(
         self, run: AlignmentRun, reflection: ModelClient, judge: ModelClient
@@ -116,7 +139,7 @@ class AlignmentEngine:
 
         # Phase 3: distill from the distillation part (all rows when nothing is verified).
         verifying = params.judge_model is not None
-        distill_part = [k for k in found.disagreements if not verifying or k.part is Part.DISTILL]
+        distill_part = distilled_from(found, verifying)
         contrast = [k for k in found.agreeing if not verifying or k.part is Part.DISTILL]
         existing = parse_guidelines_text(base.guidelines)
         self._update(run.id, phase=Phase.DISTILLING, done=0, total=1, check=True)
@@ -133,8 +156,8 @@ class AlignmentEngine:
         if params.judge_model is None:
             report.message = "No judge model was given, so the guidelines are not verified."
         else:
-            selection = _with_agreeing(found, Part.SELECTION)
-            test = _with_agreeing(found, Part.TEST)
+            selection = agreeing_for(found, Part.SELECTION)
+            test = agreeing_for(found, Part.TEST)
             planned = len(selection) * 4 + len(test) * 2
             self._update(run.id, phase=Phase.VERIFYING, done=0, total=planned, check=True)
             spending = judge.spending
@@ -255,6 +278,9 @@ class AlignmentEngine:
                 record.agreeing_skipped = agreeing
             if low_confidence is not None:
                 record.low_confidence = low_confidence
+            shown = (record.phase, record.progress_done, record.progress_total)
+        if self.progress is not None and shown[0] is not None:
+            self.progress(Phase(shown[0]), shown[1], shown[2])
 
     def _finish(self, run_id: str, result: AlignmentResult) -> None:
         with self.db.write() as session:
@@ -276,16 +302,29 @@ class AlignmentEngine:
             record.finished_at = utcnow()
 
 
-def _agreeing_in(found: Collected, part: Part) -> list[KeptRow]:
-    return [k for k in found.agreeing if k.part is part]
+def distilled_from(found: Collected, verifying: bool) -> list[KeptRow]:
+    """The disagreements the reflection engine reads: the distillation part's when the
+    guidelines will be verified (selection and test rows never reach it), else all."""
+    return [k for k in found.disagreements if not verifying or k.part is Part.DISTILL]
 
 
-def _with_agreeing(found: Collected, part: Part) -> list[KeptRow]:
+def agreeing_for(found: Collected, part: Part) -> list[KeptRow]:
     """A part's disagreements and as many of its sampled agreeing rows (at least 10, when
-    there are that many), so that a guideline which breaks what worked shows up."""
-    disagreements = [k for k in found.disagreements if k.part is part]
-    agreeing = _agreeing_in(found, part)[: max(len(disagreements), 10)]
+    there are that many), so that a guideline which breaks what worked shows up. Each
+    side is capped (a seeded sample), so that verification's cost stays bounded whatever
+    the number of rows."""
+    cap = PART_ROWS[part] // 2
+    disagreements = _sample([k for k in found.disagreements if k.part is part], cap)
+    agreeing = _sample([k for k in found.agreeing if k.part is part], cap)
+    agreeing = agreeing[: max(len(disagreements), 10)]
     return sorted([*disagreements, *agreeing], key=lambda k: k.source.row_id)
+
+
+def _sample(rows: list[KeptRow], cap: int) -> list[KeptRow]:
+    """At most ``cap`` rows, chosen by a hash of their group (stable, seeded by the split)."""
+    if len(rows) <= cap:
+        return rows
+    return sorted(rows, key=lambda k: (k.group, k.source.row_id))[:cap]
 
 
 def _usage(reflection: ModelClient, judge: ModelClient, reused: int) -> Usage:

@@ -134,6 +134,10 @@ def read_guidelines(reply: Reply, batch: Sequence[Trace]) -> list[Guideline]:
         if not text or not ids:
             continue
         direction = _direction(item.get("direction"), [shown[i] for i in ids])
+        # A row only supports a guideline of its own direction.
+        ids = [i for i in ids if shown[i].direction is direction]
+        if not ids:
+            continue
         found.append(Guideline(text=text[:1000], direction=direction, row_ids=tuple(ids)))
     return found
 

@@ -23,6 +23,7 @@ from rubricate.alignment.judging import reusable, score_rows
 from rubricate.domain.alignment import (
     MIN_TEST_ROWS,
     AgreementFigures,
+    Figure,
     GuidelineItem,
     Proposal,
     RowVerdict,
@@ -32,6 +33,7 @@ from rubricate.domain.metrics import MetricVersion
 from rubricate.models.client import BudgetExhausted, ModelClient
 
 MAX_ROUNDS = 3
+_NONE = Figure(value=None)
 CHUNK = 64  # rows scored between two checks for a cancel
 
 Checkpoint = Callable[[int], None]  # judge calls made so far; raises to stop
@@ -108,13 +110,19 @@ async def verify(
         return _figures(selection, scores, scale=scale, delta=delta, seed=seed, intervals=False)
 
     def affordable() -> bool:
+        """Room for one more trial and, after it, the test rows scored twice."""
         left = judge.calls_left()
-        return left is None or left >= len(selection)
+        return left is None or left >= len(selection) + 2 * len(test)
 
+    unknown = AgreementFigures(
+        rows=0, exact=_NONE, within_delta=_NONE, mae=_NONE, kappa=_NONE, spearman=_NONE
+    )
+    current = best = unknown
+    proposals: list[Proposal] = []
+    best_new = list(new)
     try:
         current = rank_on_selection(await judge.current(selection, guidelines_text(existing)))
-        proposals = [Proposal(guideline_ids=[i.id for i in existing], selection=current)]
-        best_new = list(new)
+        proposals.append(Proposal(guideline_ids=[i.id for i in existing], selection=current))
         best = rank_on_selection(await judge.scores(selection, guidelines_text(items)))
         proposals.append(Proposal(guideline_ids=[i.id for i in items], selection=best))
         for _ in range(MAX_ROUNDS):
@@ -143,8 +151,18 @@ async def verify(
             best, best_new = round_best
     except BudgetExhausted as exhausted:
         report.status = "unverified: budget exhausted"
-        report.message = f"Verification stopped: {exhausted}."
-        return list(items), report
+        report.proposals = proposals
+        if selection_rank(best) <= selection_rank(current):
+            report.message = (
+                f"Verification stopped ({exhausted}); no proposal had beaten the current "
+                "prompt on the selection rows, so no guideline is put forward."
+            )
+            return [], report
+        report.message = (
+            f"Verification stopped ({exhausted}); the best proposal so far is put forward "
+            "without figures on held-out rows."
+        )
+        return [*existing, *best_new], report
     report.proposals = proposals
 
     if selection_rank(best) <= selection_rank(current):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from rubricate.cli._common import DatabaseUrl, RubricateGroup, Workspace
+from rubricate.cli.align import app as align_app
 from rubricate.cli.annotations import app as annotations_app
 from rubricate.cli.db import app as db_app
 from rubricate.cli.demo import demo
@@ -52,6 +53,7 @@ app.add_typer(metrics_app, name="metrics")
 app.add_typer(evaluations_app, name="evaluations")
 app.add_typer(annotations_app, name="annotations")
 app.add_typer(evaluation_runs_app, name="evaluation-runs")
+app.add_typer(align_app, name="align")
 app.add_typer(db_app, name="db")
 
 

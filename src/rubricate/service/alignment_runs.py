@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rubricate.alignment.engine import AlignmentEngine
+from rubricate.alignment.engine import AlignmentEngine, Progress
+from rubricate.alignment.estimate import AlignmentPreview, estimate
 from rubricate.domain.errors import Conflict, InvalidInput
-from rubricate.domain.metrics import active_version
+from rubricate.domain.metrics import MetricVersion, active_version
 from rubricate.domain.runs import AlignmentParams, AlignmentRun, Budget, RunStatus
 from rubricate.domain.scale import Scale
 from rubricate.models.names import OFFLINE_ENGINE, parse_model_name
@@ -57,23 +58,9 @@ class AlignmentRunService:
     ) -> AlignmentRun:
         """Record a Pending run. A repeated start with the same ``run_id`` (the
         idempotency key) returns the first one; every refusal changes nothing."""
-        reflection = self._reflection_lm(reflection_lm)
-        judge = self._judge_model(judge_model)
-        chosen_budget = check_budget(budget or Budget())
         with self._db.write() as session:
-            metric_record = find_metric(session, metric, lock=True)
-            base = active_version(
-                to_metric(metric_record), load_versions(session, metric_record.id)
-            )
-            check_delta(delta, base.scale)
-            sources = check_sources(session, metric_record, evaluations)
-            params = AlignmentParams(
-                evaluation_ids=tuple(e.id for e in sources),
-                delta=float(delta),
-                reflection_lm=reflection,
-                judge_model=judge,
-                budget=chosen_budget,
-                seed=seed,
+            metric_record, base, sources, params = self._checked(
+                session, metric, evaluations, delta, reflection_lm, judge_model, budget, seed
             )
             if run_id is not None and (existing := session.get(AlignmentRunRecord, run_id)):
                 if existing.metric_id != metric_record.id or existing.params != params.to_json():
@@ -98,10 +85,61 @@ class AlignmentRunService:
             session.flush()
             return load_run(session, record)
 
-    def run(self, run_id: str, *, cache: bool | None = None) -> AlignmentRun:
+    def preview(
+        self,
+        *,
+        metric: str,
+        evaluations: Sequence[str],
+        delta: float,
+        reflection_lm: str | None = None,
+        judge_model: str | None = None,
+        budget: Budget | None = None,
+        seed: int = 0,
+    ) -> AlignmentPreview:
+        """What a run with these parameters would find and cost, before it starts:
+        disagreements at the threshold, reviewer agreement, the low-confidence flag and the
+        estimated calls, tokens and money. No model is called and nothing is written."""
+        with self._db.read() as session:
+            metric_record, base, _, params = self._checked(
+                session, metric, evaluations, delta, reflection_lm, judge_model, budget, seed
+            )
+            return estimate(session, metric_record.id, base, params, self._settings)
+
+    def _checked(
+        self,
+        session: Session,
+        metric: str,
+        evaluations: Sequence[str],
+        delta: float,
+        reflection_lm: str | None,
+        judge_model: str | None,
+        budget: Budget | None,
+        seed: int,
+    ) -> tuple[MetricRecord, MetricVersion, builtins.list[EvaluationRecord], AlignmentParams]:
+        reflection = self._reflection_lm(reflection_lm)
+        judge = self._judge_model(judge_model)
+        chosen_budget = check_budget(budget or Budget())
+        metric_record = find_metric(session, metric, lock=True)
+        base = active_version(to_metric(metric_record), load_versions(session, metric_record.id))
+        check_delta(delta, base.scale)
+        sources = check_sources(session, metric_record, evaluations)
+        params = AlignmentParams(
+            evaluation_ids=tuple(e.id for e in sources),
+            delta=float(delta),
+            reflection_lm=reflection,
+            judge_model=judge,
+            budget=chosen_budget,
+            seed=seed,
+        )
+        return metric_record, base, sources, params
+
+    def run(
+        self, run_id: str, *, cache: bool | None = None, progress: Progress | None = None
+    ) -> AlignmentRun:
         """Carry a run out in this process (its phases in order); a finished run is
         returned as it is."""
-        return AlignmentEngine(self._db, self._settings, cache=cache).run(run_id)
+        engine = AlignmentEngine(self._db, self._settings, cache=cache, progress=progress)
+        return engine.run(run_id)
 
     def align(
         self,
@@ -115,6 +153,7 @@ class AlignmentRunService:
         seed: int = 0,
         run_id: str | None = None,
         cache: bool | None = None,
+        progress: Progress | None = None,
     ) -> AlignmentRun:
         """Start a run and carry it out here."""
         run = self.start(
@@ -127,7 +166,7 @@ class AlignmentRunService:
             seed=seed,
             run_id=run_id,
         )
-        return self.run(run.id, cache=cache)
+        return self.run(run.id, cache=cache, progress=progress)
 
     def get(self, run_id: str) -> AlignmentRun:
         with self._db.read() as session:

@@ -7,6 +7,7 @@ from typing import Literal
 
 import krippendorff
 import numpy as np
+import numpy.typing as npt
 
 AlphaLevel = Literal["nominal", "ordinal", "interval", "ratio"]
 
@@ -93,26 +94,28 @@ def krippendorff_alpha_from_counts(
     n = totals.sum()
     delta = _distances(domain, totals, level)
     observed = float(np.sum(coincidences * delta))
-    expected = float(np.sum(np.outer(totals, totals) * delta)) / (n - 1)
+    expected = float(np.sum(np.outer(totals, totals) * delta)) / float(n - 1)
     if expected <= 0:
         return float("nan")
     return 1.0 - observed / expected
 
 
-def _distances(domain: np.ndarray, totals: np.ndarray, level: AlphaLevel) -> np.ndarray:  # type: ignore[type-arg]
+def _distances(
+    domain: npt.NDArray[np.float64], totals: npt.NDArray[np.float64], level: AlphaLevel
+) -> npt.NDArray[np.float64]:
     """Krippendorff's squared difference functions between every two values."""
     c = domain[:, np.newaxis]
     k = domain[np.newaxis, :]
     if level == "nominal":
-        return (c != k).astype(np.float64)
+        return np.asarray(c != k, dtype=np.float64)
     if level == "interval":
-        return (c - k) ** 2
+        return np.asarray((c - k) ** 2, dtype=np.float64)
     if level == "ratio":
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = ((c - k) / (c + k)) ** 2
-        return np.nan_to_num(ratio)
+        return np.asarray(np.nan_to_num(ratio), dtype=np.float64)
     cumulative = np.cumsum(totals)
     i = np.arange(domain.size)
     lo, hi = np.minimum.outer(i, i), np.maximum.outer(i, i)
     between = cumulative[hi] - np.where(lo > 0, cumulative[lo - 1], 0.0)
-    return (between - (totals[lo] + totals[hi]) / 2) ** 2
+    return np.asarray((between - (totals[lo] + totals[hi]) / 2) ** 2, dtype=np.float64)

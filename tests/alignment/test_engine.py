@@ -1,0 +1,399 @@
+"""The alignment engine end to end in-process, with fake reflection and judge models:
+counts, phases, guidelines, verification on held-out rows, cancel, refusals."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.alignment.alignment_support import (
+    EVALUATION,
+    METRIC,
+    expected_disagreements,
+    human_score,
+    judge_score,
+    load,
+)
+
+from rubricate import Rubricate
+from rubricate.alignment.split import Part, group_key, part_of
+from rubricate.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
+from rubricate.domain.runs import Budget, Phase, RunStatus
+from rubricate.models import fake
+
+GUIDELINE = "Do not reward length: a long answer is not better for being long."
+ROW = re.compile(r"### Row (\d+) \(judge too lenient\)")
+ANSWER = re.compile(r"Answer (\d+)\.")
+
+
+@pytest.fixture
+def workspace(rb: Rubricate, tmp_path: Path) -> Rubricate:
+    load(rb, tmp_path)
+    return rb
+
+
+@pytest.fixture
+def reflect() -> Iterator[fake.FakeModel]:
+    def respond(call: fake.FakeCall) -> fake.FakeReply:
+        ids = [int(i) for i in ROW.findall(call.user)]
+        return {"guidelines": [{"text": GUIDELINE, "direction": "too_lenient", "row_ids": ids}]}
+
+    with fake.registered("reflect", respond) as model:
+        yield model
+
+
+@pytest.fixture
+def judge() -> Iterator[fake.FakeModel]:
+    """Scores like the stored judge, unless the length guideline is in its prompt."""
+
+    def respond(call: fake.FakeCall) -> fake.FakeReply:
+        i = int(ANSWER.search(call.user).group(1))  # type: ignore[union-attr]
+        score = human_score(i) if GUIDELINE in call.system else judge_score(i)
+        return {"score": score, "rationale": "fake"}
+
+    with fake.registered("judge", respond) as model:
+        yield model
+
+
+@pytest.mark.parametrize("delta", [1, 2, 3])
+def test_counts_match_the_data_at_each_delta(workspace: Rubricate, delta: int) -> None:
+    run = workspace.alignment_runs.align(metric=METRIC, evaluations=[EVALUATION], delta=delta)
+    assert run.status is RunStatus.ALIGNED
+    result = run.result
+    assert result is not None
+    assert result.disagreements == run.disagreements == expected_disagreements(120, delta)
+    assert result.agreeing_skipped == 120 - result.disagreements
+    assert result.rows_used == 120 and result.missing_judge == result.missing_human == 0
+    assert result.low_confidence is (result.disagreements < 10)
+    assert result.reviewer_alpha == 1.0  # the three reviewers always agree
+    assert result.engine == "builtin:offline"
+
+
+def test_rows_missing_a_judge_result_or_a_resolution_are_counted(
+    rb: Rubricate, tmp_path: Path
+) -> None:
+    load(rb, tmp_path, rows=60, judged_until=45)
+    _unresolve(rb, "r0")
+    run = rb.alignment_runs.align(metric=METRIC, evaluations=[EVALUATION], delta=1)
+    assert run.result is not None
+    assert run.result.missing_judge == 15
+    assert run.result.missing_human == 1
+    assert run.result.rows_used == 44
+    assert run.missing_skipped == 16
+
+
+def test_the_offline_engine_names_the_reviewers_phrase(workspace: Rubricate) -> None:
+    run = workspace.alignment_runs.align(metric=METRIC, evaluations=[EVALUATION], delta=1)
+    assert run.result is not None
+    (guideline, *_) = run.result.guidelines
+    assert "rambles and pads the answer" in guideline.text or "long" in guideline.text.lower()
+    long_lenient = {f"r{i}" for i in range(120) if judge_score(i) > human_score(i)}
+    externals = _external_ids(workspace, guideline.row_ids)
+    assert externals <= long_lenient and len(externals) >= 3
+
+
+def test_a_reflection_lm_proposes_guidelines_with_valid_row_ids(
+    workspace: Rubricate, reflect: fake.FakeModel
+) -> None:
+    run = workspace.alignment_runs.align(
+        metric=METRIC, evaluations=[EVALUATION], delta=1, reflection_lm="fake:reflect"
+    )
+    assert run.result is not None
+    assert [g.text for g in run.result.guidelines] == [GUIDELINE]
+    assert len(run.result.guidelines[0].row_ids) == 32
+    assert run.result.usage.reflection_calls == len(reflect.calls) >= 1
+    assert run.phase is Phase.FINALIZING
+
+
+def test_verification_chooses_on_selection_rows_and_reports_test_rows(
+    rb: Rubricate, tmp_path: Path, reflect: fake.FakeModel, judge: fake.FakeModel
+) -> None:
+    load(rb, tmp_path, rows=400)
+    run = rb.alignment_runs.align(
+        metric=METRIC,
+        evaluations=[EVALUATION],
+        delta=1,
+        reflection_lm="fake:reflect",
+        judge_model="fake:judge",
+        budget=Budget(max_calls=1000),
+        seed=3,
+    )
+    result = run.result
+    assert result is not None
+    v = result.verification
+    questions = {f"r{i}": f"Topic {i}: how does item {i} work?" for i in range(400)}
+    parts = {e: part_of(group_key(q), 3) for e, q in questions.items()}
+    # The reflection model saw distillation rows only.
+    seen = {int(i) for call in reflect.calls for i in re.findall(r"### Row (\d+)", call.user)}
+    assert seen and {parts[e] for e in _external_ids(rb, seen)} == {Part.DISTILL}
+    assert v.status == "verified", v.message
+    assert v.test_rows == len(v.rows) >= 30
+    assert {parts[r.external_id] for r in v.rows} == {Part.TEST}
+    assert v.after is not None and v.before is not None
+    assert (v.after.kappa.value or 0) > (v.before.kappa.value or 0)
+    low, high = v.after.kappa.low, v.after.kappa.high
+    assert low is not None and high is not None and low <= (v.after.kappa.value or 0) <= high
+    assert [g.text for g in result.guidelines] == [GUIDELINE]
+    assert all(r.after == human_score(int(r.external_id[1:])) for r in v.rows)
+    assert v.proposals[0].guideline_ids == []  # proposal 0: the current prompt
+
+
+def test_too_few_test_rows_are_reported_as_unverified(
+    rb: Rubricate, tmp_path: Path, reflect: fake.FakeModel, judge: fake.FakeModel
+) -> None:
+    load(rb, tmp_path, rows=30)
+    run = rb.alignment_runs.align(
+        metric=METRIC,
+        evaluations=[EVALUATION],
+        delta=1,
+        reflection_lm="fake:reflect",
+        judge_model="fake:judge",
+    )
+    assert run.result is not None
+    assert run.result.verification.status in {
+        "unverified: too few rows",
+        "No new guidelines were distilled, so there is nothing to verify.",
+        "not run",
+    }
+    assert run.result.verification.test_rows < 30
+
+
+def test_nothing_beating_the_current_prompt_is_said_plainly(
+    workspace: Rubricate, reflect: fake.FakeModel
+) -> None:
+    with fake.registered("stubborn", lambda call: {"score": 1, "rationale": "always 1"}):
+        run = workspace.alignment_runs.align(
+            metric=METRIC,
+            evaluations=[EVALUATION],
+            delta=1,
+            reflection_lm="fake:reflect",
+            judge_model="fake:stubborn",
+        )
+    assert run.result is not None
+    assert run.result.verification.status == "nothing beat the current prompt"
+    assert run.result.guidelines == []
+    assert [g.text for g in run.result.proposed] == [GUIDELINE]
+
+
+def test_a_budget_caps_the_calls(
+    workspace: Rubricate, reflect: fake.FakeModel, judge: fake.FakeModel
+) -> None:
+    run = workspace.alignment_runs.align(
+        metric=METRIC,
+        evaluations=[EVALUATION],
+        delta=1,
+        reflection_lm="fake:reflect",
+        judge_model="fake:judge",
+        budget=Budget(max_calls=5),
+    )
+    assert run.result is not None
+    assert run.result.verification.status == "unverified: budget exhausted"
+    assert len(reflect.calls) + len(judge.calls) <= 5
+
+
+def test_cancel_before_it_runs_makes_no_call(workspace: Rubricate, reflect: fake.FakeModel) -> None:
+    runs = workspace.alignment_runs
+    run = runs.start(metric=METRIC, evaluations=[EVALUATION], delta=1, reflection_lm="fake:reflect")
+    assert runs.cancel(run.id).status is RunStatus.CANCELLED
+    assert runs.cancel(run.id).status is RunStatus.CANCELLED
+    assert runs.run(run.id).status is RunStatus.CANCELLED
+    assert reflect.calls == []
+
+
+def test_cancel_while_verifying_stops_at_the_next_boundary(
+    workspace: Rubricate, reflect: fake.FakeModel
+) -> None:
+    runs = workspace.alignment_runs
+    calls: list[str] = []
+
+    def respond(call: fake.FakeCall) -> fake.FakeReply:
+        calls.append(call.user)
+        if len(calls) == 1:
+            runs.cancel(run_id)
+        return {"score": 3, "rationale": "x"}
+
+    with fake.registered("canceller", respond):
+        run = runs.start(
+            metric=METRIC,
+            evaluations=[EVALUATION],
+            delta=1,
+            reflection_lm="fake:reflect",
+            judge_model="fake:canceller",
+        )
+        run_id = run.id
+        finished = runs.run(run.id)
+    assert finished.status is RunStatus.CANCELLED
+    assert finished.disagreements == 32  # partial counts are kept
+    assert finished.phase is Phase.VERIFYING
+    assert len(calls) <= 64  # the chunk in flight at most, then nothing
+
+
+def test_starting_twice_with_one_key_makes_one_run(workspace: Rubricate) -> None:
+    runs = workspace.alignment_runs
+    first = runs.start(metric=METRIC, evaluations=[EVALUATION], delta=1, run_id="align-1")
+    again = runs.start(metric=METRIC, evaluations=[EVALUATION], delta=1, run_id="align-1")
+    assert first.id == again.id == "align-1"
+    assert len(runs.list(METRIC)) == 1
+    with pytest.raises(Conflict, match="other parameters"):
+        runs.start(metric=METRIC, evaluations=[EVALUATION], delta=2, run_id="align-1")
+
+
+def test_history_is_newest_first_with_source_evaluations(workspace: Rubricate) -> None:
+    runs = workspace.alignment_runs
+    first = runs.align(metric=METRIC, evaluations=[EVALUATION], delta=1)
+    second = runs.align(metric=METRIC, evaluations=[EVALUATION], delta=2)
+    history = runs.list(METRIC)
+    assert [r.id for r in history] == [second.id, first.id]
+    assert history[0].evaluations == (EVALUATION,)
+    assert all(r.result is not None for r in history)
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "field"),
+    [
+        ({"delta": 0}, InvalidInput, "delta"),
+        ({"delta": -1}, InvalidInput, "delta"),
+        ({"delta": 4.5}, InvalidInput, "delta"),
+        ({"evaluations": []}, InvalidInput, "evaluations"),
+        ({"evaluations": ["nope"]}, NotFound, None),
+        ({"metric": "nope"}, NotFound, None),
+        ({"reflection_lm": "gpt"}, InvalidInput, "reflection_lm"),
+        ({"judge_model": "builtin:offline"}, InvalidInput, "judge_model"),
+        ({"judge_model": "openai:gpt-4.1-mini"}, Unavailable, None),
+        ({"budget": Budget(max_calls=0)}, InvalidInput, "budget.max_calls"),
+        ({"budget": Budget(max_cost_usd=0)}, InvalidInput, "budget.max_cost_usd"),
+    ],
+)
+def test_bad_parameters_are_refused_and_change_nothing(
+    workspace: Rubricate, changes: dict[str, object], error: type[Exception], field: str | None
+) -> None:
+    options: dict[str, object] = {"metric": METRIC, "evaluations": [EVALUATION], "delta": 1}
+    with pytest.raises(error) as raised:
+        workspace.alignment_runs.start(**(options | changes))  # type: ignore[arg-type]
+    if field is not None:
+        assert getattr(raised.value, "field", None) == field
+    assert workspace.alignment_runs.list(METRIC) == []
+
+
+def test_an_evaluation_without_resolutions_or_judge_results_is_refused(
+    rb: Rubricate, tmp_path: Path
+) -> None:
+    load(rb, tmp_path, rows=20)
+    rb.import_path(_unresolved(tmp_path), "unresolved")
+    with pytest.raises(InvalidInput, match="no resolved annotations") as raised:
+        rb.alignment_runs.start(metric=METRIC, evaluations=["unresolved"], delta=1)
+    assert raised.value.field == "evaluations"
+    with pytest.raises(InvalidInput, match="no judge results"):
+        rb.annotations.resolve("unresolved", METRIC, "majority")
+        rb.alignment_runs.start(metric=METRIC, evaluations=["unresolved"], delta=1)
+
+
+def test_an_evaluation_still_being_scored_is_refused(workspace: Rubricate) -> None:
+    with fake.registered("slow", lambda call: {"score": 3, "rationale": "x"}):
+        workspace.evaluation_runs.start(metric=METRIC, evaluation=EVALUATION, model="fake:slow")
+    with pytest.raises(InvalidInput, match="not completed"):
+        workspace.alignment_runs.start(metric=METRIC, evaluations=[EVALUATION], delta=1)
+
+
+def test_the_preview_counts_and_estimates_without_calling(
+    workspace: Rubricate, reflect: fake.FakeModel, judge: fake.FakeModel
+) -> None:
+    preview = workspace.alignment_runs.preview(
+        metric=METRIC,
+        evaluations=[EVALUATION],
+        delta=2,
+        reflection_lm="fake:reflect",
+        judge_model="fake:judge",
+    )
+    assert preview.disagreements == expected_disagreements(120, 2)
+    assert preview.reflection_calls >= 1 and preview.judge_calls > 0
+    assert preview.cost_usd is None  # the fakes have no price
+    assert reflect.calls == [] and judge.calls == []
+    assert workspace.alignment_runs.list(METRIC) == []
+
+
+def _unresolved(tmp_path: Path) -> Path:
+    from tests.alignment.alignment_support import row
+
+    folder = tmp_path / "unresolved"
+    folder.mkdir()
+    import json
+
+    manifest = {
+        "name": "u",
+        "criteria": [{"name": METRIC, "scale": {"type": "ordinal", "min": 1, "max": 5}}],
+    }
+    (folder / "dataset.json").write_text(json.dumps(manifest))
+    lines = [json.dumps(row(i, judge=False) | {"id": f"u{i}"}) for i in range(10)]
+    (folder / "rows.jsonl").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def _external_ids(rb: Rubricate, row_ids: object) -> set[str]:
+    from sqlalchemy import select
+
+    from rubricate.store.tables import RowRecord
+
+    with rb.db.read() as session:
+        query = select(RowRecord.external_id).where(RowRecord.id.in_(list(row_ids)))  # type: ignore[call-overload]
+        return set(session.scalars(query))
+
+
+def _unresolve(rb: Rubricate, external_id: str) -> None:
+    from sqlalchemy import delete, select
+
+    from rubricate.store.tables import ResolutionRecord, RowRecord
+
+    row = select(RowRecord.id).where(RowRecord.external_id == external_id).scalar_subquery()
+    with rb.db.write() as session:
+        session.execute(delete(ResolutionRecord).where(ResolutionRecord.row_id == row))
+
+
+def test_test_rows_never_influence_the_choice(
+    rb: Rubricate, tmp_path: Path, reflect: fake.FakeModel
+) -> None:
+    """Two judges that differ on test rows only choose the same proposal."""
+    load(rb, tmp_path, rows=400)
+    test_rows = {
+        i
+        for i in range(400)
+        if part_of(group_key(f"Topic {i}: how does item {i} work?"), 5) is Part.TEST
+    }
+
+    def judge_with(spoil_test_rows: bool) -> fake.Responder:
+        def respond(call: fake.FakeCall) -> fake.FakeReply:
+            i = int(ANSWER.search(call.user).group(1))  # type: ignore[union-attr]
+            fixed = GUIDELINE in call.system
+            score = human_score(i) if fixed else judge_score(i)
+            if spoil_test_rows and i in test_rows and fixed:
+                score = 1 if human_score(i) > 2 else 5
+            return {"score": score, "rationale": "fake"}
+
+        return respond
+
+    results = []
+    for name, spoil in (("fair", False), ("spoiler", True)):
+        with fake.registered(name, judge_with(spoil)):
+            run = rb.alignment_runs.align(
+                metric=METRIC,
+                evaluations=[EVALUATION],
+                delta=1,
+                reflection_lm="fake:reflect",
+                judge_model=f"fake:{name}",
+                seed=5,
+                cache=False,
+            )
+        assert run.result is not None
+        results.append(run.result)
+    fair, spoiled = results
+    assert [p.guideline_ids for p in fair.verification.proposals] == [
+        p.guideline_ids for p in spoiled.verification.proposals
+    ]
+    assert [p.selection for p in fair.verification.proposals] == [
+        p.selection for p in spoiled.verification.proposals
+    ]
+    assert [g.text for g in fair.guidelines] == [g.text for g in spoiled.guidelines] == [GUIDELINE]
+    # ...while the test figures, which only report, differ.
+    assert fair.verification.after != spoiled.verification.after
