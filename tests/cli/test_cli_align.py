@@ -61,7 +61,8 @@ def test_dry_run_counts_and_estimates_and_writes_nothing(loaded: Cli) -> None:
 
 def test_start_without_wait_is_pending_then_run_carries_it_out(loaded: Cli) -> None:
     out = loaded.ok(*START, "--run-id", "run-a").stdout
-    assert "Run run-a is Pending" in out and "rubricate align run run-a" in out
+    assert "Run run-a is queued, but no worker is alive" in out
+    assert "rubricate align run run-a" in out
     shown = loaded.ok("align", "run", "run-a").stdout
     assert "Aligned" in shown
     assert f"{expected_disagreements(120, 1)} disagreements found" in shown

@@ -31,6 +31,7 @@ from rubricate.domain.runs import (
 from rubricate.domain.traces import Guideline
 from rubricate.models.cache import ResponseCache
 from rubricate.models.client import ModelClient, Spending
+from rubricate.models.journal import RunJournal
 from rubricate.models.names import OFFLINE_ENGINE
 from rubricate.models.offline import distill_offline
 from rubricate.models.secrets import redact
@@ -43,6 +44,8 @@ from rubricate.store.tables import MetricVersionRecord, utcnow
 # Rows scored per proposal (selection) and at the end (test): enough for the choice and
 # for intervals a few points wide, bounded so that a large evaluation costs no more.
 PART_ROWS = {Part.SELECTION: 150, Part.TEST: 300}
+
+_ORDER = {phase: index for index, phase in enumerate(Phase)}
 
 Progress = Callable[[Phase | None, int, int], None]  # phase, done, total: for a progress bar
 
@@ -75,9 +78,10 @@ class AlignmentEngine:
         budget = run.params.budget
         spending = Spending(budget.max_calls, budget.max_tokens, budget.max_cost_usd)
         cache = ResponseCache(self.db) if self.use_cache else None
+        journal = RunJournal(self.db, run_id)  # finished calls survive a crash
         clients = (
-            ModelClient(self.settings, cache=cache, spending=spending),  # reflection
-            ModelClient(self.settings, cache=cache, spending=spending),  # judge
+            ModelClient(self.settings, cache=cache, journal=journal, spending=spending),  # reflect
+            ModelClient(self.settings, cache=cache, journal=journal, spending=spending),  # judge
         )
         try:
             result = asyncio.run(self._closing(run, *clients))
@@ -90,6 +94,7 @@ class AlignmentEngine:
             self._fail(run_id, "interrupted before it finished")
             raise
         finally:
+            journal.flush()
             if cache is not None:
                 cache.flush()
         self._finish(run_id, result)
@@ -261,15 +266,17 @@ class AlignmentEngine:
                 record.status = status.value
             if started:
                 record.started_at = utcnow()
-            if phase is not None:
+            stored = Phase(record.phase) if record.phase else None
+            if phase is not None and stored is not None and _ORDER[phase] < _ORDER[stored]:
+                # A resumed run replays earlier phases: its progress stays where it was.
+                phase = done = total = None
+            elif phase is not None and phase is not stored:
                 record.phase = phase.value
+                record.progress_done = 0
             if total is not None:
                 record.progress_total = total
-            if done is not None:
-                # Progress never goes backwards within a phase.
-                record.progress_done = (
-                    done if phase is not None else max(done, record.progress_done)
-                )
+            if done is not None:  # progress never goes backwards within a phase
+                record.progress_done = max(done, record.progress_done)
             if missing is not None:
                 record.missing_skipped = missing
             if disagreements is not None:

@@ -18,6 +18,7 @@ from rubricate.cli.evaluate import evaluate
 from rubricate.cli.evaluations import app as evaluations_app
 from rubricate.cli.metrics import app as metrics_app
 from rubricate.cli.transfer import export_data, import_data
+from rubricate.cli.worker import worker
 
 app = typer.Typer(
     name="rubricate",
@@ -49,6 +50,7 @@ app.command("demo")(demo)
 app.command("import")(import_data)
 app.command("export")(export_data)
 app.command("evaluate")(evaluate)
+app.command("worker")(worker)
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(evaluations_app, name="evaluations")
 app.add_typer(annotations_app, name="annotations")

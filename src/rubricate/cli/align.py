@@ -17,6 +17,7 @@ from rubricate.alignment.estimate import AlignmentPreview
 from rubricate.cli import align_review
 from rubricate.cli._common import workspace
 from rubricate.cli._output import JsonFlag, add_row, err, print_json, say, show, table, when
+from rubricate.cli._queue import cancel_workflows, enqueue, queued_line
 from rubricate.domain.alignment import AgreementFigures, AlignmentResult
 from rubricate.domain.runs import AlignmentRun, Budget, Phase, RunStatus
 from rubricate.models.cost import format_cost
@@ -92,11 +93,13 @@ def start(
     if wait:
         with phase_progress(quiet=json_output) as progress:
             run = rb.alignment_runs.run(run.id, cache=cache, progress=progress)
+    else:
+        enqueue(rb, "alignment", run.id)
     if json_output:
         print_json(run)
         return
     if not wait:
-        say(f"Run {run.id} is {run.status.label}. Carry it out with: rubricate align run {run.id}")
+        say(queued_line(rb, run.id, "align"))
         return
     show_run(run)
 
@@ -142,11 +145,36 @@ def show_command(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = Fals
 @app.command("cancel")
 def cancel(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False) -> None:
     """Cancel a run in flight; a finished run is left as it is."""
-    run = workspace(ctx).alignment_runs.cancel(run_id)
+    rb = workspace(ctx)
+    run = rb.alignment_runs.cancel(run_id)
+    cancel_workflows(rb.settings, run.id)
     if json_output:
         print_json(run)
         return
     say(f"Run {run.id} is {run.status.label}.")
+
+
+@app.command("retry")
+def retry(
+    ctx: typer.Context,
+    run_id: RunId,
+    wait: Annotated[bool, typer.Option("--wait", help="Carry it out here and wait.")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Try an Error run again: its finished model calls are replayed, not paid again."""
+    rb = workspace(ctx)
+    run = rb.alignment_runs.retry(run_id)
+    if wait:
+        with phase_progress(quiet=json_output) as progress:
+            run = rb.alignment_runs.run(run.id, progress=progress)
+    else:
+        enqueue(rb, "alignment", run.id, retry=True)
+    if json_output:
+        print_json(run)
+    elif wait:
+        show_run(run)
+    else:
+        say(queued_line(rb, run.id, "align"))
 
 
 # -- printing ------------------------------------------------------------------------

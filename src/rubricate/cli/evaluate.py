@@ -14,6 +14,7 @@ from rich.text import Text
 
 from rubricate.cli._common import workspace
 from rubricate.cli._output import JsonFlag, add_row, err, print_json, say, show, table, when
+from rubricate.cli._queue import cancel_workflows, enqueue, queued_line
 from rubricate.domain.evaluation_runs import EvaluationRun
 from rubricate.models.cost import format_cost
 from rubricate.service.evaluating import CostEstimate
@@ -53,6 +54,10 @@ def evaluate(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only estimate tokens and cost; call no model.")
     ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait/--no-wait", help="Score here and wait, or queue it for a worker."),
+    ] = True,
     json_output: JsonFlag = False,
 ) -> None:
     """Score every row of an evaluation with a metric and a judge model. Results of earlier
@@ -73,6 +78,13 @@ def evaluate(
         seed=seed,
         run_id=run_id,
     )
+    if not wait:
+        enqueue(rb, "evaluation", run.id)
+        if json_output:
+            print_json(run)
+        else:
+            say(queued_line(rb, run.id, "evaluation-runs"))
+        return
     with scoring_progress(run, quiet=json_output) as progress:
         run = rb.evaluation_runs.run(
             run.id, concurrency=concurrency, cache=cache, progress=progress
@@ -171,8 +183,46 @@ def show_run(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False) -
 @app.command("cancel")
 def cancel_run(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False) -> None:
     """Cancel a run; cancelling a finished run changes nothing."""
-    run = workspace(ctx).evaluation_runs.cancel(run_id)
+    rb = workspace(ctx)
+    run = rb.evaluation_runs.cancel(run_id)
+    cancel_workflows(rb.settings, run.id)
     if json_output:
         print_json(run)
         return
     say(f"Run {run.id} is {run.status.label}.")
+
+
+@app.command("run")
+def run_here(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False) -> None:
+    """Carry out a Pending (or interrupted) run in this process and wait for it."""
+    rb = workspace(ctx)
+    run = rb.evaluation_runs.get(run_id)
+    with scoring_progress(run, quiet=json_output) as progress:
+        run = rb.evaluation_runs.run(run_id, progress=progress)
+    if json_output:
+        print_json(run)
+        return
+    say(run_summary(run))
+
+
+@app.command("retry")
+def retry(
+    ctx: typer.Context,
+    run_id: RunId,
+    wait: Annotated[bool, typer.Option("--wait", help="Carry it out here and wait.")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Try an Error run again: rows already scored are kept, finished calls replayed."""
+    rb = workspace(ctx)
+    run = rb.evaluation_runs.retry(run_id)
+    if wait:
+        with scoring_progress(run, quiet=json_output) as progress:
+            run = rb.evaluation_runs.run(run.id, progress=progress)
+    else:
+        enqueue(rb, "evaluation", run.id, retry=True)
+    if json_output:
+        print_json(run)
+    elif wait:
+        say(run_summary(run))
+    else:
+        say(queued_line(rb, run.id, "evaluation-runs"))

@@ -28,6 +28,7 @@ from rubricate.domain.errors import RubricateError, Unavailable
 from rubricate.models import cost
 from rubricate.models.cache import CachedReply, ResponseCache, cache_key
 from rubricate.models.cost import Tally
+from rubricate.models.journal import RunJournal
 from rubricate.models.providers import ResolvedModel, resolve_model
 from rubricate.models.retry import backoff, is_fatal, is_transient
 from rubricate.models.secrets import redact
@@ -111,6 +112,7 @@ class ModelClient:
 
     settings: Settings
     cache: ResponseCache | None = None
+    journal: RunJournal | None = None  # the run's own record of finished calls
     concurrency: int | None = None  # overrides the settings' per-provider limit
     retry_base_wait: float = 0.5
     on_call: Callable[[ResolvedModel, ChatRequest], None] | None = None  # before each real call
@@ -130,6 +132,9 @@ class ModelClient:
             raise self._stopped
         resolved = self.model(name)
         key = self._key(resolved, request)
+        if self.journal is not None and (done := self.journal.get(key)) is not None:
+            self._count(cached=True)  # finished before a restart: not paid again
+            return _from_cache(done)
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             self._count(cached=True)
             return _from_cache(hit)
@@ -141,6 +146,8 @@ class ModelClient:
                 self.spending.spent.failed(failure.attempts)
                 raise
         self._count(reply)
+        if self.journal is not None:
+            self.journal.put(key, _to_cache(reply))
         if self.cache is not None:
             self.cache.put(key, str(resolved.name), _to_cache(reply))
         return reply
@@ -159,6 +166,8 @@ class ModelClient:
                 )
 
     def flush(self) -> None:
+        if self.journal is not None:
+            self.journal.flush()
         if self.cache is not None:
             self.cache.flush()
 

@@ -15,7 +15,13 @@ from rubricate.alignment.engine import AlignmentEngine, Progress
 from rubricate.alignment.estimate import AlignmentPreview, estimate
 from rubricate.domain.errors import Conflict, InvalidInput
 from rubricate.domain.metrics import MetricVersion, active_version
-from rubricate.domain.runs import AlignmentParams, AlignmentRun, Budget, RunStatus
+from rubricate.domain.runs import (
+    AlignmentParams,
+    AlignmentRun,
+    Budget,
+    RunStatus,
+    check_transition,
+)
 from rubricate.domain.scale import Scale
 from rubricate.models.names import OFFLINE_ENGINE, parse_model_name
 from rubricate.models.providers import resolve_model
@@ -191,6 +197,17 @@ class AlignmentRunService:
             if not RunStatus(record.status).finished:
                 record.status = RunStatus.CANCELLED.value
                 record.finished_at = utcnow()
+            return load_run(session, record)
+
+    def retry(self, run_id: str) -> AlignmentRun:
+        """Make an Error run Pending again, to be carried out anew: its journaled model
+        calls are replayed, not paid again."""
+        with self._db.write() as session:
+            record = find_run(session, run_id, lock=True)
+            check_transition(RunStatus(record.status), RunStatus.PENDING)
+            record.status = RunStatus.PENDING.value
+            record.error = None
+            record.finished_at = None
             return load_run(session, record)
 
     def _reflection_lm(self, name: str | None) -> str:

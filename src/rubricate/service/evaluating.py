@@ -28,6 +28,7 @@ from rubricate.domain.metrics import MetricVersion
 from rubricate.models import cost
 from rubricate.models.cache import ResponseCache
 from rubricate.models.client import CallFailed, ChatRequest, ModelClient
+from rubricate.models.journal import RunJournal
 from rubricate.models.names import parse_model_name
 from rubricate.models.providers import price_provider_of, resolve_model
 from rubricate.models.secrets import redact
@@ -119,9 +120,12 @@ class EvaluationRunService:
         cache: bool | None = None,
         progress: Progress | None = None,
         client: ModelClient | None = None,
+        max_rows: int | None = None,
     ) -> EvaluationRun:
-        """Score the rows the run has not scored yet. A finished run is returned as it is.
-        A fatal model error (no key, unreachable server) ends the run in Error and raises."""
+        """Score the rows the run has not scored yet (at most ``max_rows`` of them: one
+        durable step; the run stays Running while rows are left). A finished run is
+        returned as it is. A fatal model error (no key, unreachable server) ends the run in
+        Error and raises."""
         run = self.get(run_id)
         if run.status.finished:
             return run
@@ -132,12 +136,13 @@ class EvaluationRunService:
             client = ModelClient(
                 self._settings,
                 cache=ResponseCache(self._db) if use_cache else None,
+                journal=RunJournal(self._db, run_id),
                 concurrency=concurrency,
             )
         version = self._version(run.metric_version_id)
         try:
             with _steady_gc():
-                asyncio.run(self._score_all(run, version, client, progress))
+                asyncio.run(self._score_all(run, version, client, progress, max_rows))
         except RubricateError as error:
             self._fail(run_id, str(error))
             raise
@@ -147,7 +152,8 @@ class EvaluationRunService:
         finally:
             client.flush()
         finished = self.get(run_id)
-        if finished.status is EvaluationRunStatus.RUNNING:
+        left = finished.rows_total - finished.rows_done
+        if finished.status is EvaluationRunStatus.RUNNING and (max_rows is None or left <= 0):
             self._move(run_id, EvaluationRunStatus.COMPLETED, finished=True)
         return self.get(run_id)
 
@@ -174,6 +180,19 @@ class EvaluationRunService:
             run_id=run_id,
         )
         return self.run(run.id, concurrency=concurrency, cache=cache, progress=progress)
+
+    def retry(self, run_id: str) -> EvaluationRun:
+        """Make an Error run Pending again; carried out anew, it scores only the rows it
+        has not scored, and replays the calls its journal holds."""
+        with self._db.write() as session:
+            record = _find(session, run_id)
+            check_evaluation_transition(
+                EvaluationRunStatus(record.status), EvaluationRunStatus.PENDING
+            )
+            record.status = EvaluationRunStatus.PENDING.value
+            record.error = None
+            record.finished_at = None
+            return to_evaluation_run(record)
 
     def cancel(self, run_id: str) -> EvaluationRun:
         """Stop a run at its next batch; cancelling a finished run changes nothing."""
@@ -227,9 +246,10 @@ class EvaluationRunService:
         version: MetricVersion,
         client: ModelClient,
         progress: Progress | None,
+        max_rows: int | None = None,
     ) -> None:
         try:
-            await self._score_batches(run, version, client, progress)
+            await self._score_batches(run, version, client, progress, max_rows)
         finally:
             await client.aclose()  # on this loop, before asyncio.run closes it
 
@@ -239,13 +259,15 @@ class EvaluationRunService:
         version: MetricVersion,
         client: ModelClient,
         progress: Progress | None,
+        max_rows: int | None = None,
     ) -> None:
         """Rows stream through the calls: the next page of rows is started while the last
         page's calls finish (when fewer than twice the concurrency limit are left), so a
         page boundary never leaves the limit idle, and results are written as they come,
         ``batch_size`` at a time with their counts. A cancel is seen at the next page."""
         limit = client.limit_for(run.model)
-        batch_size = min(1024, max(64, 8 * limit))
+        batch_size = min(1024, max(64, 8 * limit), max_rows or 1024)
+        started = 0
         low = min(batch_size, 2 * limit)  # rows in flight or queued before the next page
         done = self.get(run.id).rows_done
         if progress is not None:
@@ -259,8 +281,10 @@ class EvaluationRunService:
         try:
             while True:
                 if more and len(running) < low:
-                    rows = self._next_rows(run, after, batch_size)
-                    more = len(rows) == batch_size
+                    size = batch_size if max_rows is None else min(batch_size, max_rows - started)
+                    rows = self._next_rows(run, after, size)
+                    started += len(rows)
+                    more = len(rows) == size and (max_rows is None or started < max_rows)
                     if rows:
                         after = (rows[-1].position, rows[-1].id)
                     for row in rows:

@@ -258,3 +258,33 @@ class AlignmentRunEvaluationRecord(Base):
         ForeignKey("alignment_runs.id", ondelete="CASCADE"), primary_key=True
     )
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id"), primary_key=True)
+
+
+class RunCallRecord(Base):
+    """Every finished model call of a run, by request: a run that resumes after a crash
+    finds its finished calls here instead of paying for them again. Kept whether or not
+    the shared response cache is on."""
+
+    __tablename__ = "run_calls"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reply: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WorkerRecord(Base):
+    """A worker process and its heartbeat: a worker whose heartbeat stopped is dead, and
+    the recovery leader hands its runs to a live one."""
+
+    __tablename__ = "workers"
+
+    executor_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,71 @@
+"""Handing runs to workers, from any process (the CLI, the API): enqueue, cancel, and
+whether any worker is alive. Uses DBOS's client, so the calling process runs no workflow
+code and needs no DBOS launch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dbos import DBOS, DBOSClient, EnqueueOptions
+from sqlalchemy import func, select
+
+from rubricate.runs.names import ALIGNMENT, DEAD_AFTER_SECONDS, EVALUATION
+from rubricate.runs.system import QUEUE, SYSTEM_SCHEMA, system_database_url
+from rubricate.settings import Settings
+from rubricate.store.database import Database
+from rubricate.store.tables import WorkerRecord, utcnow
+
+KINDS = {"evaluation": EVALUATION, "alignment": ALIGNMENT}
+
+
+_migrated: set[str] = set()
+
+
+def _client(settings: Settings) -> DBOSClient:
+    url = system_database_url(settings.database_url)
+    if url not in _migrated:  # the first enqueue may come before any worker started
+        DBOS.migrate(url, schema=SYSTEM_SCHEMA)
+        _migrated.add(url)
+    return DBOSClient(system_database_url=url, dbos_system_schema=SYSTEM_SCHEMA)
+
+
+def enqueue(settings: Settings, kind: str, run_id: str, *, attempt: str = "") -> str:
+    """Queue the run for a worker. The workflow id is the run id (its first attempt) so
+    that enqueuing the same run twice runs it once; a retry is a new attempt."""
+    workflow_id = f"{run_id}.attempt-{attempt}" if attempt else run_id
+    client = _client(settings)
+    try:
+        options: EnqueueOptions = {
+            "workflow_name": KINDS[kind],
+            "queue_name": QUEUE,
+            "workflow_id": workflow_id,
+        }
+        client.enqueue(options, run_id)
+    finally:
+        client.destroy()
+    return workflow_id
+
+
+def cancel(settings: Settings, workflow_ids: list[str]) -> None:
+    """Cancel the runs' workflows: a queued one never starts, a running one stops at its
+    next step (the run record says Cancelled already)."""
+    client = _client(settings)
+    try:
+        for workflow_id in workflow_ids:
+            try:
+                client.cancel_workflow(workflow_id)
+            except Exception:  # never enqueued (run here with --wait)
+                continue
+    finally:
+        client.destroy()
+
+
+def alive_workers(db: Database) -> int:
+    since = utcnow() - timedelta(seconds=DEAD_AFTER_SECONDS)
+    with db.read() as session:
+        count = session.scalar(
+            select(func.count())
+            .select_from(WorkerRecord)
+            .where(WorkerRecord.heartbeat_at >= since, WorkerRecord.stopped_at.is_(None))
+        )
+    return count or 0
