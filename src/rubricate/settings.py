@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     model_attempts: int = Field(default=4, ge=1, le=20, description="Tries per model call.")
     max_retry_wait: float = Field(default=60.0, ge=0, description="Longest wait between tries.")
     response_cache: bool = Field(default=True, description="Reuse identical model calls.")
+    worker_dead_after: float = Field(
+        default=15.0, gt=0, description="Seconds without a heartbeat after which a worker is dead."
+    )
     run_batch_rows: int = Field(
         default=256, ge=1, le=10_000, description="Rows of an evaluation run per durable step."
     )

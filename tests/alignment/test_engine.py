@@ -397,3 +397,41 @@ def test_test_rows_never_influence_the_choice(
     assert [g.text for g in fair.guidelines] == [g.text for g in spoiled.guidelines] == [GUIDELINE]
     # ...while the test figures, which only report, differ.
     assert fair.verification.after != spoiled.verification.after
+
+
+@pytest.mark.parametrize(
+    "phase", [Phase.LOADING_ANNOTATIONS, Phase.BUILDING_TRACES, Phase.DISTILLING, Phase.VERIFYING]
+)
+def test_cancel_in_each_phase_stops_before_any_further_call(
+    workspace: Rubricate, reflect: fake.FakeModel, judge: fake.FakeModel, phase: Phase
+) -> None:
+    runs = workspace.alignment_runs
+    run = runs.start(
+        metric=METRIC,
+        evaluations=[EVALUATION],
+        delta=1,
+        reflection_lm="fake:reflect",
+        judge_model="fake:judge",
+    )
+    calls_at_cancel: list[int] = []
+
+    def progress(current: Phase | None, done: int, total: int) -> None:
+        if current is phase and not calls_at_cancel:
+            runs.cancel(run.id)
+            calls_at_cancel.append(len(reflect.calls) + len(judge.calls))
+
+    finished = runs.run(run.id, progress=progress)
+    assert finished.status is RunStatus.CANCELLED
+    assert finished.phase is phase
+    assert len(reflect.calls) + len(judge.calls) == calls_at_cancel[0]  # none after the cancel
+    if phase is not Phase.LOADING_ANNOTATIONS:
+        assert finished.missing_skipped == 0  # counts found before the cancel are kept
+    assert runs.cancel(run.id).status is RunStatus.CANCELLED  # and again: no change
+    assert runs.run(run.id).status is RunStatus.CANCELLED
+
+
+def test_cancelling_a_finished_run_changes_nothing(workspace: Rubricate) -> None:
+    runs = workspace.alignment_runs
+    run = runs.align(metric=METRIC, evaluations=[EVALUATION], delta=1)
+    assert runs.cancel(run.id).status is RunStatus.ALIGNED
+    assert runs.get(run.id).result == run.result

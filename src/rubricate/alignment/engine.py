@@ -74,7 +74,7 @@ class AlignmentEngine:
         if run.status.finished:
             return run
         if run.status is RunStatus.PENDING:
-            self._update(run_id, status=RunStatus.RUNNING, started=True)
+            self._update(run_id, status=RunStatus.RUNNING, started=True, check=False)
         budget = run.params.budget
         spending = Spending(budget.max_calls, budget.max_tokens, budget.max_cost_usd)
         cache = ResponseCache(self.db) if self.use_cache else None
@@ -133,7 +133,7 @@ class AlignmentEngine:
                 delta=params.delta,
                 seed=params.seed,
                 counts=counts,
-                on_page=lambda done: self._update(run.id, done=done, check=True),
+                on_page=lambda done: self._update(run.id, done=done),
             )
         self._update(
             run.id,
@@ -147,13 +147,14 @@ class AlignmentEngine:
         distill_part = distilled_from(found, verifying)
         contrast = [k for k in found.agreeing if not verifying or k.part is Part.DISTILL]
         existing = parse_guidelines_text(base.guidelines)
-        self._update(run.id, phase=Phase.DISTILLING, done=0, total=1, check=True)
+        self._update(run.id, phase=Phase.DISTILLING, done=0, total=1)
+        self._update(run.id)  # the last boundary before the reflection calls
         proposals, notes = await self._distill(
             params.reflection_lm, reflection, distill_part, contrast, base, existing
         )
         items, merge_notes = merge_guidelines(proposals, prompt=base.prompt, existing=existing)
         notes += merge_notes
-        self._update(run.id, done=1, check=True)
+        self._update(run.id, done=1)
 
         # Phase 4: verification on held-out rows, when a judge model is given.
         chosen, report = list(items), Verification(distill_rows=len(distill_part))
@@ -164,7 +165,7 @@ class AlignmentEngine:
             selection = agreeing_for(found, Part.SELECTION)
             test = agreeing_for(found, Part.TEST)
             planned = len(selection) * 4 + len(test) * 2
-            self._update(run.id, phase=Phase.VERIFYING, done=0, total=planned, check=True)
+            self._update(run.id, phase=Phase.VERIFYING, done=0, total=planned)
             spending = judge.spending
 
             def calls_left() -> int | None:
@@ -175,7 +176,7 @@ class AlignmentEngine:
                 judge,
                 params.judge_model,
                 base,
-                lambda calls: self._update(run.id, done=min(calls, planned), check=True),
+                lambda calls: self._update(run.id, done=min(calls, planned)),
                 calls_left,
             )
             chosen, report = await verify(
@@ -189,7 +190,7 @@ class AlignmentEngine:
             )
             reused = checker.reused
 
-        self._update(run.id, phase=Phase.FINALIZING, done=0, total=1, check=True)
+        self._update(run.id, phase=Phase.FINALIZING, done=0, total=1)
         return AlignmentResult(
             engine=params.reflection_lm,
             guidelines=chosen,
@@ -254,9 +255,10 @@ class AlignmentEngine:
         disagreements: int | None = None,
         agreeing: int | None = None,
         low_confidence: bool | None = None,
-        check: bool = False,
+        check: bool = True,
     ) -> None:
-        """Write progress; with ``check``, stop here if the run was cancelled meanwhile."""
+        """Write progress, and stop here (raise Cancelled) if the run was cancelled
+        meanwhile; ``check=False`` only for the status change that starts the run."""
         with self.db.write() as session:
             record = find_run(session, run_id, lock=True)
             if check and record.status == RunStatus.CANCELLED.value:

@@ -51,9 +51,9 @@ class Judge:
     async def scores(self, rows: Sequence[KeptRow], guidelines: str) -> list[float | None]:
         found: list[float | None] = []
         for start in range(0, len(rows), CHUNK):
+            self.checkpoint(self.client.spent.calls)  # a cancel stops before the next chunk
             chunk = [kept.source for kept in rows[start : start + CHUNK]]
             found += await score_rows(self.client, self.model, self.version, guidelines, chunk)
-            self.checkpoint(self.client.spent.calls)
         return found
 
     async def current(self, rows: Sequence[KeptRow], guidelines: str) -> list[float | None]:

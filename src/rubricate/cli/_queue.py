@@ -32,7 +32,7 @@ def cancel_workflows(settings: Settings, run_id: str) -> None:
 def queued_line(rb: Rubricate, run_id: str, group: str) -> str:
     from rubricate.runs.queue import alive_workers
 
-    alive = alive_workers(rb.db)
+    alive = alive_workers(rb.db, rb.settings.worker_dead_after)
     if alive:
         return f"Run {run_id} is queued; {alive} worker(s) alive will take it."
     return (

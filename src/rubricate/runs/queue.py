@@ -60,8 +60,8 @@ def cancel(settings: Settings, workflow_ids: list[str]) -> None:
         client.destroy()
 
 
-def alive_workers(db: Database) -> int:
-    since = utcnow() - timedelta(seconds=DEAD_AFTER_SECONDS)
+def alive_workers(db: Database, dead_after: float = DEAD_AFTER_SECONDS) -> int:
+    since = utcnow() - timedelta(seconds=dead_after)
     with db.read() as session:
         count = session.scalar(
             select(func.count())

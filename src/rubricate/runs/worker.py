@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
 from rubricate.domain.runs import RunStatus
-from rubricate.runs.names import DEAD_AFTER_SECONDS, HEARTBEAT_SECONDS, MAX_ATTEMPTS
+from rubricate.runs.names import HEARTBEAT_SECONDS, MAX_ATTEMPTS
 from rubricate.runs.system import QUEUE, dbos_config, new_executor_id
 from rubricate.settings import Settings
 from rubricate.store.database import Database
@@ -119,7 +119,7 @@ class Worker:
     def _recover_dead(self) -> None:
         """Hand the pending workflows of workers whose heartbeat stopped to live workers
         (DBOS re-enqueues them; each runs once)."""
-        since = utcnow() - timedelta(seconds=DEAD_AFTER_SECONDS)
+        since = utcnow() - timedelta(seconds=self.settings.worker_dead_after)
         with self.db.write() as session:
             dead = list(
                 session.scalars(
