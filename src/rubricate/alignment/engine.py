@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from rubricate.alignment import collecting
 from rubricate.alignment.collecting import Collected, KeptRow
@@ -15,6 +16,7 @@ from rubricate.alignment.split import Part
 from rubricate.alignment.verification import Judge, verify
 from rubricate.domain.alignment import (
     AlignmentResult,
+    GuidelineItem,
     Usage,
     Verification,
     parse_guidelines_text,
@@ -31,6 +33,7 @@ from rubricate.domain.runs import (
 from rubricate.domain.traces import Guideline
 from rubricate.models.cache import ResponseCache
 from rubricate.models.client import ModelClient, Spending
+from rubricate.models.cost import Tally
 from rubricate.models.journal import RunJournal
 from rubricate.models.names import OFFLINE_ENGINE
 from rubricate.models.offline import distill_offline
@@ -45,6 +48,7 @@ from rubricate.store.tables import MetricVersionRecord, utcnow
 # for intervals a few points wide, bounded so that a large evaluation costs no more.
 PART_ROWS = {Part.SELECTION: 150, Part.TEST: 300}
 
+STAGES = ("prepare", "distill", "verify", "finish")
 _ORDER = {phase: index for index, phase in enumerate(Phase)}
 
 Progress = Callable[[Phase | None, int, int], None]  # phase, done, total: for a progress bar
@@ -67,16 +71,32 @@ class AlignmentEngine:
         self.settings = settings
         self.use_cache = settings.response_cache if cache is None else cache
         self.progress = progress
+        self._memo: dict[tuple[str, bool], Collected] = {}
 
     def run(self, run_id: str) -> AlignmentRun:
-        """Carry the run out in this process. A finished run is returned as it is."""
+        """Carry the run out in this process, its stages in order. A finished run is
+        returned as it is."""
+        carried: dict[str, Any] = {}
+        for stage in STAGES:
+            carried = self.run_stage(run_id, stage, carried)
+            if carried.get("stopped"):
+                break
+        return self._get(run_id)
+
+    def run_stage(self, run_id: str, stage: str, carried: dict[str, Any]) -> dict[str, Any]:
+        """One stage of the run, as a durable step: what the earlier stages returned goes
+        in (``carried``, plain JSON), and this stage's output is added to it. Every stage
+        can be run again: it reads what it needs from the database (the row pass is
+        deterministic), its model calls are journaled, and its writes are idempotent.
+        ``stopped`` in the output means the run ended (cancelled, failed or finished)."""
         run = self._get(run_id)
         if run.status.finished:
-            return run
+            return carried | {"stopped": True}
         if run.status is RunStatus.PENDING:
             self._update(run_id, status=RunStatus.RUNNING, started=True, check=False)
         budget = run.params.budget
-        spending = Spending(budget.max_calls, budget.max_tokens, budget.max_cost_usd)
+        spent = Tally(**carried.get("spent", {})) if carried.get("spent") else Tally()
+        spending = Spending(budget.max_calls, budget.max_tokens, budget.max_cost_usd, spent)
         cache = ResponseCache(self.db) if self.use_cache else None
         journal = RunJournal(self.db, run_id)  # finished calls survive a crash
         clients = (
@@ -84,9 +104,9 @@ class AlignmentEngine:
             ModelClient(self.settings, cache=cache, journal=journal, spending=spending),  # judge
         )
         try:
-            result = asyncio.run(self._closing(run, *clients))
+            output = asyncio.run(self._closing(stage, run, carried, *clients))
         except Cancelled:
-            return self._get(run_id)
+            return carried | {"stopped": True}
         except RubricateError as error:
             self._fail(run_id, str(error))
             raise
@@ -97,34 +117,46 @@ class AlignmentEngine:
             journal.flush()
             if cache is not None:
                 cache.flush()
-        self._finish(run_id, result)
-        return self._get(run_id)
+        output["usage"] = _add_usage(carried.get("usage"), *clients)
+        output["spent"] = spending.spent.as_dict()
+        return carried | output
 
     async def _closing(
-        self, run: AlignmentRun, reflection: ModelClient, judge: ModelClient
-    ) -> AlignmentResult:
+        self,
+        stage: str,
+        run: AlignmentRun,
+        carried: dict[str, Any],
+        reflection: ModelClient,
+        judge: ModelClient,
+    ) -> dict[str, Any]:
         try:
-            return await self._carry_out(run, reflection, judge)
+            if stage == "prepare":
+                return self._prepare(run)
+            if stage == "distill":
+                return await self._distill_stage(run, reflection)
+            if stage == "verify":
+                return await self._verify_stage(run, carried, judge)
+            return self._finish_stage(run, carried)
         finally:  # on this loop, before asyncio.run closes it
             await reflection.aclose()
             await judge.aclose()
 
-    async def _carry_out(
-        self, run: AlignmentRun, reflection: ModelClient, judge: ModelClient
-    ) -> AlignmentResult:
+    def _collected(self, run: AlignmentRun, *, report: bool) -> Collected:
+        """Phases 1 and 2 (the row pass); with ``report``, written to the run as they go."""
         params = run.params
-        base = self._version(run.base_version_id)
         evaluation_ids = params.evaluation_ids
-
-        # Phase 1: which rows can be used, and why the others cannot.
-        self._update(run.id, phase=Phase.LOADING_ANNOTATIONS, done=0, total=len(evaluation_ids))
+        key = (run.id, report)
+        if key in self._memo:
+            return self._memo[key]
+        if report:
+            total = len(evaluation_ids)
+            self._update(run.id, phase=Phase.LOADING_ANNOTATIONS, done=0, total=total)
         with self.db.read() as session:
             counts = collecting.count(session, run.metric_id, evaluation_ids)
-        missing = counts.missing_judge + counts.missing_human
-        self._update(run.id, done=len(evaluation_ids), missing=missing)
-
-        # Phase 2: one pass over the usable rows.
-        self._update(run.id, phase=Phase.BUILDING_TRACES, done=0, total=counts.usable)
+        if report:
+            missing = counts.missing_judge + counts.missing_human
+            self._update(run.id, done=len(evaluation_ids), missing=missing)
+            self._update(run.id, phase=Phase.BUILDING_TRACES, done=0, total=counts.usable)
         with self.db.read() as session:
             found = collecting.collect(
                 session,
@@ -133,16 +165,27 @@ class AlignmentEngine:
                 delta=params.delta,
                 seed=params.seed,
                 counts=counts,
-                on_page=lambda done: self._update(run.id, done=done),
+                on_page=(lambda done: self._update(run.id, done=done)) if report else None,
             )
+        self._memo = {(run.id, False): found}  # one run's rows at a time
+        return found
+
+    def _prepare(self, run: AlignmentRun) -> dict[str, Any]:
+        found = self._collected(run, report=True)
         self._update(
             run.id,
             disagreements=len(found.disagreements),
             agreeing=found.agreeing_count,
             low_confidence=len(found.disagreements) < LOW_CONFIDENCE_DISAGREEMENTS,
         )
+        return {"prepared": True}
 
-        # Phase 3: distill from the distillation part (all rows when nothing is verified).
+    async def _distill_stage(self, run: AlignmentRun, reflection: ModelClient) -> dict[str, Any]:
+        """Phase 3: distill from the distillation part (all rows when nothing is verified),
+        then merge."""
+        params = run.params
+        base = self._version(run.base_version_id)
+        found = self._collected(run, report=False)
         verifying = params.judge_model is not None
         distill_part = distilled_from(found, verifying)
         contrast = [k for k in found.agreeing if not verifying or k.part is Part.DISTILL]
@@ -153,49 +196,71 @@ class AlignmentEngine:
             params.reflection_lm, reflection, distill_part, contrast, base, existing
         )
         items, merge_notes = merge_guidelines(proposals, prompt=base.prompt, existing=existing)
-        notes += merge_notes
         self._update(run.id, done=1)
+        return {
+            "items": [item.model_dump(mode="json") for item in items],
+            "notes": [*notes, *merge_notes],
+        }
 
-        # Phase 4: verification on held-out rows, when a judge model is given.
-        chosen, report = list(items), Verification(distill_rows=len(distill_part))
-        reused = 0
+    async def _verify_stage(
+        self, run: AlignmentRun, carried: dict[str, Any], judge: ModelClient
+    ) -> dict[str, Any]:
+        """Phase 4: verification on held-out rows, when a judge model is given."""
+        params = run.params
+        found = self._collected(run, report=False)
+        items = [GuidelineItem.model_validate(item) for item in carried["items"]]
+        distill_rows = len(distilled_from(found, params.judge_model is not None))
         if params.judge_model is None:
-            report.message = "No judge model was given, so the guidelines are not verified."
-        else:
-            selection = agreeing_for(found, Part.SELECTION)
-            test = agreeing_for(found, Part.TEST)
-            planned = len(selection) * 4 + len(test) * 2
-            self._update(run.id, phase=Phase.VERIFYING, done=0, total=planned)
-            spending = judge.spending
-
-            def calls_left() -> int | None:
-                cap = spending.max_calls
-                return None if cap is None else cap - spending.spent.calls
-
-            checker = Judge(
-                judge,
-                params.judge_model,
-                base,
-                lambda calls: self._update(run.id, done=min(calls, planned)),
-                calls_left,
+            report = Verification(
+                distill_rows=distill_rows,
+                message="No judge model was given, so the guidelines are not verified.",
             )
-            chosen, report = await verify(
-                checker,
-                items,
-                selection=selection,
-                test=test,
-                distill_rows=len(distill_part),
-                delta=params.delta,
-                seed=params.seed,
-            )
-            reused = checker.reused
+            return {"chosen": carried["items"], "report": report.model_dump(mode="json")}
+        base = self._version(run.base_version_id)
+        selection = agreeing_for(found, Part.SELECTION)
+        test = agreeing_for(found, Part.TEST)
+        planned = len(selection) * 4 + len(test) * 2
+        self._update(run.id, phase=Phase.VERIFYING, done=0, total=planned)
+        spending = judge.spending
 
+        def calls_left() -> int | None:
+            cap = spending.max_calls
+            return None if cap is None else cap - spending.spent.calls
+
+        checker = Judge(
+            judge,
+            params.judge_model,
+            base,
+            lambda calls: self._update(run.id, done=min(calls, planned)),
+            calls_left,
+        )
+        chosen, report = await verify(
+            checker,
+            items,
+            selection=selection,
+            test=test,
+            distill_rows=distill_rows,
+            delta=params.delta,
+            seed=params.seed,
+        )
+        return {
+            "chosen": [item.model_dump(mode="json") for item in chosen],
+            "report": report.model_dump(mode="json"),
+            "reused": checker.reused,
+        }
+
+    def _finish_stage(self, run: AlignmentRun, carried: dict[str, Any]) -> dict[str, Any]:
+        found = self._collected(run, report=False)
+        base = self._version(run.base_version_id)
+        counts = found.counts
         self._update(run.id, phase=Phase.FINALIZING, done=0, total=1)
-        return AlignmentResult(
-            engine=params.reflection_lm,
-            guidelines=chosen,
-            proposed=items,
-            notes=notes,
+        usage = Usage.model_validate(carried.get("usage") or {})
+        usage.reused_judge_results = int(carried.get("reused", 0))
+        result = AlignmentResult(
+            engine=run.params.reflection_lm,
+            guidelines=[GuidelineItem.model_validate(i) for i in carried["chosen"]],
+            proposed=[GuidelineItem.model_validate(i) for i in carried["items"]],
+            notes=list(carried.get("notes", [])),
             rows_used=counts.usable,
             disagreements=len(found.disagreements),
             agreeing_skipped=found.agreeing_count,
@@ -203,9 +268,11 @@ class AlignmentEngine:
             missing_human=counts.missing_human,
             reviewer_alpha=found.reviewer_alpha(base.scale),
             low_confidence=len(found.disagreements) < LOW_CONFIDENCE_DISAGREEMENTS,
-            verification=report,
-            usage=_usage(reflection, judge, reused),
+            verification=Verification.model_validate(carried["report"]),
+            usage=usage,
         )
+        self._finish(run.id, result)
+        return {"stopped": True}
 
     async def _distill(
         self,
@@ -336,15 +403,19 @@ def _sample(rows: list[KeptRow], cap: int) -> list[KeptRow]:
     return sorted(rows, key=lambda k: (k.group, k.source.row_id))[:cap]
 
 
-def _usage(reflection: ModelClient, judge: ModelClient, reused: int) -> Usage:
+def _add_usage(
+    before: dict[str, Any] | None, reflection: ModelClient, judge: ModelClient
+) -> dict[str, Any]:
+    """The usage so far plus this stage's calls (an unknown cost stays unknown)."""
+    usage = Usage.model_validate(before or {})
     r, j = reflection.spent, judge.spent
-    cost = None if r.cost_usd is None or j.cost_usd is None else r.cost_usd + j.cost_usd
-    return Usage(
-        reflection_calls=r.calls,
-        judge_calls=j.calls,
-        cache_hits=r.cache_hits + j.cache_hits,
-        reused_judge_results=reused,
-        input_tokens=r.input_tokens + j.input_tokens,
-        output_tokens=r.output_tokens + j.output_tokens,
-        cost_usd=cost,
-    )
+    usage.reflection_calls += r.calls
+    usage.judge_calls += j.calls
+    usage.cache_hits += r.cache_hits + j.cache_hits
+    usage.input_tokens += r.input_tokens + j.input_tokens
+    usage.output_tokens += r.output_tokens + j.output_tokens
+    if usage.cost_usd is None or r.cost_usd is None or j.cost_usd is None:
+        usage.cost_usd = None
+    else:
+        usage.cost_usd += r.cost_usd + j.cost_usd
+    return usage.model_dump(mode="json")

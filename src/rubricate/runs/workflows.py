@@ -6,9 +6,11 @@ the calls that were in flight."""
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from dbos import DBOS
 
+from rubricate.alignment.engine import STAGES, AlignmentEngine
 from rubricate.domain.errors import RubricateError
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
 from rubricate.runs.names import ALIGNMENT, EVALUATION, MAX_ATTEMPTS
@@ -61,16 +63,27 @@ def finish_evaluation(run_id: str) -> str:
 
 
 @DBOS.step()
-def carry_out_alignment(run_id: str) -> str:
-    """The engine's phases; each writes its progress, and every model call is journaled,
-    so running this step again after a crash replays the finished calls."""
-    runs = workspace().alignment_runs
+def alignment_stage(run_id: str, stage: str, carried: dict[str, Any]) -> dict[str, Any]:
+    """One stage of the engine (prepare: loading and traces; distill; verify; finish). Its
+    output, plain JSON, is what DBOS records; its model calls are journaled, so a stage run
+    again after a crash replays the calls it had finished."""
+    rb = workspace()
     try:
-        return runs.run(run_id).status.value
+        return AlignmentEngine(rb.db, rb.settings).run_stage(run_id, stage, carried)
     except RubricateError:
-        return runs.get(run_id).status.value
+        return carried | {"stopped": True}  # the run is in Error, with the detail
 
 
 @DBOS.workflow(name=ALIGNMENT, max_recovery_attempts=MAX_ATTEMPTS)
 def alignment_workflow(run_id: str) -> str:
-    return carry_out_alignment(run_id)
+    carried: dict[str, Any] = {}
+    for stage in STAGES:
+        carried = alignment_stage(run_id, stage, carried)
+        if carried.get("stopped"):
+            break
+    return finish_alignment(run_id)
+
+
+@DBOS.step()
+def finish_alignment(run_id: str) -> str:
+    return workspace().alignment_runs.get(run_id).status.value
