@@ -52,6 +52,15 @@ class Endpoint(BaseModel):
     )
 
 
+class RateLimit(BaseModel):
+    """A provider's limits, counted in the database so that every worker sharing it
+    shares them: requests and tokens per window (a minute by default)."""
+
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+    window_seconds: float = Field(default=60.0, gt=0, le=3600)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RUBRICATE_", extra="ignore")
 
@@ -72,6 +81,10 @@ class Settings(BaseSettings):
         default_factory=dict, description="Calls in flight per provider, e.g. {openai = 32}."
     )
     default_concurrency: int = Field(default=8, ge=1, le=1024)
+    rate_limits: dict[str, RateLimit] = Field(
+        default_factory=dict,
+        description="Per provider, shared by every worker: {openai = {requests_per_minute = 500}}.",
+    )
     model_timeout: float = Field(default=120.0, gt=0, description="Seconds per model call.")
     model_attempts: int = Field(default=4, ge=1, le=20, description="Tries per model call.")
     max_retry_wait: float = Field(default=60.0, ge=0, description="Longest wait between tries.")

@@ -99,12 +99,12 @@ class AlignmentEngine:
         spending = Spending(budget.max_calls, budget.max_tokens, budget.max_cost_usd, spent)
         cache = ResponseCache(self.db) if self.use_cache else None
         journal = RunJournal(self.db, run_id)  # finished calls survive a crash
-        clients = (
-            ModelClient(self.settings, cache=cache, journal=journal, spending=spending),  # reflect
-            ModelClient(self.settings, cache=cache, journal=journal, spending=spending),  # judge
+        clients = tuple(  # the reflection LM's and the judge's
+            ModelClient(self.settings, cache=cache, journal=journal, spending=spending, db=self.db)
+            for _ in range(2)
         )
         try:
-            output = asyncio.run(self._closing(stage, run, carried, *clients))
+            output = asyncio.run(self._closing(stage, run, carried, clients[0], clients[1]))
         except Cancelled:
             return carried | {"stopped": True}
         except RubricateError as error:

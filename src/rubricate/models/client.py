@@ -29,10 +29,12 @@ from rubricate.models import cost
 from rubricate.models.cache import CachedReply, ResponseCache, cache_key
 from rubricate.models.cost import Tally
 from rubricate.models.journal import RunJournal
+from rubricate.models.limits import RateLimiter
 from rubricate.models.providers import ResolvedModel, resolve_model
 from rubricate.models.retry import backoff, is_fatal, is_transient
 from rubricate.models.secrets import redact
 from rubricate.settings import Settings
+from rubricate.store.database import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ class ModelClient:
     settings: Settings
     cache: ResponseCache | None = None
     journal: RunJournal | None = None  # the run's own record of finished calls
+    db: Database | None = None  # where rate limits shared by every worker are counted
     concurrency: int | None = None  # overrides the settings' per-provider limit
     retry_base_wait: float = 0.5
     on_call: Callable[[ResolvedModel, ChatRequest], None] | None = None  # before each real call
@@ -121,6 +124,7 @@ class ModelClient:
     _models: dict[str, ResolvedModel] = field(default_factory=dict)
     _limits: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _stopped: Unavailable | None = None
+    _limiters: dict[str, RateLimiter] = field(default_factory=dict)
 
     def model(self, name: str, *, field: str = "model") -> ResolvedModel:
         if name not in self._models:
@@ -197,6 +201,7 @@ class ModelClient:
             if self._stopped is not None:  # stopped while this call waited for its turn
                 raise self._stopped
             self.spending.check()
+            await self._rate_limit(resolved, request)
             if self.on_call is not None:
                 self.on_call(resolved, request)
             started = time.perf_counter()
@@ -225,6 +230,17 @@ class ModelClient:
                 continue
             return _reply(resolved, response, time.perf_counter() - started, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _rate_limit(self, resolved: ResolvedModel, request: ChatRequest) -> None:
+        limit = self.settings.rate_limits.get(resolved.limit_key)
+        if limit is None or self.db is None:
+            return
+        if resolved.limit_key not in self._limiters:
+            self._limiters[resolved.limit_key] = RateLimiter(self.db, resolved.limit_key, limit)
+        tokens = cost.estimate_tokens(request.system + request.user)
+        await self._limiters[resolved.limit_key].acquire(
+            tokens + (request.max_tokens or cost.ANSWER_TOKENS)
+        )
 
     def _describe(self, error: BaseException) -> str:
         return redact(_describe(error), self.settings)

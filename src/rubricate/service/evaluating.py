@@ -137,6 +137,7 @@ class EvaluationRunService:
                 self._settings,
                 cache=ResponseCache(self._db) if use_cache else None,
                 journal=RunJournal(self._db, run_id),
+                db=self._db,
                 concurrency=concurrency,
             )
         version = self._version(run.metric_version_id)

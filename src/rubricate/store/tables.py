@@ -288,3 +288,15 @@ class WorkerRecord(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column()
+
+
+class ProviderWindowRecord(Base):
+    """Requests and tokens sent to a provider in one window of its rate limit, by every
+    worker on the database."""
+
+    __tablename__ = "provider_windows"
+
+    provider: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer)
+    tokens: Mapped[int] = mapped_column(Integer)

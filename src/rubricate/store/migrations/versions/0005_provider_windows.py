@@ -1,0 +1,32 @@
+"""Rate-limit windows per provider, shared by every worker.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-28
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from rubricate.store.tables import UTCDateTime
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "provider_windows",
+        sa.Column("provider", sa.String(100), primary_key=True),
+        sa.Column("window_start", UTCDateTime(), primary_key=True),
+        sa.Column("requests", sa.Integer(), nullable=False),
+        sa.Column("tokens", sa.Integer(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("provider_windows")
