@@ -90,6 +90,9 @@ class Worker:
                     record = session.get(WorkerRecord, self.executor_id)
                     if record is not None:
                         record.heartbeat_at = utcnow()
+                        # Taken for dead while paused (GC, VM, network): alive again, so
+                        # the leader watches it again and recovers its runs if it dies.
+                        record.stopped_at = None
             except Exception:  # a missed beat is retried; never kill the worker for it
                 log.warning("heartbeat failed", exc_info=True)
 
