@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from rubricate.store.database import Database
-from rubricate.store.tables import ResponseCacheRecord, utcnow
+from rubricate.store.tables import Base, ResponseCacheRecord, utcnow
 from rubricate.store.upsert import insert_ignoring_duplicates
 
 FLUSH_EVERY = 64
@@ -25,6 +25,42 @@ class CachedReply:
     output_tokens: int | None
     cost_usd: float | None
 
+    def row(self, **keys: Any) -> dict[str, Any]:
+        """The columns a stored reply has, with its table's ``keys``."""
+        return {
+            **keys,
+            "reply": self.reply,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "created_at": utcnow(),
+        }
+
+
+class BufferedWrites:
+    """Rows written in batches of ``flush_every``, where two writers of the same key keep
+    the first one's row."""
+
+    def __init__(self, db: Database, record: type[Base], keys: list[str], flush_every: int):
+        self.db = db
+        self.record = record
+        self.keys = keys
+        self.flush_every = flush_every
+        self.pending: dict[str, dict[str, Any]] = {}
+
+    def add(self, key: str, row: dict[str, Any]) -> None:
+        self.pending[key] = row
+        if len(self.pending) >= self.flush_every:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        rows = list(self.pending.values())
+        with self.db.write() as session:
+            insert_ignoring_duplicates(session, self.record, rows, self.keys)
+        self.pending.clear()
+
 
 def cache_key(parts: dict[str, Any]) -> str:
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -34,44 +70,25 @@ def cache_key(parts: dict[str, Any]) -> str:
 class ResponseCache:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._pending: dict[str, dict[str, Any]] = {}
+        self._writes = BufferedWrites(db, ResponseCacheRecord, ["key"], FLUSH_EVERY)
 
     def get(self, key: str) -> CachedReply | None:
-        row = self._pending.get(key)
+        row = self._writes.pending.get(key)
         if row is None:
             with self.db.read() as session:
                 record = session.get(ResponseCacheRecord, key)
                 if record is None:
                     return None
-                row = {
-                    "reply": record.reply,
-                    "input_tokens": record.input_tokens,
-                    "output_tokens": record.output_tokens,
-                    "cost_usd": record.cost_usd,
-                }
+                return CachedReply(
+                    record.reply, record.input_tokens, record.output_tokens, record.cost_usd
+                )
         return CachedReply(row["reply"], row["input_tokens"], row["output_tokens"], row["cost_usd"])
 
     def put(self, key: str, model: str, cached: CachedReply) -> None:
-        self._pending[key] = {
-            "key": key,
-            "model": model,
-            "reply": cached.reply,
-            "input_tokens": cached.input_tokens,
-            "output_tokens": cached.output_tokens,
-            "cost_usd": cached.cost_usd,
-            "created_at": utcnow(),
-        }
-        if len(self._pending) >= FLUSH_EVERY:
-            self.flush()
+        self._writes.add(key, cached.row(key=key, model=model))
 
     def flush(self) -> None:
-        if not self._pending:
-            return
-        rows = list(self._pending.values())
-        with self.db.write() as session:
-            # Two workers may cache the same call: the first one stays.
-            insert_ignoring_duplicates(session, ResponseCacheRecord, rows, ["key"])
-        self._pending.clear()
+        self._writes.flush()
 
     def count(self) -> int:
         self.flush()

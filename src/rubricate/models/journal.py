@@ -6,14 +6,11 @@ whether or not the shared response cache is on, and it never answers another run
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 
-from rubricate.models.cache import CachedReply
+from rubricate.models.cache import BufferedWrites, CachedReply
 from rubricate.store.database import Database
-from rubricate.store.tables import RunCallRecord, utcnow
-from rubricate.store.upsert import insert_ignoring_duplicates
+from rubricate.store.tables import RunCallRecord
 
 FLUSH_EVERY = 1  # written as each call finishes: a crash repeats only calls in flight
 
@@ -22,7 +19,7 @@ class RunJournal:
     def __init__(self, db: Database, run_id: str) -> None:
         self.db = db
         self.run_id = run_id
-        self._pending: dict[str, dict[str, Any]] = {}
+        self._writes = BufferedWrites(db, RunCallRecord, ["run_id", "key"], FLUSH_EVERY)
         self._known: dict[str, CachedReply] | None = None
 
     def get(self, key: str) -> CachedReply | None:
@@ -40,22 +37,7 @@ class RunJournal:
     def put(self, key: str, reply: CachedReply) -> None:
         if self._known is not None:
             self._known[key] = reply
-        self._pending[key] = {
-            "run_id": self.run_id,
-            "key": key,
-            "reply": reply.reply,
-            "input_tokens": reply.input_tokens,
-            "output_tokens": reply.output_tokens,
-            "cost_usd": reply.cost_usd,
-            "created_at": utcnow(),
-        }
-        if len(self._pending) >= FLUSH_EVERY:
-            self.flush()
+        self._writes.add(key, reply.row(run_id=self.run_id, key=key))
 
     def flush(self) -> None:
-        if not self._pending:
-            return
-        rows = list(self._pending.values())
-        with self.db.write() as session:
-            insert_ignoring_duplicates(session, RunCallRecord, rows, ["run_id", "key"])
-        self._pending.clear()
+        self._writes.flush()
