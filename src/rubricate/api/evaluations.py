@@ -1,0 +1,76 @@
+"""/api/v1/evaluations: list, show with per-metric coverage, rows page by page, judge
+results."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from rubricate.api import reads
+from rubricate.api.deps import Workspace
+from rubricate.api.errors import responses
+from rubricate.api.pagination import Page, PageParams, page_of
+from rubricate.api.schemas import (
+    CoverageOut,
+    EvaluationDetail,
+    EvaluationOut,
+    JudgeResultOut,
+    RowOut,
+)
+from rubricate.domain.evaluations import Row
+
+router = APIRouter(prefix="/evaluations", tags=["evaluations"])
+
+EvaluationName = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+def _row(row: Row) -> RowOut:
+    return RowOut(
+        id=row.external_id,
+        input=row.input,
+        output=row.output,
+        context=row.context,
+        expected=row.expected,
+        metadata=row.metadata,
+    )
+
+
+@router.get("", responses=responses())
+def list_evaluations(rb: Workspace, paging: PageParams) -> Page[EvaluationOut]:
+    """Every evaluation: source, rows, whether it is completed."""
+    return page_of(rb.evaluations.list(), paging, EvaluationOut.model_validate)
+
+
+@router.get("/{name}", responses=responses(404))
+def get_evaluation(rb: Workspace, name: EvaluationName) -> EvaluationDetail:
+    """The evaluation and, per metric, annotated, resolved and judged rows, annotations
+    and reviewers."""
+    detail = rb.evaluations.show(name)
+    return EvaluationDetail(
+        **EvaluationOut.model_validate(detail.evaluation).model_dump(),
+        metrics=[CoverageOut.model_validate(c) for c in detail.metrics],
+    )
+
+
+@router.get("/{name}/rows", responses=responses(404))
+def list_rows(rb: Workspace, name: EvaluationName, paging: PageParams) -> Page[RowOut]:
+    """Its rows, in imported order."""
+    total = rb.evaluations.get(name).row_count
+    rows = rb.evaluations.rows(name, offset=paging.offset, limit=paging.limit)
+    return Page(
+        items=[_row(r) for r in rows], offset=paging.offset, limit=paging.limit, total=total
+    )
+
+
+@router.get("/{name}/judge-results", responses=responses(404))
+def list_judge_results(
+    rb: Workspace,
+    name: EvaluationName,
+    paging: PageParams,
+    row: Annotated[str | None, Query(max_length=200, description="One row's id.")] = None,
+    metric: Annotated[str | None, Query(max_length=100, description="One metric.")] = None,
+) -> Page[JudgeResultOut]:
+    """Judge results of the evaluation (of one row with ``?row=``, of one metric with
+    ``?metric=``), every version and run kept."""
+    return reads.judge_result_page(rb.db, name, paging, row=row, metric=metric)

@@ -1,0 +1,180 @@
+"""/api/v1/metrics: list, show with versions, create, add a version, pin, diff, export."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from rubricate.api.deps import Workspace
+from rubricate.api.errors import responses
+from rubricate.api.pagination import Page, PageParams, page_of
+from rubricate.api.schemas import (
+    MetricCreate,
+    MetricDetail,
+    MetricOut,
+    MetricVersionOut,
+    PinBody,
+    PromptExport,
+    VersionCreate,
+    VersionDiff,
+)
+from rubricate.domain.errors import InvalidInput
+from rubricate.domain.metrics import MetricVersion, active_version
+from rubricate.service.metrics import MetricSummary
+from rubricate.service.prompt_export import EXPORT_FORMATS
+from rubricate.service.workspace import Rubricate
+
+router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+MetricName = Annotated[str, Path(min_length=1, max_length=100, description="The metric's name.")]
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _out(summary: MetricSummary) -> MetricOut:
+    m = summary.metric
+    return MetricOut(
+        name=m.name,
+        description=m.description,
+        kind=m.kind,
+        judge_model=m.judge_model,
+        pinned_version=m.pinned_version,
+        created_at=m.created_at,
+        active_version=summary.active.number,
+        version_count=summary.version_count,
+        scale=summary.active.scale,
+    )
+
+
+def _version_out(version: MetricVersion, active: MetricVersion | None = None) -> MetricVersionOut:
+    out = MetricVersionOut.model_validate(version)
+    out.active = active is not None and active.id == version.id
+    return out
+
+
+def _detail(rb: Rubricate, name: str) -> MetricDetail:
+    metric = rb.metrics.get(name)
+    versions = rb.metrics.versions(name)
+    active = active_version(metric, versions)
+    summary = _out(MetricSummary(metric, active, len(versions)))
+    return MetricDetail(
+        **summary.model_dump(), versions=[_version_out(v, active) for v in versions]
+    )
+
+
+def _version(rb: Rubricate, name: str, number: int) -> MetricVersion:
+    return rb.metrics.version(f"{name}@{number}")
+
+
+@router.get("", responses=responses())
+def list_metrics(rb: Workspace, paging: PageParams) -> Page[MetricOut]:
+    """Every metric: kind, active version, how many versions, scale."""
+    return page_of(rb.metrics.list(), paging, _out)
+
+
+@router.post("", status_code=201, responses=responses(409))
+def create_metric(rb: Workspace, body: MetricCreate) -> MetricDetail:
+    """A custom metric written by hand; its first version is active."""
+    rb.metrics.create(
+        body.name,
+        scale=body.scale,
+        prompt=body.prompt,
+        description=body.description,
+        judge_model=body.judge_model,
+    )
+    return _detail(rb, body.name)
+
+
+@router.get("/{name}", responses=responses(404))
+def get_metric(rb: Workspace, name: MetricName) -> MetricDetail:
+    """A metric with every version (prompt, guidelines, scale, origin), the active marked."""
+    return _detail(rb, name)
+
+
+@router.get("/{name}/versions", responses=responses(404))
+def list_versions(rb: Workspace, name: MetricName, paging: PageParams) -> Page[MetricVersionOut]:
+    metric = rb.metrics.get(name)
+    versions = rb.metrics.versions(name)
+    active = active_version(metric, versions)
+    return page_of(versions, paging, lambda v: _version_out(v, active))
+
+
+@router.post("/{name}/versions", status_code=201, responses=responses(404, 409))
+def add_version(rb: Workspace, name: MetricName, body: VersionCreate) -> MetricVersionOut:
+    """The next version of a custom metric; it becomes active (a pin is lifted)."""
+    version = rb.metrics.add_version(name, prompt=body.prompt, guidelines=body.guidelines)
+    return _version_out(version, version)
+
+
+@router.get("/{name}/versions/{number}", responses=responses(404))
+def get_version(rb: Workspace, name: MetricName, number: VersionNumber) -> MetricVersionOut:
+    version = _version(rb, name, number)
+    return _version_out(version, rb.metrics.version(name))
+
+
+@router.put("/{name}/pin", responses=responses(404, 409))
+def pin(rb: Workspace, name: MetricName, body: PinBody) -> MetricDetail:
+    """Make a version active (a roll-back), or ``{"version": null}`` to follow the newest."""
+    rb.metrics.pin(name, body.version)
+    return _detail(rb, name)
+
+
+@router.delete("/{name}/pin", responses=responses(404, 409))
+def unpin(rb: Workspace, name: MetricName) -> MetricDetail:
+    """Follow the newest version again."""
+    rb.metrics.pin(name, None)
+    return _detail(rb, name)
+
+
+@router.get("/{name}/diff", responses=responses(404))
+def diff_versions(
+    rb: Workspace,
+    name: MetricName,
+    from_version: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=2**31 - 1)],
+) -> VersionDiff:
+    """A unified diff of two versions' prompts and guidelines."""
+    old = _version(rb, name, from_version)
+    new = _version(rb, name, to_version)
+
+    def unified(a: str, b: str, part: str) -> str:
+        lines = difflib.unified_diff(
+            a.splitlines(keepends=True),
+            b.splitlines(keepends=True),
+            fromfile=f"{name}@{old.number}/{part}",
+            tofile=f"{name}@{new.number}/{part}",
+        )
+        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+    return VersionDiff(
+        metric=name,
+        from_version=old.number,
+        to_version=new.number,
+        prompt_diff=unified(old.prompt, new.prompt, "prompt"),
+        guidelines_diff=unified(old.guidelines, new.guidelines, "guidelines"),
+        scale_changed=old.scale != new.scale,
+    )
+
+
+@router.get("/{name}/export-prompt", responses=responses(404))
+def export_prompt(
+    rb: Workspace,
+    name: MetricName,
+    format: Annotated[str, Query(description=f"One of {', '.join(EXPORT_FORMATS)}.")] = "text",
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    fields: Annotated[
+        list[str] | None,
+        Query(description="Optional row fields a chat prompt is written for."),
+    ] = None,
+) -> PromptExport:
+    """The scoring prompt with its guidelines, for a team's own pipeline."""
+    if format not in EXPORT_FORMATS:
+        raise InvalidInput(
+            f"unknown export format {format!r}: use one of {', '.join(EXPORT_FORMATS)}",
+            field="format",
+        )
+    ref = name if version is None else f"{name}@{version}"
+    content = rb.reviews.export_prompt(ref, format, fields=fields)
+    chosen = rb.metrics.version(ref)
+    return PromptExport(metric=name, version=chosen.number, format=format, content=content)
