@@ -138,16 +138,38 @@ class Worker:
             DBOS._recover_pending_workflows([record.executor_id])
 
     def _end_given_up(self) -> None:
-        """Runs whose workflow stopped without ending them (it crashed its worker every
-        time, MAX_ATTEMPTS times) end in Error with that said."""
-        for status in GAVE_UP:
-            for workflow in DBOS.list_workflows(status=status, queue_name=None, limit=100):
-                run_id = workflow.workflow_id.split(".attempt-")[0]
-                self._fail(run_id, status)
+        """Runs still in flight whose workflow stopped without ending them (it crashed its
+        worker every time) end in Error with that said. Only those runs' workflows are
+        looked up, so old failures never crowd out new ones."""
+        with self.db.read() as session:
+            in_flight = [
+                *session.scalars(
+                    select(AlignmentRunRecord.id).where(
+                        AlignmentRunRecord.status.in_(["pending", "running"])
+                    )
+                ),
+                *session.scalars(
+                    select(EvaluationRunRecord.id).where(
+                        EvaluationRunRecord.status.in_(["pending", "running"])
+                    )
+                ),
+            ]
+        if not in_flight:
+            return
+        for workflow in DBOS.list_workflows(
+            workflow_id_prefix=in_flight,
+            status=list(GAVE_UP),
+            load_input=False,
+            load_output=False,
+        ):
+            run_id = workflow.workflow_id.split(".attempt-")[0]
+            # Every dispatch counts, the last one (dead-lettered before it ran) too.
+            crashes = (workflow.recovery_attempts or MAX_ATTEMPTS + 1) - 1
+            self._fail(run_id, workflow.status, crashes)
 
-    def _fail(self, run_id: str, status: str) -> None:
+    def _fail(self, run_id: str, status: str, crashes: int) -> None:
         reason = (
-            f"the run stopped its worker {MAX_ATTEMPTS} times (a row or a reply that crashes "
+            f"the run stopped its worker {crashes} times (a row or a reply that crashes "
             "it); see the worker's log"
             if status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED"
             else "the run's workflow failed; see the worker's log"

@@ -17,6 +17,8 @@ from rubricate.runs.names import ALIGNMENT, EVALUATION, MAX_ATTEMPTS
 from rubricate.service.workspace import Rubricate
 from rubricate.settings import Settings
 
+RECOVERIES = MAX_ATTEMPTS - 1  # DBOS counts recoveries after the first run
+
 _settings: list[Settings] = []  # the worker's, set before it launches
 
 
@@ -47,7 +49,7 @@ def score_evaluation_batch(run_id: str) -> int:
     return max(0, run.rows_total - run.rows_done)
 
 
-@DBOS.workflow(name=EVALUATION, max_recovery_attempts=MAX_ATTEMPTS)
+@DBOS.workflow(name=EVALUATION, max_recovery_attempts=RECOVERIES)
 def evaluation_workflow(run_id: str) -> str:
     while score_evaluation_batch(run_id) > 0:
         pass
@@ -74,7 +76,7 @@ def alignment_stage(run_id: str, stage: str, carried: dict[str, Any]) -> dict[st
         return carried | {"stopped": True}  # the run is in Error, with the detail
 
 
-@DBOS.workflow(name=ALIGNMENT, max_recovery_attempts=MAX_ATTEMPTS)
+@DBOS.workflow(name=ALIGNMENT, max_recovery_attempts=RECOVERIES)
 def alignment_workflow(run_id: str) -> str:
     carried: dict[str, Any] = {}
     for stage in STAGES:
