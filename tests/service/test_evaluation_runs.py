@@ -158,3 +158,15 @@ def test_the_estimate_calls_no_model_and_knows_prices(
     unknown = runs.estimate(metric=METRIC, evaluation=EVALUATION, model="fake:judge")
     assert unknown.cost_usd is None
     assert judge.calls == []
+
+
+def test_a_repeated_start_after_a_new_version_is_the_same_run(
+    demo: Rubricate, judge: fake.FakeModel
+) -> None:
+    runs = demo.evaluation_runs
+    first = runs.start(metric=METRIC, evaluation=EVALUATION, model="fake:judge", run_id="r-2")
+    v1 = demo.metrics.version(METRIC)
+    demo.metrics.add_version(METRIC, prompt=v1.prompt, guidelines="- New.")
+    again = runs.start(metric=METRIC, evaluation=EVALUATION, model="fake:judge", run_id="r-2")
+    assert again.id == first.id and again.metric_version_id == v1.id
+    assert len(runs.list(EVALUATION)) == 1

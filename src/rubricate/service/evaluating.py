@@ -89,7 +89,7 @@ class EvaluationRunService:
         with self._db.write() as session:
             target = find_evaluation(session, evaluation)
             if run_id is not None and (existing := session.get(EvaluationRunRecord, run_id)):
-                return _same_start(existing, target.id, version.id, chosen, params)
+                return _same_start(existing, target.id, chosen, params)
             rows = session.scalar(
                 select(func.count())
                 .select_from(RowRecord)
@@ -484,12 +484,13 @@ def _params(metric: str, temperature: float | None, seed: int | None) -> dict[st
 def _same_start(
     existing: EvaluationRunRecord,
     evaluation_id: int,
-    version_id: int,
     model: str,
     params: dict[str, Any],
 ) -> EvaluationRun:
-    asked = (evaluation_id, version_id, model, params)
-    stored = (existing.evaluation_id, existing.metric_version_id, existing.model, existing.params)
+    # The params hold the metric as asked (NAME or NAME@N): a repeat after a new version
+    # became active is still the same request.
+    asked = (evaluation_id, model, params)
+    stored = (existing.evaluation_id, existing.model, existing.params)
     if asked != stored:
         raise Conflict(f"run {existing.id!r} already exists with other parameters")
     return to_evaluation_run(existing)
