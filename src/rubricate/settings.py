@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     response_cache: bool = Field(default=True, description="Reuse identical model calls.")
     worker_dead_after: float = Field(
         default=15.0, gt=0, description="Seconds without a heartbeat after which a worker is dead."
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the web UI's session cookies; unset: a new one each start "
+        "(everyone signs in again after a restart).",
     )
     run_batch_rows: int = Field(
         default=256, ge=1, le=10_000, description="Rows of an evaluation run per durable step."

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from rubricate.api import reads
-from rubricate.api.auth import Caller
+from rubricate.api.auth import CallerUser
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, Paging
@@ -59,27 +59,34 @@ def add_annotation(
     return next(a for a in found.items if a.annotator == body.annotator.strip())
 
 
-@router.post("/resolutions", responses=responses(404))
+@router.post("/resolutions", responses=responses(403, 404))
 def resolve_row(
     rb: Workspace,
     evaluation: EvaluationName,
     metric: MetricName,
     body: ResolveRowIn,
-    caller: Caller,
+    caller: CallerUser,
 ) -> ResolutionOut:
     """An admin's final value for one row; it replaces whatever resolved it before."""
-    user = body.user or caller
+    caller.require_admin("resolve a row")
+    user = body.user or caller.name
     value = rb.annotations.resolve_row(evaluation, body.row, metric, value=body.value, user=user)
     return ResolutionOut(
         row=body.row, metric=metric, value=value, resolved_by=f"user:{user.strip()}"
     )
 
 
-@router.post("/resolve", responses=responses(404))
+@router.post("/resolve", responses=responses(403, 404))
 def resolve_by_policy(
-    rb: Workspace, evaluation: EvaluationName, metric: MetricName, body: ResolveIn
+    rb: Workspace,
+    evaluation: EvaluationName,
+    metric: MetricName,
+    body: ResolveIn,
+    caller: CallerUser,
 ) -> ResolveReportOut:
-    """Resolve in bulk with a policy; rows it cannot decide stay for an admin."""
+    """Resolve in bulk with a policy (admins only); rows it cannot decide stay for an
+    admin."""
+    caller.require_admin("resolve rows by a policy")
     report = rb.annotations.resolve(evaluation, metric, body.policy, replace=body.replace)
     return ResolveReportOut.model_validate(report)
 

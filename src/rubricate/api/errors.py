@@ -3,16 +3,24 @@ each kind of error means (NotFound 404, Conflict 409, InvalidInput 422, Unavaila
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from rubricate.domain.errors import Conflict, InvalidInput, NotFound, RubricateError, Unavailable
+from rubricate.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RubricateError,
+    Unavailable,
+)
 
 
 class ErrorDetail(BaseModel):
@@ -28,6 +36,7 @@ class ErrorBody(BaseModel):
 
 _DESCRIPTIONS = {
     401: "Missing or unknown API token",
+    403: "The caller's role does not allow this (admins only)",
     404: "Not found",
     409: "Conflicts with what is stored",
     422: "Invalid input; `field` names the parameter at fault",
@@ -41,7 +50,11 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
 
 
+ErrorPage = Callable[[Request, int, str], Response]
+
+
 def _body(
+    request: Request,
     status: int,
     message: str,
     *,
@@ -49,7 +62,11 @@ def _body(
     file: str | None = None,
     line: int | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:
+) -> Response:
+    """JSON under /api; elsewhere the web UI's error page, when the app has one."""
+    page: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    if page is not None and not request.url.path.startswith("/api/"):
+        return page(request, status, message)
     detail = ErrorDetail(message=message, field=field, file=file, line=line)
     return JSONResponse(
         ErrorBody(error=detail).model_dump(mode="json"), status_code=status, headers=headers
@@ -59,6 +76,8 @@ def _body(
 def _status_of(error: RubricateError) -> int:
     if isinstance(error, NotFound):
         return 404
+    if isinstance(error, Forbidden):
+        return 403
     if isinstance(error, Conflict):
         return 409
     if isinstance(error, Unavailable):
@@ -66,11 +85,13 @@ def _status_of(error: RubricateError) -> int:
     return 422
 
 
-async def _rubricate_error(_: Request, error: Exception) -> JSONResponse:
+async def _rubricate_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RubricateError)
     if isinstance(error, InvalidInput):
-        return _body(422, error.message, field=error.field, file=error.file, line=error.line)
-    return _body(_status_of(error), str(error))
+        return _body(
+            request, 422, error.message, field=error.field, file=error.file, line=error.line
+        )
+    return _body(request, _status_of(error), str(error))
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str | None:
@@ -78,33 +99,33 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> str | None:
     return ".".join(parts) or None
 
 
-async def _validation_error(_: Request, error: Exception) -> JSONResponse:
+async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     problems = error.errors()
     if not problems:
-        return _body(422, "invalid request")
+        return _body(request, 422, "invalid request")
     first = problems[0]
     field = _field_of(first.get("loc", ()))
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     text = f"{field}: {message}" if field else message
     if len(problems) > 1:
         text += f" (and {len(problems) - 1} more)"
-    return _body(422, text, field=field)
+    return _body(request, 422, text, field=field)
 
 
-async def _http_error(_: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     message = error.detail if isinstance(error.detail, str) else str(error.detail)
     if error.status_code == 400:  # a body that is not JSON at all: invalid input, as any other
-        return _body(422, f"the request body cannot be read: {message}", field="body")
-    return _body(error.status_code, message, headers=getattr(error, "headers", None))
+        return _body(request, 422, f"the request body cannot be read: {message}", field="body")
+    return _body(request, error.status_code, message, headers=getattr(error, "headers", None))
 
 
-async def _database_error(_: Request, error: Exception) -> JSONResponse:
+async def _database_error(request: Request, error: Exception) -> Response:
     """A database that went away mid-request (the services' own checks say Unavailable)."""
     assert isinstance(error, OperationalError)
     reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-    return _body(503, f"the database cannot be used: {reason}")
+    return _body(request, 503, f"the database cannot be used: {reason}")
 
 
 def install(app: FastAPI) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query
 
-from rubricate.api.auth import Caller
+from rubricate.api.auth import Caller, CallerUser
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, page_of
@@ -321,15 +321,16 @@ def restore_guideline(
     return _alignment_out(rb.reviews.restore(run_id, guideline_id, by=caller))
 
 
-@alignment_runs.post("/{run_id}/accept", responses=responses(404, 409))
+@alignment_runs.post("/{run_id}/accept", responses=responses(403, 404, 409))
 def accept_run(
-    rb: Workspace, caller: Caller, run_id: RunIdPath, body: AcceptIn | None = None
+    rb: Workspace, caller: CallerUser, run_id: RunIdPath, body: AcceptIn | None = None
 ) -> AcceptOut:
     """Built-in metric: a new custom metric (a fork); custom: its next version, made
     active. Accepting twice creates nothing new; a run whose base version is no longer
-    active is refused (409) unless ``merge``."""
+    active is refused (409) unless ``merge``. Admins only."""
+    caller.require_admin("accept a run")
     merge = body.merge if body is not None else False
-    accepted = rb.reviews.accept(run_id, merge=merge, by=caller)
+    accepted = rb.reviews.accept(run_id, merge=merge, by=caller.name)
     return AcceptOut(
         run=_alignment_out(accepted.run),
         metric=accepted.metric,
@@ -340,7 +341,8 @@ def accept_run(
     )
 
 
-@alignment_runs.post("/{run_id}/reject", responses=responses(404, 409))
-def reject_run(rb: Workspace, caller: Caller, run_id: RunIdPath) -> AlignmentRunOut:
-    """The run's guidelines are not wanted; the run stays, as history."""
-    return _alignment_out(rb.reviews.reject(run_id, by=caller))
+@alignment_runs.post("/{run_id}/reject", responses=responses(403, 404, 409))
+def reject_run(rb: Workspace, caller: CallerUser, run_id: RunIdPath) -> AlignmentRunOut:
+    """The run's guidelines are not wanted; the run stays, as history. Admins only."""
+    caller.require_admin("reject a run")
+    return _alignment_out(rb.reviews.reject(run_id, by=caller.name))

@@ -17,7 +17,9 @@ from rubricate.cli.evaluate import app as evaluation_runs_app
 from rubricate.cli.evaluate import evaluate
 from rubricate.cli.evaluations import app as evaluations_app
 from rubricate.cli.metrics import app as metrics_app
+from rubricate.cli.serve import serve
 from rubricate.cli.transfer import export_data, import_data
+from rubricate.cli.users import app as users_app
 from rubricate.cli.worker import worker
 
 app = typer.Typer(
@@ -51,12 +53,14 @@ app.command("import")(import_data)
 app.command("export")(export_data)
 app.command("evaluate")(evaluate)
 app.command("worker")(worker)
+app.command("serve")(serve)
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(evaluations_app, name="evaluations")
 app.add_typer(annotations_app, name="annotations")
 app.add_typer(evaluation_runs_app, name="evaluation-runs")
 app.add_typer(align_app, name="align")
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:

@@ -15,6 +15,10 @@ class Conflict(RubricateError):
     """The request contradicts what is stored (a duplicate name, a stale version)."""
 
 
+class Forbidden(RubricateError):
+    """The caller's role does not allow this (a reviewer resolving or accepting)."""
+
+
 class Unavailable(RubricateError):
     """The database (or, later, a model) cannot be reached; the message says which."""
 

@@ -18,6 +18,7 @@ from rubricate.service.exporting import ExportReport, export_evaluation
 from rubricate.service.importing import ImportReport, Progress, import_path
 from rubricate.service.metrics import MetricService, sync_builtins
 from rubricate.service.reviewing import ReviewService
+from rubricate.service.users import UserService
 from rubricate.settings import Settings
 from rubricate.store.database import Database
 from rubricate.store.migrate import current_revision
@@ -44,6 +45,7 @@ class Rubricate:
         self.evaluation_runs = EvaluationRunService(self.db, self.settings)
         self.alignment_runs = AlignmentRunService(self.db, self.settings)
         self.reviews = ReviewService(self.db, self.settings)
+        self.users = UserService(self.db)
 
     def upgrade(self) -> tuple[str | None, str | None]:
         """Bring the schema up to date and store the built-in metrics; returns the schema

@@ -300,3 +300,30 @@ class ProviderWindowRecord(Base):
     window_start: Mapped[datetime] = mapped_column(primary_key=True)
     requests: Mapped[int] = mapped_column(Integer)
     tokens: Mapped[int] = mapped_column(Integer)
+
+
+class ProviderLeaseRecord(Base):
+    """A model call in flight at a provider, held by one worker: the rows of a provider
+    are its calls in flight across every worker, so its concurrency is global. A lease
+    expires on its own, so a dead worker's calls stop counting."""
+
+    __tablename__ = "provider_leases"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(100), index=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class UserRecord(Base):
+    """A person who signs in to the web UI (or a script with an API token). ``role`` is
+    reviewer or admin; only admins resolve and accept. Passwords and tokens are kept as
+    hashes only."""
+
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,119 @@
+"""Use cases on users: add, remove, sign in with a password, API tokens. Passwords are kept
+as scrypt hashes and tokens as sha256 digests: neither can be read back."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from sqlalchemy import select
+
+from rubricate.domain.errors import Conflict, InvalidInput, NotFound
+from rubricate.domain.users import Role, User
+from rubricate.store.database import Database
+from rubricate.store.tables import UserRecord
+
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
+MIN_PASSWORD = 8
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # OWASP's minimum for scrypt; about 50 ms a check
+_UNUSABLE = "scrypt$" + "0" * 32 + "$" + "0" * 128  # compared against for unknown users
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    key = hashlib.scrypt(password.encode("utf-8"), salt=salt, **_SCRYPT)
+    return f"scrypt${salt.hex()}${key.hex()}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    _, salt, key = stored.split("$")
+    found = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), **_SCRYPT)
+    return hmac.compare_digest(found.hex(), key)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _user(record: UserRecord) -> User:
+    return User(record.name, Role(record.role))
+
+
+def _checked_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise InvalidInput("role must be reviewer or admin", field="role") from None
+
+
+class UserService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, name: str, role: str, password: str) -> User:
+        if not USER_NAME.fullmatch(name):
+            raise InvalidInput(
+                "a user name is letters, digits, '.', '_', '@' or '-' (up to 100)", field="name"
+            )
+        if len(password) < MIN_PASSWORD:
+            raise InvalidInput(
+                f"a password has at least {MIN_PASSWORD} characters", field="password"
+            )
+        checked = _checked_role(role)
+        with self.db.write() as session:
+            if session.get(UserRecord, name) is not None:
+                raise Conflict(f"user {name!r} exists already")
+            session.add(
+                UserRecord(name=name, role=checked.value, password_hash=hash_password(password))
+            )
+        return User(name, checked)
+
+    def list(self) -> list[User]:
+        with self.db.read() as session:
+            return [_user(r) for r in session.scalars(select(UserRecord).order_by("name"))]
+
+    def any(self) -> bool:
+        with self.db.read() as session:
+            return session.scalars(select(UserRecord.name).limit(1)).first() is not None
+
+    def get(self, name: str) -> User:
+        with self.db.read() as session:
+            record = session.get(UserRecord, name)
+            if record is None:
+                raise NotFound(f"no user named {name!r}")
+            return _user(record)
+
+    def remove(self, name: str) -> None:
+        with self.db.write() as session:
+            record = session.get(UserRecord, name)
+            if record is None:
+                raise NotFound(f"no user named {name!r}")
+            session.delete(record)
+
+    def sign_in(self, name: str, password: str) -> User | None:
+        """The user if ``password`` is theirs; None otherwise (the same work either way,
+        so timing does not tell which names exist)."""
+        with self.db.read() as session:
+            record = session.get(UserRecord, name) if USER_NAME.fullmatch(name) else None
+            stored = record.password_hash if record is not None else None
+            matches = password_matches(password, stored or _UNUSABLE)
+            return _user(record) if record is not None and stored and matches else None
+
+    def new_token(self, name: str) -> str:
+        """A new API token for ``name``, replacing any earlier one; shown once."""
+        token = secrets.token_urlsafe(32)
+        with self.db.write() as session:
+            record = session.get(UserRecord, name)
+            if record is None:
+                raise NotFound(f"no user named {name!r}")
+            record.token_digest = token_digest(token)
+        return token
+
+    def by_token(self, token: str) -> User | None:
+        with self.db.read() as session:
+            record = session.scalars(
+                select(UserRecord).where(UserRecord.token_digest == token_digest(token))
+            ).first()
+            return _user(record) if record is not None else None

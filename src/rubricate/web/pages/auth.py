@@ -1,0 +1,54 @@
+"""Signing in and out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from rubricate.service.workspace import Rubricate
+from rubricate.web.session import sign_in, sign_out
+from rubricate.web.templating import page
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this server: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/metrics", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None) -> Response:
+    if request.app.state.single_user:
+        return RedirectResponse("/", status_code=303)
+    return page(request, "login.html", next=_safe_next(next), failed=False)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    name: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    rb: Rubricate = request.app.state.rubricate
+    user = rb.users.sign_in(name, password)
+    if user is None:
+        return page(request, "login.html", status_code=401, next=_safe_next(next), failed=True)
+    sign_in(request, user)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    sign_out(request)
+    return RedirectResponse("/login", status_code=303)

@@ -1,0 +1,94 @@
+"""The web UI in a TestClient: the demo workspace served single-user (as `rubricate serve`
+on localhost) or with accounts (an admin and a reviewer, signed in by ``sign_in``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.web.browser_support import serving
+
+from rubricate import Rubricate
+from rubricate.demo import build_demo
+from rubricate.web.app import create_server_app
+
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(client: TestClient, path: str = "/metrics") -> str:
+    """The CSRF token of the client's session, read off a page's form or <body>."""
+    html = client.get(path).text
+    found = CSRF.search(html) or re.search(r'"X-CSRF-Token": "([^"]+)"', html)
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+@pytest.fixture
+def demo(rb: Rubricate) -> Rubricate:
+    build_demo(rb)
+    return rb
+
+
+@pytest.fixture
+def local(demo: Rubricate) -> Iterator[TestClient]:
+    """Single-user: nobody signs in; everyone is the local admin."""
+    with TestClient(create_server_app(demo, single_user=True)) as client:
+        yield client
+
+
+@pytest.fixture
+def accounts(demo: Rubricate) -> Rubricate:
+    demo.users.add("ada", "admin", PASSWORD)
+    demo.users.add("rex", "reviewer", PASSWORD)
+    return demo
+
+
+SignIn = Callable[[str], TestClient]
+
+
+@pytest.fixture
+def sign_in(accounts: Rubricate) -> Iterator[SignIn]:
+    """``sign_in("ada")`` gives a client signed in as that user, on a server with accounts."""
+    app = create_server_app(accounts, single_user=False)
+    clients: list[TestClient] = []
+
+    def signed(name: str) -> TestClient:
+        client = TestClient(app, follow_redirects=False)
+        clients.append(client)
+        token = csrf_of(client, "/login")
+        response = client.post(
+            "/login", data={"name": name, "password": PASSWORD, "csrf_token": token}
+        )
+        assert response.status_code == 303, response.text
+        return client
+
+    yield signed
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dict[str, object]:
+    """Debian's Chromium (no browser download here), as root in a container."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def served(demo: Rubricate, database_url: str, tmp_path: Path) -> Iterator[str]:
+    """`rubricate serve` on the demo workspace; the base URL."""
+    with serving(database_url, tmp_path / "serve.log") as url:
+        yield url
