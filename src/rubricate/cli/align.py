@@ -257,7 +257,9 @@ def show_result(result: AlignmentResult) -> None:
     guidelines = result.effective_guidelines()
     say(Text(f"Guidelines ({result.engine}):", style="bold"))
     for g in guidelines:
-        direction = f" [{g.direction.label}]" if g.direction else ""
+        # the offline engine's text says its direction already
+        label = g.direction.label if g.direction else ""
+        direction = f" [{label}]" if label and label not in g.text else ""
         say(f"  {g.id}. {g.text}{direction} — rows {', '.join(map(str, g.row_ids[:8]))}")
     if not guidelines:
         say("  none")

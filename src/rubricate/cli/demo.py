@@ -1,24 +1,47 @@
-"""`rubricate demo`: build the demo workspace and show what is in it."""
+"""`rubricate demo`: build the demo workspace, show what is in it, align its helpfulness
+metric with the offline engine, then serve the web UI on the run's page."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
 from rubricate.cli._common import CommandDatabaseUrl, state
 from rubricate.cli._output import say, show
+from rubricate.cli.align import phase_progress, show_run
 from rubricate.cli.annotations import resolve_summary, show_agreement
 from rubricate.cli.evaluations import coverage_table, evaluations_table
 from rubricate.cli.metrics import metrics_table
 from rubricate.cli.transfer import import_progress, import_summary
-from rubricate.demo import DATASET, build_demo
+from rubricate.demo import (
+    ALIGNED_METRIC,
+    DATASET,
+    DELTA,
+    REFLECTION_LM,
+    align_demo,
+    build_demo,
+)
 
 
-def demo(ctx: typer.Context, database_url: CommandDatabaseUrl = None) -> None:
+def demo(
+    ctx: typer.Context,
+    database_url: CommandDatabaseUrl = None,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Serve the web UI on the run's page afterwards."),
+    ] = True,
+    host: Annotated[str, typer.Option(help="Where to serve the web UI.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The web UI's port.")] = 8000,
+) -> None:
     """Build a small demo workspace and show it: a support bot's answers, scored by a
     judge (scores written for the demo) and by three reviewers who do not always agree.
+    Then align the judge's helpfulness metric with the reviewers, using the built-in
+    offline engine (no model needed), print the guidelines it distilled, and serve the
+    web UI on the run's page (--no-serve stops after printing).
 
-    Running it again changes nothing. The demo goes into the normal database unless
-    --database-url names another one.
+    Running it again changes nothing and shows the same run. The demo goes into the normal
+    database unless --database-url names another one.
     """
     where = state(ctx)
     if database_url:  # the command's own option wins over the root's (not opened yet)
@@ -42,10 +65,36 @@ def demo(ctx: typer.Context, database_url: CommandDatabaseUrl = None) -> None:
         show_agreement(
             report.evaluation, metric, rb.annotations.agreement(report.evaluation, metric)
         )
-    metric = next(iter(report.resolved))
+
+    say("")
+    say(
+        f"Aligning {ALIGNED_METRIC} with its reviewers: {REFLECTION_LM}, delta {DELTA:g}, "
+        "no judge model (so nothing is verified).",
+        style="bold",
+    )
+    with phase_progress() as alignment_progress:
+        run = align_demo(rb, progress=alignment_progress)
+    show_run(run)
+
     say("")
     say("Next, try" + (" (with the same --database-url):" if database_url else ":"), style="bold")
-    say(f"  rubricate metrics show {metric}")
+    say(f"  rubricate metrics show {run.metric}")
     say(f"  rubricate evaluations rows {report.evaluation} --limit 5")
-    say(f"  rubricate annotations agreement --evaluation {report.evaluation} --metric {metric}")
-    say(f"  rubricate export --evaluation {report.evaluation} --out demo-export")
+    say(f"  rubricate align show {run.id}")
+    say(f"  rubricate align accept {run.id}")
+    if not serve:
+        return
+    from rubricate.web.server import serve as serve_ui  # the web stack only when serving
+
+    path = f"/alignment-runs/{run.id}"
+    settings = rb.settings
+    where.close()  # the server opens its own workspace
+    say("")
+    say(f"Open http://{url_host(host)}:{port}{path} to review it", style="bold")
+    say("Serving the web UI; Ctrl-C stops it.")
+    serve_ui(settings, host=host, port=port, open_path=path)
+
+
+def url_host(host: str) -> str:
+    """The host as a URL writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
