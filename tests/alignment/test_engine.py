@@ -431,3 +431,35 @@ def test_cancelling_a_finished_run_changes_nothing(workspace: Rubricate) -> None
     run = runs.align(metric=METRIC, evaluations=[EVALUATION], delta=1)
     assert runs.cancel(run.id).status is RunStatus.ALIGNED
     assert runs.get(run.id).result == run.result
+
+
+def test_guidelines_quoting_different_phrases_are_not_merged() -> None:
+    from rubricate.alignment.merging import merge_guidelines
+    from rubricate.domain.traces import Direction, Guideline
+
+    lenient = Direction.TOO_LENIENT
+    proposals = [
+        Guideline(
+            'Score lower when reviewers would say "against policy" about the output: the '
+            "judge gave 4 (Good) where reviewers gave 1 (Harmful) on 5 of 9 rows "
+            "(judge too lenient).",
+            lenient,
+            (1, 2, 3),
+        ),
+        Guideline(
+            'Score lower when reviewers would say "too long" about the output: the judge '
+            "gave 4 (Good) where reviewers gave 3 (Adequate) on all 6 rows (judge too "
+            "lenient).",
+            lenient,
+            (4, 5, 6),
+        ),
+        Guideline(
+            'Score lower when reviewers would say "too long" about the output: the judge '
+            "gave 5 (Excellent) where reviewers gave 3 (Adequate) on 2 of 3 rows (judge "
+            "too lenient).",
+            lenient,
+            (7,),
+        ),
+    ]
+    items, _ = merge_guidelines(proposals, prompt="Rate the answer.")
+    assert [set(i.row_ids) for i in items] == [{4, 5, 6, 7}, {1, 2, 3}]

@@ -16,6 +16,7 @@ MAX_NEW = 8
 SAME = 0.6  # word-set overlap (Jaccard) at which two guidelines say the same thing
 
 _WORD = re.compile(r"[a-z0-9']+")
+_QUOTED = re.compile(r'"([^"]{1,80})"')
 # Words that say nothing about what a guideline asks ("not" and "no" do: they stay).
 _FILLER = frozenset(
     [
@@ -29,7 +30,21 @@ _FILLER = frozenset(
 
 def content_words(text: str) -> frozenset[str]:
     words = _WORD.findall(text.casefold())
-    return frozenset(w.rstrip("s") for w in words if w not in _FILLER and len(w) > 1)
+    return frozenset(
+        w.rstrip("s") for w in words if w not in _FILLER and len(w) > 1 and not w.isdigit()
+    )
+
+
+def quoted(text: str) -> frozenset[str]:
+    """The phrases a guideline quotes ("off topic"): what it is about, when it says."""
+    return frozenset(q.casefold().strip() for q in _QUOTED.findall(text))
+
+
+def about_other_things(a: str, b: str) -> bool:
+    """Two guidelines quoting different phrases are about different things, however much
+    of their wording (say, the offline engine's evidence) they share."""
+    qa, qb = quoted(a), quoted(b)
+    return bool(qa and qb and not qa & qb)
 
 
 def similar(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -72,7 +87,9 @@ def merge_guidelines(
             (
                 d
                 for d in drafts
-                if d.direction in {None, proposal.direction} and similar(words, d.words)
+                if d.direction in {None, proposal.direction}
+                and similar(words, d.words)
+                and not about_other_things(proposal.text, d.text)
             ),
             None,
         )
