@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+# Not under test-results/: pytest-playwright empties that folder when a session starts.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 SERVE = "from rubricate.cli import main; main()"
 
 

@@ -4,7 +4,6 @@ retry; for alignment runs also the review: edit, strike, restore, accept, reject
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query
@@ -13,7 +12,7 @@ from rubricate.api.auth import Caller, CallerUser
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, page_of
-from rubricate.api.queueing import Queue, RunQueue
+from rubricate.api.queueing import Queue, enqueue_or_cancel, queued_message
 from rubricate.api.schemas import (
     AcceptIn,
     AcceptOut,
@@ -31,7 +30,7 @@ from rubricate.api.schemas import (
     QueuedAlignmentRun,
     QueuedEvaluationRun,
 )
-from rubricate.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
+from rubricate.domain.errors import Conflict, InvalidInput, NotFound
 from rubricate.domain.runs import AlignmentRun, Budget
 from rubricate.service.workspace import Rubricate
 
@@ -74,24 +73,6 @@ def _not_the_other_kind(rb: Rubricate, kind: str, run_id: str | None) -> str | N
         return run_id
     other = "an alignment" if kind == "evaluation" else "an evaluation"
     raise Conflict(f"run id {run_id!r} is taken by {other} run: choose another")
-
-
-def _enqueue(rb: Rubricate, queue: RunQueue, kind: str, run_id: str, *, retry: bool) -> None:
-    """Hand the run to the workers; when it cannot be queued the run is cancelled (not left
-    Pending with nothing to carry it out), and the error says why."""
-    try:
-        queue.enqueue(kind, run_id, attempt=uuid.uuid4().hex[:8] if retry else "")
-    except Exception as error:
-        runs = rb.alignment_runs if kind == "alignment" else rb.evaluation_runs
-        runs.cancel(run_id)
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise Unavailable(f"could not queue run {run_id} for a worker: {reason}") from None
-
-
-def _queued_message(alive: int) -> str:
-    if alive:
-        return f"queued; {alive} worker(s) alive will take it"
-    return "queued, but no worker is alive to take it: start one with `rubricate worker`"
 
 
 def _alignment_out(run: AlignmentRun) -> AlignmentRunOut:
@@ -144,13 +125,13 @@ def start_evaluation_run(
     )
     queued = not run.status.finished
     if queued:
-        _enqueue(rb, queue, "evaluation", run.id, retry=False)
+        enqueue_or_cancel(rb, queue, "evaluation", run.id, retry=False)
     alive = queue.alive_workers()
     return QueuedEvaluationRun(
         run=EvaluationRunOut.model_validate(rb.evaluation_runs.get(run.id)),
         queued=queued,
         alive_workers=alive,
-        message=_queued_message(alive) if queued else f"the run is {run.status.label} already",
+        message=queued_message(alive) if queued else f"the run is {run.status.label} already",
     )
 
 
@@ -194,13 +175,13 @@ def cancel_evaluation_run(rb: Workspace, queue: Queue, run_id: RunIdPath) -> Eva
 def retry_evaluation_run(rb: Workspace, queue: Queue, run_id: RunIdPath) -> QueuedEvaluationRun:
     """An Error run, queued again: it scores only the rows it had not scored."""
     run = rb.evaluation_runs.retry(run_id)
-    _enqueue(rb, queue, "evaluation", run.id, retry=True)
+    enqueue_or_cancel(rb, queue, "evaluation", run.id, retry=True)
     alive = queue.alive_workers()
     return QueuedEvaluationRun(
         run=EvaluationRunOut.model_validate(rb.evaluation_runs.get(run.id)),
         queued=True,
         alive_workers=alive,
-        message=_queued_message(alive),
+        message=queued_message(alive),
     )
 
 
@@ -231,13 +212,13 @@ def start_alignment_run(
     )
     queued = not run.status.finished
     if queued:
-        _enqueue(rb, queue, "alignment", run.id, retry=False)
+        enqueue_or_cancel(rb, queue, "alignment", run.id, retry=False)
     alive = queue.alive_workers()
     return QueuedAlignmentRun(
         run=_alignment_out(rb.alignment_runs.get(run.id)),
         queued=queued,
         alive_workers=alive,
-        message=_queued_message(alive) if queued else f"the run is {run.status.label} already",
+        message=queued_message(alive) if queued else f"the run is {run.status.label} already",
     )
 
 
@@ -287,13 +268,13 @@ def cancel_alignment_run(rb: Workspace, queue: Queue, run_id: RunIdPath) -> Alig
 def retry_alignment_run(rb: Workspace, queue: Queue, run_id: RunIdPath) -> QueuedAlignmentRun:
     """An Error run, queued again; the model calls it had finished are replayed."""
     run = rb.alignment_runs.retry(run_id)
-    _enqueue(rb, queue, "alignment", run.id, retry=True)
+    enqueue_or_cancel(rb, queue, "alignment", run.id, retry=True)
     alive = queue.alive_workers()
     return QueuedAlignmentRun(
         run=_alignment_out(rb.alignment_runs.get(run.id)),
         queued=True,
         alive_workers=alive,
-        message=_queued_message(alive),
+        message=queued_message(alive),
     )
 
 
