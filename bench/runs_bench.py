@@ -8,10 +8,11 @@ the fake OpenAI-compatible server (its own process, a fixed latency per call).
     K runs end Completed, the seconds from the kill until all K are finished, and the calls
     made twice (at most the calls in flight at the kill).
 (b) Throughput: N evaluation runs queued at once to 1 and to 2 workers with the same
-    per-worker settings (`--concurrency`: runs at once per worker; calls in flight per run
-    and provider, `RUBRICATE_DEFAULT_CONCURRENCY`). The fake server has no capacity limit, so
-    the workers' own limits are the bottleneck: 2 workers must finish the N runs at least
-    1.8x as fast as 1.
+    per-worker settings (`--concurrency`: runs at once per worker; calls in flight per run:
+    `RUBRICATE_RUN_BATCH_ROWS`) and a provider limit shared by all workers
+    (`RUBRICATE_DEFAULT_CONCURRENCY`, 64) that one worker cannot saturate alone. The fake
+    server has no capacity limit, so the workers' own limits are the bottleneck: 2 workers
+    must finish the N runs at least 1.8x as fast as 1.
 
 Evaluation runs, not alignment runs: they are the workload whose time is all model calls,
 with one call per row, so the figures are easy to check. Exit 1 when a target is missed
@@ -41,7 +42,9 @@ POSTGRES_ENV = "RUBRICATE_BENCH_POSTGRES_URL"
 MODEL = "openai-chat:fake-judge"
 METRIC = "helpfulness"  # built in: 1-5, a prompt over input and output
 LATENCY = 0.5  # the fake server's seconds per call (see bench/README.md: why not 0.2)
-CALLS = 8  # RUBRICATE_DEFAULT_CONCURRENCY: calls in flight per run and provider
+CALLS = 8  # calls in flight per run: RUBRICATE_RUN_BATCH_ROWS, the rows of a durable step
+PROVIDER_LIMIT = 64  # RUBRICATE_DEFAULT_CONCURRENCY: the provider's limit, shared by every
+# worker (leases in the database); one worker (2 runs x 8 calls) cannot saturate it
 RUNS_AT_ONCE = 2  # rubricate worker --concurrency
 DEAD_AFTER = 5.0  # RUBRICATE_WORKER_DEAD_AFTER
 SPEEDUP = 1.8  # target: 2 workers at least this many times as fast as 1
@@ -70,7 +73,8 @@ class Workers:
                 "RUBRICATE_DATABASE_URL": url,
                 "RUBRICATE_SETTINGS_FILE": os.devnull,
                 "RUBRICATE_RESPONSE_CACHE": "false",  # every row is a call
-                "RUBRICATE_DEFAULT_CONCURRENCY": str(CALLS),
+                "RUBRICATE_DEFAULT_CONCURRENCY": str(PROVIDER_LIMIT),
+                "RUBRICATE_RUN_BATCH_ROWS": str(CALLS),
                 "RUBRICATE_WORKER_DEAD_AFTER": f"{DEAD_AFTER:g}",
                 "OPENAI_BASE_URL": fake.base_url,
                 "OPENAI_API_KEY": "sk-bench-placeholder",
@@ -435,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"PostgreSQL; fake server at {fake.base_url}, {LATENCY:g} s per call, own process; "
             f"per worker: --concurrency {RUNS_AT_ONCE} (runs at once), "
-            f"RUBRICATE_DEFAULT_CONCURRENCY={CALLS} (calls in flight per run); "
+            f"RUBRICATE_RUN_BATCH_ROWS={CALLS} (calls in flight per run), "
+            f"provider limit {PROVIDER_LIMIT} shared by the workers; "
             f"RUBRICATE_WORKER_DEAD_AFTER={DEAD_AFTER:g}"
         )
         print(_load("before"))

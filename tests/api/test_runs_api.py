@@ -12,6 +12,7 @@ from rubricate.api.queueing import RunQueue
 from rubricate.domain.alignment import AlignmentResult, GuidelineItem
 from rubricate.models import fake
 from rubricate.models.fake import FakeCall, FakeModel, FakeReply
+from rubricate.store.runs import store_result
 from rubricate.store.tables import (
     AlignmentRunRecord,
     EvaluationRunRecord,
@@ -35,7 +36,7 @@ def aligned(rb: Rubricate, run_id: str, *guidelines: str) -> None:
         record = session.get(AlignmentRunRecord, run_id)
         assert record is not None
         record.status = "aligned"
-        record.result = result.model_dump(mode="json")
+        store_result(record, result)
         record.finished_at = utcnow()
 
 
@@ -228,6 +229,7 @@ def test_error_runs_are_retried_through_the_queue(
     assert retried.json()["run"]["status"] == "pending" and retried.json()["queued"] is True
     assert retried.json()["run"]["error"] is None
     assert client.post("/api/v1/alignment-runs/al-7/retry").status_code == 409
+    client.post("/api/v1/alignment-runs/al-7/cancel")  # its source may be scored again
 
     body = {"metric": HELPFUL, "evaluation": EVALUATION, "model": "fake:judge", "run_id": "ev-7"}
     client.post("/api/v1/evaluation-runs", json=body)

@@ -55,7 +55,7 @@ MODEL = "openai-chat:fake-judge"
 KEY = "sk-multi-worker-key-3"
 ROWS = 48  # the demo's rows
 DEAD_AFTER = 3.0
-CALLS_AT_ONCE = Settings().default_concurrency  # per provider per worker
+CALLS_AT_ONCE = Settings().default_concurrency  # per provider, every worker together
 # Kill to completion: the heartbeat's age at the kill (< one beat) plus DEAD_AFTER, the
 # leader's next look (< one beat; on PostgreSQL the survivor may first need one more beat
 # to take the lock), a queue poll (0.5 s) and the rest of the run (~1 s).
@@ -421,13 +421,14 @@ def test_a_worker_once_taken_for_dead_is_watched_again_when_it_beats(
     later takes a run and is SIGKILLed, A must recover that run. (A worker whose record kept
     its `stopped_at` was never looked at again: its runs waited for ever.) Workers run one
     run at a time here (`--concurrency 1`; DBOS keeps that limit in the queue's row, shared
-    by every worker) and A is kept busy with a blocker run whose calls are held, so the run
-    goes to B."""
+    by every worker) and A is kept busy with a blocker run whose last call is held, so the run
+    goes to B (with one call fewer at once: the blocker's holds one of the provider's
+    leases, which every worker shares)."""
     fake.latency = 0.2
     tiny_dataset(rb, tmp_path / "blocker", "blocker", rows=8, marker="BLOCKER")
     workers.start("w-a", concurrency=1)
     workers.wait(lambda: alive(rb, "w-a") and leaders(rb) == 1, 30, "A up and leading")
-    GATE.hold("BLOCKER", after=0)
+    GATE.hold("BLOCKER", after=7)
     blocker = start(rb, "blocker", metric=TINY_METRIC, evaluation="blocker")
     workers.wait(lambda: GATE.held("BLOCKER") > 0, 30, "A busy with the blocker")
     assert running_on(client, blocker) == "w-a"
@@ -441,7 +442,8 @@ def test_a_worker_once_taken_for_dead_is_watched_again_when_it_beats(
 
     GATE.hold("", after=16)
     run_id = start(rb, "follower-killed")
-    workers.wait(lambda: GATE.held("") == CALLS_AT_ONCE, 30, "B at the run's third batch")
+    at_once = CALLS_AT_ONCE - 1  # the blocker's call holds a lease
+    workers.wait(lambda: GATE.held("") == at_once, 30, "B at the run's third batch")
     assert running_on(client, run_id) == "w-b"
     in_flight = GATE.held("")
 

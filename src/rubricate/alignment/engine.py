@@ -4,7 +4,6 @@ there, makes no further model call, and keeps the counts it had."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,8 +40,9 @@ from rubricate.models.secrets import redact
 from rubricate.settings import Settings
 from rubricate.store.database import Database
 from rubricate.store.mapping import to_version
-from rubricate.store.runs import find_run, load_run
+from rubricate.store.runs import find_run, load_run, store_result
 from rubricate.store.tables import MetricVersionRecord, utcnow
+from rubricate.util import run_coroutine
 
 # Rows scored per proposal (selection) and at the end (test): enough for the choice and
 # for intervals a few points wide, bounded so that a large evaluation costs no more.
@@ -104,7 +104,7 @@ class AlignmentEngine:
             for _ in range(2)
         )
         try:
-            output = asyncio.run(self._closing(stage, run, carried, clients[0], clients[1]))
+            output = run_coroutine(self._closing(stage, run, carried, clients[0], clients[1]))
         except Cancelled:
             return carried | {"stopped": True}
         except RubricateError as error:
@@ -155,7 +155,8 @@ class AlignmentEngine:
             counts = collecting.count(session, run.metric_id, evaluation_ids)
         if report:
             missing = counts.missing_judge + counts.missing_human
-            self._update(run.id, done=len(evaluation_ids), missing=missing)
+            loading = Phase.LOADING_ANNOTATIONS
+            self._update(run.id, phase=loading, done=len(evaluation_ids), missing=missing)
             self._update(run.id, phase=Phase.BUILDING_TRACES, done=0, total=counts.usable)
         with self.db.read() as session:
             found = collecting.collect(
@@ -165,7 +166,7 @@ class AlignmentEngine:
                 delta=params.delta,
                 seed=params.seed,
                 counts=counts,
-                on_page=(lambda done: self._update(run.id, done=done)) if report else None,
+                on_page=self._reporter(run.id, Phase.BUILDING_TRACES) if report else None,
             )
         self._memo = {(run.id, False): found}  # one run's rows at a time
         return found
@@ -196,7 +197,7 @@ class AlignmentEngine:
             params.reflection_lm, reflection, distill_part, contrast, base, existing
         )
         items, merge_notes = merge_guidelines(proposals, prompt=base.prompt, existing=existing)
-        self._update(run.id, done=1)
+        self._update(run.id, phase=Phase.DISTILLING, done=1)
         return {
             "items": [item.model_dump(mode="json") for item in items],
             "notes": [*notes, *merge_notes],
@@ -231,7 +232,7 @@ class AlignmentEngine:
             judge,
             params.judge_model,
             base,
-            lambda calls: self._update(run.id, done=min(calls, planned)),
+            lambda calls: self._update(run.id, phase=Phase.VERIFYING, done=min(calls, planned)),
             calls_left,
         )
         chosen, report = await verify(
@@ -309,6 +310,10 @@ class AlignmentEngine:
                 raise NotFound(f"metric version {version_id} is gone")
             return to_version(record)
 
+    def _reporter(self, run_id: str, phase: Phase) -> Callable[[int], None]:
+        """Progress within ``phase``: ignored when the run is past it already (replayed)."""
+        return lambda done: self._update(run_id, phase=phase, done=done)
+
     def _update(
         self,
         run_id: str,
@@ -363,7 +368,7 @@ class AlignmentEngine:
             record = find_run(session, run_id, lock=True)
             if record.status != RunStatus.RUNNING.value:
                 return  # cancelled at the very end: the cancel stands
-            record.result = result.model_dump(mode="json")
+            store_result(record, result)
             record.status = RunStatus.ALIGNED.value
             record.progress_done = record.progress_total
             record.finished_at = utcnow()

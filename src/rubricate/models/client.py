@@ -1,5 +1,6 @@
-"""The one path every model call takes: cache, concurrency limit per provider, timeout,
-retries, tokens, cost and latency. Judge scoring and reflection both call through here."""
+"""The one path every model call takes: cache, concurrency limit per provider (in this
+process, and across every worker sharing the database), timeout, retries, tokens, cost and
+latency. Judge scoring and reflection both call through here."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,7 @@ from rubricate.models import cost
 from rubricate.models.cache import CachedReply, ResponseCache, cache_key
 from rubricate.models.cost import Tally
 from rubricate.models.journal import RunJournal
+from rubricate.models.leases import ProviderLeases
 from rubricate.models.limits import RateLimiter
 from rubricate.models.providers import ResolvedModel, resolve_model
 from rubricate.models.retry import backoff, is_fatal, is_transient
@@ -110,12 +113,13 @@ class CallFailed(RubricateError):
 @dataclass
 class ModelClient:
     """Calls models for one piece of work (an evaluation run, a reflection). Limits are per
-    provider and shared by every call made through this client."""
+    provider: shared by every call made through this client and, with a database, by every
+    worker's calls (leases for the calls in flight, rate limits)."""
 
     settings: Settings
     cache: ResponseCache | None = None
     journal: RunJournal | None = None  # the run's own record of finished calls
-    db: Database | None = None  # where rate limits shared by every worker are counted
+    db: Database | None = None  # where limits shared by every worker are counted
     concurrency: int | None = None  # overrides the settings' per-provider limit
     retry_base_wait: float = 0.5
     on_call: Callable[[ResolvedModel, ChatRequest], None] | None = None  # before each real call
@@ -125,6 +129,7 @@ class ModelClient:
     _limits: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _stopped: Unavailable | None = None
     _limiters: dict[str, RateLimiter] = field(default_factory=dict)
+    _leases: dict[str, ProviderLeases] = field(default_factory=dict)
 
     def model(self, name: str, *, field: str = "model") -> ResolvedModel:
         if name not in self._models:
@@ -181,19 +186,36 @@ class ModelClient:
         loop or another, makes new clients and limits."""
         models, self._models = list(self._models.values()), {}
         self._limits.clear()  # a semaphore belongs to the loop it waited on
+        pools, self._leases = list(self._leases.values()), {}
+        for pool in pools:  # so do a keeper and its leases
+            await pool.aclose()
         for resolved in models:
             if resolved.close is not None:
                 await resolved.close()
 
     def limit_for(self, name: str) -> int:
         """The most calls to the model ``name`` in flight at once."""
-        return self.concurrency or self.settings.concurrency_for(self.model(name).limit_key)
+        return self._limit_of(self.model(name).limit_key)
 
     def _limit(self, key: str) -> asyncio.Semaphore:
+        """This client's calls in flight: a cheap first gate, so that no more calls than
+        the limit ever wait on the database for a lease."""
         if key not in self._limits:
-            limit = self.concurrency or self.settings.concurrency_for(key)
-            self._limits[key] = asyncio.Semaphore(limit)
+            self._limits[key] = asyncio.Semaphore(self._limit_of(key))
         return self._limits[key]
+
+    def _limit_of(self, key: str) -> int:
+        return self.concurrency or self.settings.concurrency_for(key)
+
+    def _leased(self, key: str) -> AbstractAsyncContextManager[None]:
+        """A lease on the provider's limit, shared by every worker on the database (none
+        without a database)."""
+        if self.db is None:
+            return nullcontext()
+        if key not in self._leases:
+            limit, timeout = self._limit_of(key), self.settings.model_timeout
+            self._leases[key] = ProviderLeases(self.db, key, limit, timeout)
+        return self._leases[key].lease()
 
     async def _call_with_retries(self, resolved: ResolvedModel, request: ChatRequest) -> Reply:
         attempts = self.settings.model_attempts
@@ -202,17 +224,8 @@ class ModelClient:
                 raise self._stopped
             self.spending.check()
             await self._rate_limit(resolved, request)
-            if self.on_call is not None:
-                self.on_call(resolved, request)
-            started = time.perf_counter()
             try:
-                async with asyncio.timeout(self.settings.model_timeout):
-                    response = await model_request(
-                        resolved.model,
-                        _messages(request),
-                        model_settings=_settings(request, self.settings.model_timeout),
-                        model_request_parameters=_parameters(resolved, request),
-                    )
+                response, latency = await self._request(resolved, request)
             except Exception as error:  # sorted below; unknown ones re-raised
                 if is_fatal(error):
                     self._stopped = Unavailable(_fatal_message(resolved, error))
@@ -228,8 +241,27 @@ class ModelClient:
                     backoff(attempt, self.retry_base_wait, self.settings.max_retry_wait, error)
                 )
                 continue
-            return _reply(resolved, response, time.perf_counter() - started, attempt)
+            return _reply(resolved, response, latency, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _request(
+        self, resolved: ResolvedModel, request: ChatRequest
+    ) -> tuple[ModelResponse, float]:
+        """One try and its latency, holding a lease while it is in flight (not while it
+        waits to try again)."""
+        async with self._leased(resolved.limit_key):
+            self.spending.check()  # again: the calls finished while this one waited count
+            if self.on_call is not None:
+                self.on_call(resolved, request)
+            started = time.perf_counter()
+            async with asyncio.timeout(self.settings.model_timeout):
+                response = await model_request(
+                    resolved.model,
+                    _messages(request),
+                    model_settings=_settings(request, self.settings.model_timeout),
+                    model_request_parameters=_parameters(resolved, request),
+                )
+            return response, time.perf_counter() - started
 
     async def _rate_limit(self, resolved: ResolvedModel, request: ChatRequest) -> None:
         limit = self.settings.rate_limits.get(resolved.limit_key)

@@ -3,7 +3,11 @@ beats a heartbeat from its own thread (so a slow model call never looks like a d
 worker). One worker at a time is the leader (a PostgreSQL advisory lock; on SQLite, one
 machine, each worker may act, recovery being idempotent): it hands the runs of workers
 whose heartbeat stopped to the live ones, and ends in Error the runs whose workflow gave
-up after crashing its worker too often."""
+up after crashing its worker too often.
+
+Stopped (Ctrl-C, SIGTERM), a worker takes no more runs, lets the steps in flight end while
+it still beats (their outputs go unrecorded: DBOS has stopped), then hands the runs it
+leaves unfinished to the leader, which recovers them on a live worker at its next look."""
 
 from __future__ import annotations
 
@@ -11,16 +15,24 @@ import logging
 import os
 import socket
 import threading
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
-from dbos import DBOS
+from dbos import DBOS, DBOSClient
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
 from rubricate.domain.runs import RunStatus
+from rubricate.models import leases
 from rubricate.runs.names import HEARTBEAT_SECONDS, MAX_ATTEMPTS
-from rubricate.runs.system import QUEUE, dbos_config, new_executor_id
+from rubricate.runs.system import (
+    QUEUE,
+    SYSTEM_SCHEMA,
+    dbos_config,
+    new_executor_id,
+    system_database_url,
+)
 from rubricate.settings import Settings
 from rubricate.store.database import Database
 from rubricate.store.tables import (
@@ -33,6 +45,9 @@ from rubricate.store.tables import (
 log = logging.getLogger("rubricate.worker")
 LEADER_LOCK = 7_426_001  # the advisory lock the leader holds
 GAVE_UP = ("MAX_RECOVERY_ATTEMPTS_EXCEEDED", "ERROR")
+# The heartbeat of a stopped worker that left runs unfinished: old enough for any leader to
+# take it for dead, and recover them, at its next look.
+HANDED_OVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class Worker:
@@ -47,14 +62,19 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set."""
-        DBOS(config=dbos_config(self.settings, self.executor_id))
+        dbos = DBOS(config=dbos_config(self.settings, self.executor_id))
         from rubricate.runs import workflows  # registers the workflows
 
         workflows.configure(self.settings)
+        leases.hold_as(self.executor_id)  # the leader frees them by it if this worker dies
         self._register()
         DBOS.launch()
+        steps = dbos._executor  # where DBOS runs the workflows (its steps in flight)
         DBOS.register_queue(QUEUE, worker_concurrency=self.concurrency, polling_interval_sec=0.5)
-        beat = threading.Thread(target=self._beat, args=(stop,), name="heartbeat", daemon=True)
+        stopped_beating = threading.Event()
+        beat = threading.Thread(
+            target=self._beat, args=(stopped_beating,), name="heartbeat", daemon=True
+        )
         beat.start()
         try:
             while not stop.wait(HEARTBEAT_SECONDS):
@@ -62,16 +82,21 @@ class Worker:
                     self._recover_dead()
                     self._end_given_up()
         finally:
-            self._stopped()
-            DBOS.destroy()
+            DBOS.destroy()  # no more runs taken; the steps in flight run on, unrecorded
             if self._leader is not None:
                 self._leader.close()
+            self._drain(steps)
+            stopped_beating.set()
+            beat.join()
+            self._stopped()
             self.db.dispose()
 
     # -- heartbeat -----------------------------------------------------------------------
 
     def _register(self) -> None:
         with self.db.write() as session:
+            # Leases under this id are a former run of this worker's: none is in flight.
+            leases.free_held_by(session, [self.executor_id])
             session.merge(
                 WorkerRecord(
                     executor_id=self.executor_id,
@@ -96,11 +121,50 @@ class Worker:
             except Exception:  # a missed beat is retried; never kill the worker for it
                 log.warning("heartbeat failed", exc_info=True)
 
+    def _drain(self, steps: ThreadPoolExecutor) -> None:
+        """Wait for the steps in flight to end (each workflow then stops at its next step),
+        beating meanwhile: were their runs recovered elsewhere now, each would run twice at
+        once. A worker killed while it drains is taken for dead as usual."""
+        log.info("stopping: waiting for the steps in flight to end")
+        steps.shutdown(wait=True)
+
     def _stopped(self) -> None:
+        """A worker that left no run unfinished is stopped. Otherwise it hands them over:
+        no stopped_at and a heartbeat long past, so the leader (another worker, or the
+        next one to start) recovers them at its next look, and then marks it stopped."""
+        handing_over = self._left_unfinished()
         with self.db.write() as session:
+            leases.free_held_by(session, [self.executor_id])
             record = session.get(WorkerRecord, self.executor_id)
-            if record is not None:
+            if record is None:
+                return
+            if handing_over:
+                record.heartbeat_at = HANDED_OVER
+                record.stopped_at = None
+            else:
                 record.stopped_at = utcnow()
+
+    def _left_unfinished(self) -> bool:
+        """Whether workflows of this worker are still PENDING (asked through DBOS's client,
+        DBOS itself being stopped); when that cannot be told, they are taken to be."""
+        try:
+            client = DBOSClient(
+                system_database_url=system_database_url(self.settings.database_url),
+                dbos_system_schema=SYSTEM_SCHEMA,
+            )
+            try:
+                pending = client.list_workflows(
+                    executor_id=self.executor_id,
+                    status="PENDING",
+                    load_input=False,
+                    load_output=False,
+                )
+            finally:
+                client.destroy()
+        except Exception:
+            log.warning("could not list this worker's workflows: handing them over", exc_info=True)
+            return True
+        return bool(pending)
 
     # -- leading -------------------------------------------------------------------------
 
@@ -133,8 +197,13 @@ class Worker:
             )
             for record in dead:
                 record.stopped_at = utcnow()
+            if dead:  # their calls are no longer in flight
+                leases.free_held_by(session, [record.executor_id for record in dead])
         for record in dead:
-            log.warning("worker %s is dead: recovering its runs", record.executor_id)
+            if record.heartbeat_at == HANDED_OVER:
+                log.warning("worker %s stopped: recovering its runs", record.executor_id)
+            else:
+                log.warning("worker %s is dead: recovering its runs", record.executor_id)
             DBOS._recover_pending_workflows([record.executor_id])
 
     def _end_given_up(self) -> None:

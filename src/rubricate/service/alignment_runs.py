@@ -7,6 +7,7 @@ from __future__ import annotations
 import builtins
 import uuid
 from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from rubricate.domain.runs import (
 from rubricate.domain.scale import Scale
 from rubricate.models.names import OFFLINE_ENGINE, parse_model_name
 from rubricate.models.providers import resolve_model
+from rubricate.service.evaluating import claim_run_id
 from rubricate.service.evaluations import find_evaluation, scoring_in_progress
 from rubricate.service.metrics import find_metric, load_versions
 from rubricate.settings import Settings
@@ -32,10 +34,12 @@ from rubricate.store.database import Database
 from rubricate.store.mapping import to_metric
 from rubricate.store.runs import find_run as find_run  # re-exported for the use cases
 from rubricate.store.runs import load_run as load_run
+from rubricate.store.runs import load_runs
 from rubricate.store.tables import (
     AlignmentRunEvaluationRecord,
     AlignmentRunRecord,
     EvaluationRecord,
+    EvaluationRunRecord,
     JudgeResultRecord,
     MetricRecord,
     MetricVersionRecord,
@@ -63,15 +67,17 @@ class AlignmentRunService:
         run_id: str | None = None,
     ) -> AlignmentRun:
         """Record a Pending run. A repeated start with the same ``run_id`` (the
-        idempotency key) returns the first one; every refusal changes nothing."""
+        idempotency key) returns the first one, whatever its sources are doing now (one may
+        be being scored again); every refusal changes nothing."""
         with self._db.write() as session:
             metric_record, base, sources, params = self._checked(
                 session, metric, evaluations, delta, reflection_lm, judge_model, budget, seed
             )
-            if run_id is not None and (existing := session.get(AlignmentRunRecord, run_id)):
-                if existing.metric_id != metric_record.id or existing.params != params.to_json():
-                    raise Conflict(f"run {run_id!r} already exists with other parameters")
-                return load_run(session, existing)
+            if run_id is not None:
+                claim_run_id(session, run_id, other_kind=EvaluationRunRecord)
+                if existing := session.get(AlignmentRunRecord, run_id):
+                    return _same_start(session, existing, metric_record, params)
+            check_sources(session, metric_record, sources)
             record = AlignmentRunRecord(
                 id=run_id or uuid.uuid4().hex,
                 metric_id=metric_record.id,
@@ -106,9 +112,10 @@ class AlignmentRunService:
         disagreements at the threshold, reviewer agreement, the low-confidence flag and the
         estimated calls, tokens and money. No model is called and nothing is written."""
         with self._db.read() as session:
-            metric_record, base, _, params = self._checked(
+            metric_record, base, sources, params = self._checked(
                 session, metric, evaluations, delta, reflection_lm, judge_model, budget, seed
             )
+            check_sources(session, metric_record, sources)
             return estimate(session, metric_record.id, base, params, self._settings)
 
     def _checked(
@@ -122,13 +129,15 @@ class AlignmentRunService:
         budget: Budget | None,
         seed: int,
     ) -> tuple[MetricRecord, MetricVersion, builtins.list[EvaluationRecord], AlignmentParams]:
+        """The parameters checked and normalized, and the source evaluations found (not yet
+        checked for use: a repeated start must not depend on what they are doing now)."""
         reflection = self._reflection_lm(reflection_lm)
         judge = self._judge_model(judge_model)
         chosen_budget = check_budget(budget or Budget())
         metric_record = find_metric(session, metric, lock=True)
         base = active_version(to_metric(metric_record), load_versions(session, metric_record.id))
         check_delta(delta, base.scale)
-        sources = check_sources(session, metric_record, evaluations)
+        sources = find_sources(session, evaluations)
         params = AlignmentParams(
             evaluation_ids=tuple(e.id for e in sources),
             delta=float(delta),
@@ -186,8 +195,23 @@ class AlignmentRunService:
                 select(AlignmentRunRecord)
                 .where(AlignmentRunRecord.metric_id == record.id)
                 .order_by(AlignmentRunRecord.created_at.desc(), AlignmentRunRecord.id.desc())
-            )
-            return [load_run(session, run) for run in runs]
+            ).all()
+            return load_runs(session, runs)
+
+    def history(self, metric: str) -> builtins.list[AlignmentRun]:
+        """Every run of ``metric``, newest first, without results (their summaries stay):
+        a result grows with the data, and a list of runs shows little of it."""
+        with self._db.read() as session:
+            record = find_metric(session, metric)
+            # Plain rows of every column but the result: no ORM objects to build either.
+            columns = [c for c in AlignmentRunRecord.__table__.c if c.name != "result"]
+            rows = session.execute(
+                select(*columns)
+                .where(AlignmentRunRecord.metric_id == record.id)
+                .order_by(AlignmentRunRecord.created_at.desc(), AlignmentRunRecord.id.desc())
+            ).all()
+            runs = cast("list[AlignmentRunRecord]", rows)  # the same attributes, read-only
+            return load_runs(session, runs, with_results=False)
 
     def cancel(self, run_id: str) -> AlignmentRun:
         """Cancel a run in flight (it stops at its next step); a finished run is left as
@@ -249,16 +273,20 @@ def check_budget(budget: Budget) -> Budget:
 Version = MetricVersionRecord
 
 
-def check_sources(
-    session: Session, metric: MetricRecord, names: Sequence[str]
-) -> builtins.list[EvaluationRecord]:
-    """The source evaluations, each completed and holding resolved annotations and judge
-    results for ``metric``; the first that is not says why."""
+def find_sources(session: Session, names: Sequence[str]) -> builtins.list[EvaluationRecord]:
+    """The source evaluations named, each once."""
     if not names:
         raise InvalidInput("give at least one source evaluation", field="evaluations")
-    sources: builtins.list[EvaluationRecord] = []
-    for name in dict.fromkeys(names):  # a name given twice counts once
-        evaluation = find_evaluation(session, name)
+    return [find_evaluation(session, name) for name in dict.fromkeys(names)]
+
+
+def check_sources(
+    session: Session, metric: MetricRecord, sources: Sequence[EvaluationRecord]
+) -> None:
+    """Each source evaluation is completed and holds resolved annotations and judge results
+    for ``metric``; the first that is not says why."""
+    for evaluation in sources:
+        name = evaluation.name
         if scoring_in_progress(session, evaluation.id).get(evaluation.id):
             raise InvalidInput(
                 f"evaluation {name!r} is not completed: scoring is still under way",
@@ -292,5 +320,14 @@ def check_sources(
                 "score it first (rubricate evaluate)",
                 field="evaluations",
             )
-        sources.append(evaluation)
-    return sources
+
+
+def _same_start(
+    session: Session,
+    existing: AlignmentRunRecord,
+    metric: MetricRecord,
+    params: AlignmentParams,
+) -> AlignmentRun:
+    if existing.metric_id != metric.id or existing.params != params.to_json():
+        raise Conflict(f"run {existing.id!r} already exists with other parameters")
+    return load_run(session, existing)

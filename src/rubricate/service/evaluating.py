@@ -10,12 +10,13 @@ import asyncio
 import builtins
 import gc
 import uuid
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, tuple_
+from sqlalchemy import and_, exists, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from rubricate.domain.errors import Conflict, InvalidInput, NotFound, RubricateError
@@ -40,6 +41,9 @@ from rubricate.settings import Settings
 from rubricate.store.database import Database
 from rubricate.store.mapping import to_evaluation_run, to_version
 from rubricate.store.tables import (
+    AlignmentRunEvaluationRecord,
+    AlignmentRunRecord,
+    EvaluationRecord,
     EvaluationRunRecord,
     JudgeResultRecord,
     MetricVersionRecord,
@@ -47,8 +51,10 @@ from rubricate.store.tables import (
     utcnow,
 )
 from rubricate.store.upsert import insert_ignoring_duplicates
+from rubricate.util import run_coroutine
 
 Progress = Callable[[int, int], None]  # rows done, rows in all
+RUN_ID_LOCKS = 7_426_003  # PostgreSQL advisory locks of run ids: (this, a hash of the id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +94,11 @@ class EvaluationRunService:
         params = _params(metric, temperature, seed)
         with self._db.write() as session:
             target = find_evaluation(session, evaluation)
-            if run_id is not None and (existing := session.get(EvaluationRunRecord, run_id)):
-                return _same_start(existing, target.id, chosen, params)
+            if run_id is not None:
+                claim_run_id(session, run_id, other_kind=AlignmentRunRecord)
+                if existing := session.get(EvaluationRunRecord, run_id):
+                    return _same_start(existing, target.id, chosen, params)
+            _check_not_being_aligned(session, target.id, target.name, version.metric_id)
             rows = session.scalar(
                 select(func.count())
                 .select_from(RowRecord)
@@ -143,7 +152,7 @@ class EvaluationRunService:
         version = self._version(run.metric_version_id)
         try:
             with _steady_gc():
-                asyncio.run(self._score_all(run, version, client, progress, max_rows))
+                run_coroutine(self._score_all(run, version, client, progress, max_rows))
         except RubricateError as error:
             self._fail(run_id, str(error))
             raise
@@ -190,6 +199,9 @@ class EvaluationRunService:
             check_evaluation_transition(
                 EvaluationRunStatus(record.status), EvaluationRunStatus.PENDING
             )
+            evaluation = session.get_one(EvaluationRecord, record.evaluation_id)
+            version = session.get_one(MetricVersionRecord, record.metric_version_id)
+            _check_not_being_aligned(session, evaluation.id, evaluation.name, version.metric_id)
             record.status = EvaluationRunStatus.PENDING.value
             record.error = None
             record.finished_at = None
@@ -496,6 +508,29 @@ def _same_start(
     return to_evaluation_run(existing)
 
 
+def claim_run_id(
+    session: Session,
+    run_id: str,
+    *,
+    other_kind: type[AlignmentRunRecord] | type[EvaluationRunRecord],
+) -> None:
+    """Refuse a run id that a run of the other kind holds: evaluation and alignment runs
+    share one namespace of ids, since a run's journal (run_calls) and its workflow are keyed
+    by the id alone. On PostgreSQL the id is locked until the transaction ends, so that two
+    starts with one id cannot both insert (SQLite's write lock serializes them already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
+            {"space": RUN_ID_LOCKS, "key": zlib.crc32(run_id.encode()) & 0x7FFFFFFF},
+        )
+    if session.get(other_kind, run_id) is not None:
+        kind = "an alignment run" if other_kind is AlignmentRunRecord else "an evaluation run"
+        raise Conflict(
+            f"run id {run_id!r} is already used by {kind}: evaluation and alignment runs "
+            "share ids, so choose another"
+        )
+
+
 def _find(session: Session, run_id: str) -> EvaluationRunRecord:
     record = session.get(EvaluationRunRecord, run_id)
     if record is None:
@@ -548,3 +583,29 @@ def _render(version: MetricVersion, row: RowRecord) -> RenderedPrompt:
         guidelines=version.guidelines,
         scale=version.scale,
     )
+
+
+def _check_not_being_aligned(
+    session: Session, evaluation_id: int, name: str, metric_id: int
+) -> None:
+    """An alignment run in flight reads the evaluation's judge results for the metric at
+    every stage: scoring it meanwhile would change what its later stages read."""
+    aligning = session.scalar(
+        select(AlignmentRunRecord.id)
+        .join(
+            AlignmentRunEvaluationRecord,
+            AlignmentRunEvaluationRecord.run_id == AlignmentRunRecord.id,
+        )
+        .where(
+            AlignmentRunEvaluationRecord.evaluation_id == evaluation_id,
+            AlignmentRunRecord.metric_id == metric_id,
+            AlignmentRunRecord.status.in_(["pending", "running"]),
+        )
+        .limit(1)
+    )
+    if aligning is not None:
+        raise InvalidInput(
+            f"evaluation {name!r} is a source of alignment run {aligning}, which "
+            "is under way: wait for it to finish or cancel it first",
+            field="evaluation",
+        )
