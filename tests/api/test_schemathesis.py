@@ -22,6 +22,7 @@ from rubricate import Rubricate
 from rubricate.api import create_app
 from rubricate.domain.alignment import AlignmentResult, GuidelineItem
 from rubricate.models import fake
+from rubricate.store.runs import store_result
 from rubricate.store.tables import AlignmentRunRecord, utcnow
 
 # Every check but one: "positive data acceptance" expects any schema-valid request to
@@ -42,7 +43,7 @@ def _known_runs(rb: Rubricate) -> None:
         record = session.get(AlignmentRunRecord, ALIGNMENT_RUN)
         assert record is not None
         record.status = "aligned"
-        record.result = result.model_dump(mode="json")
+        store_result(record, result)
         record.finished_at = utcnow()
     rb.evaluation_runs.start(
         metric=HELPFUL, evaluation=EVALUATION, model="fake:judge", run_id=EVALUATION_RUN

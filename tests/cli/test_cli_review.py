@@ -20,6 +20,7 @@ from rubricate.cli.align_review import accept, edit_guideline, reject, restore, 
 from rubricate.demo import EVALUATION, build_demo
 from rubricate.domain.alignment import AlignmentResult, GuidelineItem
 from rubricate.domain.runs import RunStatus
+from rubricate.store.runs import store_result
 from rubricate.store.tables import AlignmentRunRecord, utcnow
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def make_run(
         assert record is not None
         record.status = status.value
         if status is RunStatus.ALIGNED:
-            record.result = result.model_dump(mode="json")
+            store_result(record, result)
         if status.finished:
             record.finished_at = utcnow()
     return run.id

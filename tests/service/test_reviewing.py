@@ -22,6 +22,7 @@ from rubricate.domain.runs import RunStatus
 from rubricate.scoring import render_prompt
 from rubricate.scoring.template import compile_template
 from rubricate.service.reviewing import AcceptResult
+from rubricate.store.runs import store_result
 from rubricate.store.tables import AlignmentRunRecord, utcnow
 
 CUSTOM = "answer_helpfulness"  # the demo's custom metric, 1-5
@@ -51,7 +52,7 @@ def make_run(
         assert record is not None
         record.status = status.value
         if status is RunStatus.ALIGNED:
-            record.result = result.model_dump(mode="json")
+            store_result(record, result)
             record.disagreements = 12
         if status.finished:
             record.finished_at = utcnow()

@@ -32,6 +32,7 @@ from rubricate.domain.alignment import (
 from rubricate.domain.metrics import VersionOrigin
 from rubricate.domain.resolution import Policy
 from rubricate.domain.runs import RunStatus
+from rubricate.store.runs import store_result
 from rubricate.store.tables import AlignmentRunRecord, utcnow
 from rubricate.web.app import create_server_app
 from rubricate.web.plots_agreement import agreement_chart
@@ -130,7 +131,7 @@ def ended(
         assert record is not None
         record.status = status.value
         if result is not None:
-            record.result = result.model_dump(mode="json")
+            store_result(record, result)
         for name, value in fields.items():
             setattr(record, name, value)
         if status.finished:

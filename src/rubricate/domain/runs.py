@@ -121,6 +121,43 @@ class AlignmentParams:
 
 
 @dataclass(frozen=True, slots=True)
+class ResultSummary:
+    """What a list of runs shows of a result, stored beside it: a result holds every
+    guideline's row ids and grows with the data, a summary stays a few bytes."""
+
+    guidelines: int
+    verification: str
+    decision: str | None = None
+    decided_metric: str | None = None
+
+    @classmethod
+    def of(cls, result: AlignmentResult) -> ResultSummary:
+        return cls(
+            guidelines=len(result.effective_guidelines()),
+            verification=result.verification.status,
+            decision=result.review.decision,
+            decided_metric=result.review.metric,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "guidelines": self.guidelines,
+            "verification": self.verification,
+            "decision": self.decision,
+            "decided_metric": self.decided_metric,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ResultSummary:
+        return cls(
+            guidelines=int(data["guidelines"]),
+            verification=str(data["verification"]),
+            decision=data.get("decision"),
+            decided_metric=data.get("decided_metric"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class AlignmentRun:
     id: str
     metric_id: int
@@ -136,7 +173,8 @@ class AlignmentRun:
     disagreements: int | None = None
     agreeing_skipped: int | None = None
     missing_skipped: int | None = None
-    result: AlignmentResult | None = None
+    result: AlignmentResult | None = None  # None also in lists read without results
+    summary: ResultSummary | None = None
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None

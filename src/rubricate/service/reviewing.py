@@ -31,6 +31,7 @@ from rubricate.service.prompt_export import export_prompt
 from rubricate.settings import Settings
 from rubricate.store.database import Database
 from rubricate.store.mapping import to_metric, to_version
+from rubricate.store.runs import store_result
 from rubricate.store.tables import (
     AlignmentRunRecord,
     MetricRecord,
@@ -95,7 +96,7 @@ class ReviewService:
                 review.decision = "rejected"
                 review.at = utcnow()
                 review.by = by
-                record.result = result.model_dump(mode="json")
+                store_result(record, result)
                 session.flush()
             return load_run(session, record)
 
@@ -123,7 +124,7 @@ class ReviewService:
                     guideline_id=guideline_id, action=action, text=text, at=utcnow(), by=by
                 )
                 result.review.edits.append(edit)
-                record.result = result.model_dump(mode="json")
+                store_result(record, result)
                 session.flush()
             return load_run(session, record)
 
@@ -191,7 +192,7 @@ class ReviewService:
             review.version_id = version.id
             review.metric = target.name
             review.merged = merged
-            record.result = result.model_dump(mode="json")
+            store_result(record, result)
             record.accepted_version_id = version.id
             session.flush()
             return AcceptResult(

@@ -6,7 +6,7 @@ from rubricate.domain.alignment import AlignmentResult
 from rubricate.domain.evaluation_runs import EvaluationRun, EvaluationRunStatus
 from rubricate.domain.evaluations import Evaluation, EvaluationSource, Row
 from rubricate.domain.metrics import Metric, MetricKind, MetricVersion, VersionOrigin
-from rubricate.domain.runs import AlignmentParams, AlignmentRun, Phase, RunStatus
+from rubricate.domain.runs import AlignmentParams, AlignmentRun, Phase, ResultSummary, RunStatus
 from rubricate.domain.scale import Scale
 from rubricate.store.tables import (
     AlignmentRunRecord,
@@ -95,7 +95,11 @@ def to_evaluation_run(record: EvaluationRunRecord) -> EvaluationRun:
 
 
 def to_alignment_run(
-    record: AlignmentRunRecord, metric: str, evaluations: tuple[str, ...]
+    record: AlignmentRunRecord,
+    metric: str,
+    evaluations: tuple[str, ...],
+    *,
+    with_result: bool = True,
 ) -> AlignmentRun:
     return AlignmentRun(
         id=record.id,
@@ -112,7 +116,10 @@ def to_alignment_run(
         disagreements=record.disagreements,
         agreeing_skipped=record.agreeing_skipped,
         missing_skipped=record.missing_skipped,
-        result=AlignmentResult.model_validate(record.result) if record.result else None,
+        result=(
+            AlignmentResult.model_validate(record.result) if with_result and record.result else None
+        ),
+        summary=ResultSummary.from_json(record.summary) if record.summary else None,
         error=record.error,
         started_at=record.started_at,
         finished_at=record.finished_at,

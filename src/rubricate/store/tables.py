@@ -242,6 +242,7 @@ class AlignmentRunRecord(Base):
     missing_skipped: Mapped[int | None] = mapped_column(Integer)
     low_confidence: Mapped[bool] = mapped_column(Boolean, default=False)
     result: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # ResultSummary
     error: Mapped[str | None] = mapped_column(Text)
     accepted_version_id: Mapped[int | None] = mapped_column(ForeignKey("metric_versions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rubricate.api.app import create_app
 from rubricate.api.queueing import RunQueue
@@ -51,13 +52,27 @@ async def _to_login(request: Request, _: Exception) -> Response:
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
-async def _security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response (plain ASGI: no per-request task as
+    Starlette's BaseHTTPMiddleware makes)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name for name, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self.headers if k not in present]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def create_server_app(
@@ -75,7 +90,7 @@ def create_server_app(
     app.state.single_user = single_user
     app.state.error_page = error_page
     app.add_exception_handler(SignInRequired, _to_login)
-    app.middleware("http")(_security_headers)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret_key or secrets.token_urlsafe(32),

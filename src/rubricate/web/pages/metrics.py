@@ -84,10 +84,12 @@ def history(
 
 
 def history_context(rb: Rubricate, user: User, name: str, open_ids: list[str]) -> dict[str, Any]:
-    runs = rb.alignment_runs.list(name)
+    runs = rb.alignment_runs.history(name)
     wanted = set(open_ids[:MAX_OPEN])
     panels: dict[str, RunView] = {
-        run.id: run_view(rb, run) for run in runs if run.id in wanted and run.status.finished
+        run.id: run_view(rb, rb.alignment_runs.get(run.id))
+        for run in runs
+        if run.id in wanted and run.status.finished
     }
     return {
         "metric_name": name,
