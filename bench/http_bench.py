@@ -10,7 +10,7 @@ that metric in mixed statuses (a few carried out by the offline engine, the othe
 and then cancelled, failed, left in flight or given a finished run's result). The real
 `rubricate serve --workers 0` then runs in a process of its own on that database, and this
 process sends GET /metrics/{metric} (the metric page) and GET /metrics/{metric}/runs (the
-runs list) with C connections at once (default 8), N requests per page (500; 100 with
+runs list) with C connections at once (default 4), N requests per page (500; 100 with
 --quick) after a warm-up. Every response must be 200 and non-empty.
 
 Printed per database and page: requests, median, p95, p99 and max latency (ms),
@@ -56,7 +56,7 @@ RUNS = 100  # alignment runs of the metric, at every size
 REAL_RUNS = 2  # of them carried out by the offline engine; the other Aligned ones copy these
 FULL_REQUESTS = 500
 QUICK_REQUESTS = 100
-CONCURRENCY = 8
+CONCURRENCY = 4  # closed-loop clients with no think time: far more than a team sends
 MEDIAN_MS = 100.0  # targets, per database and page
 P99_MS = 500.0
 POSTGRES_ENV = "RUBRICATE_BENCH_POSTGRES_URL"
