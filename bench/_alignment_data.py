@@ -25,12 +25,17 @@ import hashlib
 import json
 import os
 import random
-import re
 import statistics
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rubricate import Direction
+from rubricate.alignment.trace_format import data_blocks, parse_blocks
+from rubricate.testing.datasets import dataset_row, write_dataset_folder
+from sim.judge import text_key
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("RUBRICATE_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -72,14 +77,6 @@ def median_resolved(scores: Iterable[float]) -> float | None:
         return float(ordered[middle])
     low, high = ordered[middle - 1], ordered[middle]
     return float(low) if low == high else None
-
-
-def text_key(input_text: str, output_text: str) -> str:
-    digest = hashlib.sha256()
-    for text in (input_text, output_text):
-        digest.update(text.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
 
 
 def _fraction(*parts: object) -> float:
@@ -233,35 +230,8 @@ def oracle_score(data: SimData, row: SimRow) -> float:
 
 # -- reading what a model is sent ----------------------------------------------------------
 
-_BLOCK = re.compile(r"<<<BEGIN (\w+) ([0-9a-f]+)>>>\n(.*?)\n<<<END \1 \2>>>", re.S)
-_TRACE = re.compile(
-    r"^### Row (\d+) \((judge too lenient|judge too harsh)\)\n"
-    r"Judge score: ([-\d.]+)\. Resolved human score: ([-\d.]+)\.$",
-    re.M,
-)
-
-
-def blocks(user: str) -> dict[str, str]:
-    """The fenced data blocks of a judge's user message, by name (INPUT, OUTPUT, ...)."""
-    return {m.group(1): m.group(3) for m in _BLOCK.finditer(user)}
-
-
-@dataclass(frozen=True)
-class SeenTrace:
-    row_id: int
-    lenient: bool
-    judge: float
-    human: float
-
-
-def traces(user: str) -> list[SeenTrace]:
-    """The traces of a reflection request: row id, direction and scores of each."""
-    return [
-        SeenTrace(
-            int(m.group(1)), m.group(2) == "judge too lenient", float(m.group(3)), float(m.group(4))
-        )
-        for m in _TRACE.finditer(user)
-    ]
+# The fakes read a request as a model would, through the format's own reader
+# (rubricate.alignment.trace_format): data blocks of a judge's message, traces of a batch.
 
 
 class Simulation:
@@ -280,7 +250,7 @@ class Simulation:
 
     def judge(self, system: str, user: str) -> dict[str, Any]:
         self.judge_calls += 1
-        found = blocks(user)
+        found = data_blocks(user)
         row = self.data.by_text.get(text_key(found.get("INPUT", ""), found.get("OUTPUT", "")))
         if row is None:
             raise RuntimeError("the fake judge was sent a row it does not know")
@@ -297,10 +267,11 @@ class Simulation:
     def reflect(self, user: str) -> dict[str, Any]:
         self.reflection_calls += 1
         self.batches += 1
-        seen = traces(user)
+        seen = parse_blocks(user)
         shown = [(t, self.ids[t.row_id]) for t in seen if t.row_id in self.ids]
-        long_ids = [t.row_id for t, row in shown if t.lenient and row.long]
-        question_ids = [t.row_id for t, row in shown if t.lenient and row.question]
+        lenient = Direction.TOO_LENIENT
+        long_ids = [t.row_id for t, row in shown if t.direction is lenient and row.long]
+        question_ids = [t.row_id for t, row in shown if t.direction is lenient and row.question]
         proposed: list[dict[str, Any]] = []
         if len(long_ids) >= MIN_SUPPORT:
             proposed.append(
@@ -333,7 +304,6 @@ def write_folder(
 ) -> Path:
     """``dataset.json`` and ``rows.jsonl`` of ``data`` (its one criterion), each row with
     the judge result ``judge(row)`` when that is not None."""
-    folder.mkdir(parents=True, exist_ok=True)
     manifest = {
         "name": data.name,
         "rows": len(data.rows),
@@ -341,23 +311,31 @@ def write_folder(
         "task": data.task,
         "criteria": [data.criterion],
     }
-    (folder / "dataset.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    with (folder / "rows.jsonl").open("w", encoding="utf-8") as handle:
-        for row in data.rows:
-            item: dict[str, Any] = {
-                "id": row.external_id,
-                "input": row.input,
-                "output": row.output,
-                "metadata": row.metadata,
-                "annotations": {data.metric: list(row.annotations)},
-            }
-            score = judge(row) if judge is not None else None
-            if score is not None:
-                item["judge"] = {
-                    data.metric: {"score": score, "rationale": "synthetic", "model": model}
-                }
-            handle.write(json.dumps(item, ensure_ascii=False) + "\n")
-    return folder
+
+    def item(row: SimRow) -> dict[str, Any]:
+        score = judge(row) if judge is not None else None
+        stored = None if score is None else {"score": score, "rationale": "synthetic"}
+        return dataset_row(
+            row.external_id,
+            row.input,
+            row.output,
+            row.metadata,
+            data.metric,
+            row.annotations,
+            None if stored is None else stored | {"model": model},
+        )
+
+    return write_dataset_folder(folder, manifest, map(item, data.rows))
+
+
+def timed_alignment(rb: Any, data: SimData, **options: Any) -> tuple[Any, float]:
+    """An alignment run of ``data`` (its metric, its evaluation named after it) without the
+    response cache, carried out to its end with ``options``; the run and its wall time."""
+    started = time.perf_counter()
+    run = rb.alignment_runs.align(
+        metric=data.metric, evaluations=[data.name], cache=False, **options
+    )
+    return run, time.perf_counter() - started
 
 
 def import_and_resolve(rb: Any, data: SimData, folder: Path, evaluation: str) -> dict[int, SimRow]:

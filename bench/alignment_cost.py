@@ -35,12 +35,15 @@ from typing import Any
 from _alignment_data import (
     CRITERIA,
     SHORT_NAMES,
+    SimData,
     Simulation,
     import_and_resolve,
     load,
+    timed_alignment,
     unguided_score,
     write_folder,
 )
+from _common import Targets, verdict
 
 ROWS = 200
 LATENCY = 0.2
@@ -84,19 +87,16 @@ def _responder(sim: Simulation) -> Any:
     return respond
 
 
-def measure(rb: Any, fake: Any, metric: str, evaluation: str, *, judge: bool) -> Measured:
+def measure(rb: Any, fake: Any, data: SimData, *, judge: bool) -> Measured:
     fake.reset()
-    started = time.perf_counter()
-    run = rb.alignment_runs.align(
-        metric=metric,
-        evaluations=[evaluation],
+    run, seconds = timed_alignment(
+        rb,
+        data,
         delta=1.0,
         reflection_lm=f"openai-chat:{REFLECT}",
         judge_model=f"openai-chat:{JUDGE}" if judge else None,
         seed=0,
-        cache=False,
     )
-    seconds = time.perf_counter() - started
     if run.result is None:
         raise SystemExit(f"the alignment run ended {run.status}: {run.error}")
     result = run.result
@@ -139,12 +139,7 @@ def report(m: Measured) -> None:
 
 
 def check(plain: Measured, judged: Measured) -> list[str]:
-    missed: list[str] = []
-
-    def target(ok: bool, text: str) -> None:
-        print(f"  {'ok  ' if ok else 'MISS'} {text}")
-        if not ok:
-            missed.append(text)
+    target = Targets(gap=" ")
 
     calls = plain.reflection_calls + plain.judge_calls
     target(calls <= MAX_CALLS, f"without a judge model: {calls} model calls (≤ {MAX_CALLS})")
@@ -171,7 +166,7 @@ def check(plain: Measured, judged: Measured) -> list[str]:
             f"{m.label}: the server saw {m.server_requests} requests, the run counted "
             f"{m.reflection_calls + m.judge_calls} calls",
         )
-    return missed
+    return target.missed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,21 +203,15 @@ def main(argv: list[str] | None = None) -> int:
             ids = import_and_resolve(rb, data, folder, data.name)
             sim = Simulation(data, ids)
             fake.responder = _responder(sim)
-            plain = measure(rb, fake, data.metric, data.name, judge=False)
+            plain = measure(rb, fake, data, judge=False)
             report(plain)
-            judged = measure(rb, fake, data.metric, data.name, judge=True)
+            judged = measure(rb, fake, data, judge=True)
             report(judged)
             if fake.responder_errors:
                 print(f"\nresponder errors: {fake.responder_errors[:3]}", file=sys.stderr)
     print(f"\ntotal {time.perf_counter() - started:.1f}s\n\ntargets:")
     missed = check(plain, judged)
-    if missed:
-        print(f"\nmissed {len(missed)} target(s):", file=sys.stderr)
-        for text in missed:
-            print(f"  - {text}", file=sys.stderr)
-        return 1
-    print("\nall targets met")
-    return 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

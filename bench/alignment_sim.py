@@ -1,27 +1,32 @@
 """Alignment simulation: does the engine recover a judge's blind spots from real reviewers'
-scores, and does verification keep out a guideline that hurts?
+scores at the default budget, keep out guidelines that hurt, and report its gain honestly?
 
-    python bench/alignment_sim.py [--quick] [--seeds N] [--sets writingprompts,feedbackqa]
+    python bench/alignment_sim.py [--quick] [--seeds N] [--sets feedbackqa,writingprompts]
 
-Real rows of ../shared/data (writingprompts, criterion `relevant`; feedbackqa,
-`answer_quality`), median-resolved, with a fake judge and a fake reflection model whose
-rules are fixed (bench/_alignment_data.py, bench/README.md "Alignment"): the judge is the
-resolved human score except for two blind spots, +2 (clipped) on outputs longer than the
-median and +1 on inputs that are questions; the reflection model proposes a blind spot's
-guideline when at least 3 traces of its batch show it, and in 30% of batches a spurious
-one; with guidelines, the judge drops a blind spot whose guideline it is given, and a
-spurious guideline lowers a seeded 20% of rows by 1.
+Real rows of ../shared/data (RUBRICATE_SHARED_DATA overrides; feedbackqa, criterion
+`answer_quality`; writingprompts, `relevant`), median-resolved, with fake models that see
+only the request text (bench/sim: the judge, its vocabulary, the reflection model, the
+ground truth; their fixed rules are quoted in each module). The data set is imported into
+a fresh SQLite workspace and scored by `fake:judge` through `rb.evaluate` (the stored
+results); then, per seed, `rb.alignment_runs.align(reflection_lm="fake:reflect",
+judge_model="fake:judge", delta=1, budget=Budget(), seed=seed, cache=False)`.
 
-For each seed the alignment runs with verification (`fake:judge`, delta 1); the test
-part's weighted kappa is printed before, after, and with the oracle guidelines (both blind
-spots, nothing spurious). Exit 1 unless, on each data set, the mean over the seeds
-recovers at least 80% of the oracle's kappa gain, and no seed keeps a proposal that lowers
-test kappa.
+Ground truth (fake calls are free): every row is scored with the base prompt, the final
+prompt, the oracle (both blind spots cancelled, nothing else) and the final prompt without
+each kept guideline, at the same noise draws, averaged over several draws.
+
+Exit 1 unless: no run keeps a wrong guideline (true marginal effect < -0.005); no run
+lowers the true whole-evaluation kappa by more than 0.005; on each data set the mean true
+gain is at least 70% of the oracle's; on each data set the mean |reported gain - true gain|
+is at most 0.05 (a run without test figures reports a gain of 0); at most 1,000 judge
+calls a run. Without the shared data the bench says why in one line and exits 0, unless
+RUBRICATE_REQUIRE_SHARED_DATA=1 (then exit 1).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -31,250 +36,273 @@ from pathlib import Path
 
 from _alignment_data import (
     CRITERIA,
-    SHORT_NAMES,
     SimData,
-    Simulation,
     import_and_resolve,
     load,
-    oracle_score,
-    unguided_score,
+    timed_alignment,
     write_folder,
 )
+from _common import Targets
+from sim.judge import FakeJudge, Table, text_key
+from sim.reflection import FakeReflection
+from sim.truth import WRONG, Row, TrueFigures, Truth, measure
 
-SEEDS = 5
-RECOVERY_TARGET = 0.8  # mean share of the oracle's kappa gain, per data set
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS, QUICK_SEEDS = 5, 2
+QUICK_ROWS = {"feedbackqa": 600, "writingprompts": 400}
+DRAWS, QUICK_DRAWS = 5, 3
 DELTA = 1.0
+MAX_JUDGE_CALLS = 1000
+MAX_DROP = 0.005
+MIN_SHARE = 0.7
+MAX_REPORT_ERROR = 0.05
 
 
 @dataclass(frozen=True)
-class SeedResult:
+class Outcome:
     data_set: str
     seed: int
     status: str
     test_rows: int
-    before: float | None
-    after: float | None
-    oracle: float | None
-    proposed: list[str]
-    kept: list[str]
+    reported_before: float | None
+    reported_after: float | None
+    true: TrueFigures
+    kept: list[tuple[int, str]]
+    proposed: int
     judge_calls: int
     reflection_calls: int
-    spurious_batches: int
-    input_tokens: int
     seconds: float
 
     @property
-    def recovery(self) -> float | None:
-        """Share of the oracle's kappa gain that the chosen guidelines recovered; a run
-        without test figures recovers nothing."""
-        if self.before is None or self.oracle is None:
-            return 0.0
-        gain = self.oracle - self.before
-        if gain <= 0:
-            return None  # nothing to recover
-        after = self.before if self.after is None else self.after
-        return (after - self.before) / gain
+    def reported_gain(self) -> float | None:
+        if self.reported_before is None or self.reported_after is None:
+            return None
+        return self.reported_after - self.reported_before
 
     @property
-    def lowered(self) -> bool:
-        return self.before is not None and self.after is not None and self.after < self.before
+    def report_error(self) -> float:
+        return abs((self.reported_gain or 0.0) - self.true.gain)
 
 
-def _short(text: str) -> str:
-    return SHORT_NAMES.get(text, f"other: {text[:40]}")
+def shared_data() -> Path:
+    return Path(os.environ.get("RUBRICATE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
-def run_data_set(data: SimData, seeds: list[int], workdir: Path) -> list[SeedResult]:
-    from rubricate import Rubricate, stats
-    from rubricate.domain.runs import Budget
-    from rubricate.models import fake
-
-    folder = write_folder(
-        data, workdir / data.name, lambda r: None if r.human is None else unguided_score(data, r)
-    )
-    results: list[SeedResult] = []
-    with Rubricate(database_url=f"sqlite:///{workdir / f'{data.name}.db'}") as rb:
-        ids = import_and_resolve(rb, data, folder, data.name)
-        sim = Simulation(data, ids)
-        # Unbounded: the simulation measures what the engine chooses, not the default cap.
-        budget = Budget(max_calls=10**7, max_tokens=10**12, max_cost_usd=None)
-        with (
-            fake.registered("judge", lambda call: sim.judge(call.system, call.user)),
-            fake.registered("reflect", lambda call: sim.reflect(call.user)),
-        ):
-            for seed in seeds:
-                sim.seed, sim.spurious_batches = seed, 0
-                started = time.perf_counter()
-                run = rb.alignment_runs.align(
-                    metric=data.metric,
-                    evaluations=[data.name],
-                    delta=DELTA,
-                    reflection_lm="fake:reflect",
-                    judge_model="fake:judge",
-                    budget=budget,
-                    seed=seed,
-                    cache=False,
-                )
-                seconds = time.perf_counter() - started
-                if run.result is None:
-                    raise SystemExit(f"{data.name} seed {seed}: the run ended {run.status}")
-                result = run.result
-                check = result.verification
-                verdicts = [v for v in check.rows if v.before is not None and v.after is not None]
-                oracle = None
-                if check.status == "verified" and verdicts:
-                    humans = [v.human for v in verdicts]
-                    oracle_scores = [oracle_score(data, ids[v.row_id]) for v in verdicts]
-                    oracle = stats.weighted_kappa(oracle_scores, humans, categories=data.points)
-                    # The engine's figures are the kappa of these very verdicts.
-                    _same(check.before, [v.before for v in verdicts], humans, data)
-                    _same(check.after, [v.after for v in verdicts], humans, data)
-                results.append(
-                    SeedResult(
-                        data_set=data.name,
-                        seed=seed,
-                        status=check.status,
-                        test_rows=len(verdicts),
-                        before=check.before.kappa.value if check.before else None,
-                        after=check.after.kappa.value if check.after else None,
-                        oracle=None if oracle is None else round(oracle, 4),
-                        proposed=[_short(g.text) for g in result.proposed],
-                        kept=[_short(g.text) for g in result.guidelines],
-                        judge_calls=result.usage.judge_calls,
-                        reflection_calls=result.usage.reflection_calls,
-                        spurious_batches=sim.spurious_batches,
-                        input_tokens=result.usage.input_tokens,
-                        seconds=seconds,
-                    )
-                )
-                print(_row(results[-1]), flush=True)
-    return results
+def missing_data(names: list[str]) -> str | None:
+    """Why the data sets cannot be read, in one line; None when they can."""
+    root = shared_data()
+    absent = [n for n in names if not (root / n / "rows.jsonl").is_file()]
+    if absent:
+        return f"no {', '.join(absent)} under {root} (set RUBRICATE_SHARED_DATA)"
+    return None
 
 
-def _same(figures: object, judge: list[float | None], human: list[float], data: SimData) -> None:
-    from rubricate import stats
+def table_of(data: SimData) -> Table:
+    medians = {text_key(r.input, r.output): r.human for r in data.rows if r.human is not None}
+    return Table(medians, data.median_length, data.low, data.high)
 
-    value = getattr(getattr(figures, "kappa", None), "value", None)
-    mine = stats.weighted_kappa([float(j or 0) for j in judge], human, categories=data.points)
-    if value is not None and abs(value - mine) > 1e-3:
-        raise SystemExit(f"{data.name}: the engine reports kappa {value}, its rows give {mine:.4f}")
+
+class Bench:
+    """One data set in a fresh workspace: imported, resolved and scored once; then one
+    alignment run per seed, each measured against the ground truth."""
+
+    def __init__(self, data: SimData, workdir: Path, draws: int, strip: bool = False) -> None:
+        from rubricate import Rubricate
+        from rubricate.models import fake
+
+        self.data = data
+        self.table = table_of(data)
+        self.strip = strip
+        self.rb = Rubricate(database_url=f"sqlite:///{workdir / f'{data.name}.db'}")
+        folder = write_folder(data, workdir / data.name, None)
+        import_and_resolve(self.rb, data, folder, data.name)
+        with fake.registered("judge", FakeJudge(self.table)):
+            self.rb.evaluate(
+                metric=data.metric, evaluation=data.name, model="fake:judge", cache=False
+            )
+        self.version = self.rb.metrics.version(data.metric)
+        rows = [Row(r.input, r.output, r.human) for r in data.rows if r.human is not None]
+        self.truth = Truth(FakeJudge(self.table), self.version, rows, draws)
+
+    def close(self) -> None:
+        self.rb.close()
+
+    def run(self, seed: int) -> Outcome:
+        from rubricate import Budget
+        from rubricate.models import fake
+
+        judge = FakeJudge(self.table, first_draw=1)  # the stored results took draw 0
+        reflection = FakeReflection()
+        reflect = reflection if not self.strip else _stripping(reflection)
+        with fake.registered("judge", judge), fake.registered("reflect", reflect):
+            run, seconds = timed_alignment(
+                self.rb,
+                self.data,
+                delta=DELTA,
+                reflection_lm="fake:reflect",
+                judge_model="fake:judge",
+                budget=Budget(),
+                seed=seed,
+            )
+        if run.result is None:
+            raise SystemExit(f"{self.data.name} seed {seed}: the run ended {run.status}")
+        result = run.result
+        check = result.verification
+        existing = [i for i in result.proposed if i.existing]
+        true = measure(self.truth, existing, result.guidelines)
+        return Outcome(
+            data_set=self.data.name,
+            seed=seed,
+            status=check.status,
+            test_rows=check.test_rows,
+            reported_before=check.before.kappa.value if check.before else None,
+            reported_after=check.after.kappa.value if check.after else None,
+            true=true,
+            kept=[(g.id, g.text) for g in result.guidelines if not g.existing],
+            proposed=len(result.proposed),
+            judge_calls=result.usage.judge_calls,
+            reflection_calls=result.usage.reflection_calls,
+            seconds=seconds,
+        )
+
+
+def _stripping(reflection: FakeReflection) -> FakeReflection:
+    """The reflection model sent traces whose texts are placeholders (the honesty check)."""
+    from rubricate.models.fake import FakeCall
+    from sim.stripped import strip_request
+
+    class Stripped(FakeReflection):
+        def __call__(self, call: FakeCall) -> dict[str, object]:
+            return reflection(FakeCall(call.system, strip_request(call.user), (), {}))
+
+    return Stripped()
+
+
+def _fmt(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
 HEADER = (
-    f"{'data set':<15} {'seed':>4} {'status':<9} {'test':>5} {'before':>7} {'after':>7} "
-    f"{'oracle':>7} {'recovered':>9}  {'proposed (kept*)':<34} {'judge':>6} {'refl':>5} "
-    f"{'spur':>4} {'seconds':>7}"
+    f"{'data set':<15}{'seed':>4} {'status':<12}{'test':>5} {'true before':>11} "
+    f"{'true after':>10} {'oracle':>7} {'true gain':>9} {'reported':>9} {'judge':>6} "
+    f"{'refl':>5} {'sec':>6}"
 )
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def _row(r: SeedResult) -> str:
-    recovery = r.recovery
-    shown = "n/a" if recovery is None else f"{recovery:.1%}"
-    marks = ", ".join(f"{g}*" if g in r.kept else g for g in r.proposed) or "(none)"
-    status = "verified" if r.status == "verified" else r.status[:9]
-    return (
-        f"{r.data_set:<15} {r.seed:>4} {status:<9} {r.test_rows:>5} {_fmt(r.before):>7} "
-        f"{_fmt(r.after):>7} {_fmt(r.oracle):>7} {shown:>9}  {marks:<34} {r.judge_calls:>6} "
-        f"{r.reflection_calls:>5} {r.spurious_batches:>4} {r.seconds:>7.1f}"
+def show(o: Outcome) -> str:
+    line = (
+        f"{o.data_set:<15}{o.seed:>4} {o.status[:12]:<12}{o.test_rows:>5} "
+        f"{_fmt(o.true.before):>11} {_fmt(o.true.after):>10} {_fmt(o.true.oracle):>7} "
+        f"{_fmt(o.true.gain, True):>9} {_fmt(o.reported_gain, True):>9} {o.judge_calls:>6} "
+        f"{o.reflection_calls:>5} {o.seconds:>6.1f}"
     )
-
-
-def describe(data: SimData) -> str:
-    usable = data.resolved()
-    judged = [unguided_score(data, r) for r in usable]
-    disagreeing = sum(1 for j, r in zip(judged, usable, strict=True) if j - (r.human or 0) >= DELTA)
-    left_out = data.dropped_duplicates
-    long, questions = sum(r.long for r in data.rows), sum(r.question for r in data.rows)
-    return (
-        f"{data.name}: {len(data.rows):,} rows (criterion {data.metric}, scale "
-        f"{data.low:g}–{data.high:g}; {len(usable):,} median-resolved"
-        + (f"; {left_out} repeated input+output left out" if left_out else "")
-        + f"), median output {data.median_length:g} characters; long {long:,}, "
-        f"question {questions:,}; the judge disagrees (≥ {DELTA:g}) on {disagreeing:,}"
-    )
-
-
-def check(results: list[SeedResult]) -> list[str]:
-    missed: list[str] = []
-    for name in dict.fromkeys(r.data_set for r in results):
-        mine = [r for r in results if r.data_set == name]
-        recoveries = [r.recovery for r in mine if r.recovery is not None]
-        mean = statistics.fmean(recoveries) if recoveries else 0.0
-        ok = mean >= RECOVERY_TARGET
-        kappas = {
-            label: statistics.fmean(values) if values else None
-            for label, values in (
-                ("before", [r.before for r in mine if r.before is not None]),
-                ("after", [r.after for r in mine if r.after is not None]),
-                ("oracle", [r.oracle for r in mine if r.oracle is not None]),
-            )
-        }
-        print(
-            f"  {'ok  ' if ok else 'MISS'} {name}: mean recovery {mean:.1%} over "
-            f"{len(recoveries)} seeds (target ≥ {RECOVERY_TARGET:.0%})"
-        )
-        print(
-            "       mean test kappa "
-            + ", ".join(f"{label} {_fmt(value)}" for label, value in kappas.items())
-        )
-        if not ok:
-            missed.append(f"{name}: mean recovery {mean:.1%} < {RECOVERY_TARGET:.0%}")
-        unverified = [r.seed for r in mine if r.status != "verified"]
-        if unverified:
-            print(f"       seeds without test figures (count as 0%): {unverified}")
-    lowered = [r for r in results if r.lowered]
-    print(
-        f"  {'ok  ' if not lowered else 'MISS'} no seed keeps a proposal that lowers test kappa"
-        + ("" if not lowered else ": " + ", ".join(f"{r.data_set} seed {r.seed}" for r in lowered))
-    )
-    missed += [
-        f"{r.data_set} seed {r.seed}: test kappa {r.before:.3f} -> {r.after:.3f}"
-        for r in lowered
-        if r.before is not None and r.after is not None
+    kept = [
+        f"      kept {gid}: {o.true.marginal.get(gid, 0.0):+.4f}"
+        f"{' WRONG' if o.true.marginal.get(gid, 0.0) < WRONG else ''}  {text[:90]}"
+        for gid, text in o.kept
     ]
-    return missed
+    return "\n".join([line, *kept] if kept else [line, "      kept nothing"])
+
+
+def check(outcomes: list[Outcome]) -> list[str]:
+    """The missed targets, each in a line (and a line per target printed)."""
+    target = Targets(gap=" ")
+
+    wrong = [(o, g) for o in outcomes for g in o.true.wrong()]
+    target(
+        not wrong,
+        "no run keeps a wrong guideline"
+        + "".join(f"; {o.data_set} seed {o.seed} keeps {g}" for o, g in wrong),
+    )
+    dropped = [o for o in outcomes if o.true.gain < -MAX_DROP]
+    target(
+        not dropped,
+        f"no run lowers the true kappa by more than {MAX_DROP}"
+        + "".join(f"; {o.data_set} seed {o.seed}: {o.true.gain:+.4f}" for o in dropped),
+    )
+    for name in dict.fromkeys(o.data_set for o in outcomes):
+        mine = [o for o in outcomes if o.data_set == name]
+        gain = statistics.fmean(o.true.gain for o in mine)
+        oracle = statistics.fmean(o.true.oracle_gain for o in mine)
+        share = gain / oracle if oracle > 0 else 0.0
+        target(
+            share >= MIN_SHARE,
+            f"{name}: mean true gain {gain:+.4f} is {share:.0%} of the oracle's "
+            f"{oracle:+.4f} (≥ {MIN_SHARE:.0%})",
+        )
+        error = statistics.fmean(o.report_error for o in mine)
+        target(
+            error <= MAX_REPORT_ERROR,
+            f"{name}: mean |reported gain - true gain| {error:.4f} (≤ {MAX_REPORT_ERROR})",
+        )
+    heavy = [o for o in outcomes if o.judge_calls > MAX_JUDGE_CALLS]
+    target(
+        not heavy,
+        f"at most {MAX_JUDGE_CALLS:,} judge calls a run (most: "
+        f"{max((o.judge_calls for o in outcomes), default=0):,})",
+    )
+    return target.missed
+
+
+def describe(data: SimData, table: Table) -> str:
+    long = sum(len(r.output) > table.median_length for r in data.rows)
+    from sim.judge import YOU
+
+    you = sum(YOU.search(r.output) is not None for r in data.rows)
+    return (
+        f"{data.name}: {len(data.rows):,} rows (criterion {data.metric}, "
+        f"{data.low:g}–{data.high:g}; {data.dropped_duplicates} repeated input+output left "
+        f"out), median output {table.median_length:g} characters; long {long:,}, "
+        f'"you" {you:,}'
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="CI: the same run (it takes under a minute)"
-    )
-    parser.add_argument("--seeds", type=int, default=SEEDS, help=f"seeds 0..N-1 (default {SEEDS})")
-    parser.add_argument("--sets", default=",".join(CRITERIA), help="data sets, comma-separated")
-    parser.add_argument("--rows", type=int, help="use the first N rows of each data set")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="CI: 2 seeds, fewer rows, 3 draws")
+    parser.add_argument("--seeds", type=int, help=f"seeds 0..N-1 (default {SEEDS})")
+    parser.add_argument("--sets", default="feedbackqa,writingprompts", help="data sets")
+    parser.add_argument("--rows", type=int, help="the first N rows of each data set")
+    parser.add_argument("--draws", type=int, help=f"noise draws of the truth ({DRAWS})")
     parser.add_argument("--workdir", type=Path, help="where the temporary workspace goes")
     args = parser.parse_args(argv)
-
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
     unknown = [n for n in names if n not in CRITERIA]
     if unknown:
         parser.error(f"unknown data sets {unknown}: choose from {', '.join(CRITERIA)}")
-    seeds = list(range(args.seeds))
+    if (reason := missing_data(names)) is not None:
+        required = os.environ.get("RUBRICATE_REQUIRE_SHARED_DATA") == "1"
+        print(f"alignment_sim: {'failed' if required else 'skipped'}: {reason}")
+        return 1 if required else 0
+    seeds = list(range(args.seeds or (QUICK_SEEDS if args.quick else SEEDS)))
+    draws = args.draws or (QUICK_DRAWS if args.quick else DRAWS)
     started = time.perf_counter()
-    results: list[SeedResult] = []
+    outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="rubricate-sim-", dir=args.workdir) as tmp:
         for name in names:
-            print(describe(load(name, limit=args.rows)))
-        print()
-        print(HEADER)
-        for name in names:
-            results += run_data_set(load(name, limit=args.rows), seeds, Path(tmp))
-
+            limit = args.rows or (QUICK_ROWS[name] if args.quick else None)
+            data = load(name, limit=limit, root=shared_data())
+            bench = Bench(data, Path(tmp), draws)
+            try:
+                print(describe(data, bench.table))
+                print(HEADER)
+                for seed in seeds:
+                    outcomes.append(bench.run(seed))
+                    print(show(outcomes[-1]), flush=True)
+                print()
+            finally:
+                bench.close()
     print(
-        "\nkappa: weighted (quadratic) kappa of judge vs resolved human score on the test "
-        "part; recovered = (after - before) / (oracle - before); * = kept by verification"
+        "true: weighted (quadratic) kappa of the fake judge against the reviewers' median on "
+        f"every row, mean of {draws} noise draws; reported: the engine's test-part gain; "
+        "kept: each kept guideline's true marginal effect"
     )
-    print(f"\ntotal {time.perf_counter() - started:.1f}s\n\ntargets:")
-    missed = check(results)
+    print(f"total {time.perf_counter() - started:.0f}s\n\ntargets:")
+    missed = check(outcomes)
     if missed:
-        print(f"\nmissed {len(missed)} target(s):", file=sys.stderr)
-        for text in missed:
-            print(f"  - {text}", file=sys.stderr)
+        print(f"\nmissed {len(missed)} target(s)", file=sys.stderr)
         return 1
     print("\nall targets met")
     return 0

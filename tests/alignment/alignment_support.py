@@ -4,13 +4,22 @@ and the judge is too lenient on long outputs (a blind spot the reviewers' commen
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from rubricate import Rubricate
+from rubricate.alignment.trace_format import parse_blocks
+from rubricate.domain.alignment_runs import AlignmentRun
+from rubricate.domain.traces import Direction
+from rubricate.models import fake
 
 METRIC = "clarity"
 EVALUATION = "clarity-eval"
+GUIDELINE = "Do not reward length: a long answer is not better for being long."
+ANSWER = re.compile(r"Answer (\d+)\.")
+# The fake models registered by `reflect_length` and `judge_length`, as run options.
+FAKES: dict[str, Any] = {"reflection_lm": "fake:reflect", "judge_model": "fake:judge"}
 
 
 def human_score(i: int) -> int:
@@ -76,3 +85,41 @@ def load(rb: Rubricate, tmp_path: Path, rows: int = 120, **options: Any) -> None
 def expected_disagreements(rows: int, delta: float, *, judged_until: int | None = None) -> int:
     limit = rows if judged_until is None else judged_until
     return sum(1 for i in range(limit) if abs(judge_score(i) - human_score(i)) >= delta)
+
+
+def lenient_rows(request: str) -> list[int]:
+    """The ids of the rows a reflection request shows the judge too lenient on."""
+    return [b.row_id for b in parse_blocks(request) if b.direction is Direction.TOO_LENIENT]
+
+
+def answer_number(call: fake.FakeCall) -> int:
+    """The row a judge call scores (its output opens with "Answer <i>.")."""
+    return int(ANSWER.search(call.user).group(1))  # type: ignore[union-attr]
+
+
+def reflect_length(call: fake.FakeCall) -> fake.FakeReply:
+    """A reflection model that proposes the length guideline for every too-lenient row."""
+    ids = lenient_rows(call.user)
+    return {"guidelines": [{"text": GUIDELINE, "direction": "too_lenient", "row_ids": ids}]}
+
+
+def judge_length(call: fake.FakeCall) -> fake.FakeReply:
+    """Scores like the stored judge, unless the length guideline is in its prompt."""
+    i = answer_number(call)
+    score = human_score(i) if GUIDELINE in call.system else judge_score(i)
+    return {"score": score, "rationale": "fake"}
+
+
+def run_options(**options: Any) -> dict[str, Any]:
+    """An alignment run's options on the synthetic evaluation at delta 1, with `options`."""
+    return {"metric": METRIC, "evaluations": [EVALUATION], "delta": 1} | options
+
+
+def align(rb: Rubricate, **options: Any) -> AlignmentRun:
+    """Carries out an alignment run of the synthetic evaluation (see `run_options`)."""
+    return rb.alignment_runs.align(**run_options(**options))
+
+
+def start(rb: Rubricate, **options: Any) -> AlignmentRun:
+    """Starts an alignment run of the synthetic evaluation (see `run_options`)."""
+    return rb.alignment_runs.start(**run_options(**options))

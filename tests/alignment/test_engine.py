@@ -3,29 +3,33 @@ counts, phases, guidelines, verification on held-out rows, cancel, refusals."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.alignment.alignment_support import (
     EVALUATION,
+    FAKES,
+    GUIDELINE,
     METRIC,
+    align,
+    answer_number,
     expected_disagreements,
     human_score,
+    judge_length,
     judge_score,
     load,
+    reflect_length,
+    run_options,
+    start,
 )
 
 from rubricate import Rubricate
 from rubricate.alignment.split import Part, group_key, part_of
+from rubricate.alignment.trace_format import parse_blocks
+from rubricate.domain.alignment_runs import Budget, Phase, RunStatus
 from rubricate.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
-from rubricate.domain.runs import Budget, Phase, RunStatus
 from rubricate.models import fake
-
-GUIDELINE = "Do not reward length: a long answer is not better for being long."
-ROW = re.compile(r"### Row (\d+) \(judge too lenient\)")
-ANSWER = re.compile(r"Answer (\d+)\.")
 
 
 @pytest.fixture
@@ -36,24 +40,13 @@ def workspace(rb: Rubricate, tmp_path: Path) -> Rubricate:
 
 @pytest.fixture
 def reflect() -> Iterator[fake.FakeModel]:
-    def respond(call: fake.FakeCall) -> fake.FakeReply:
-        ids = [int(i) for i in ROW.findall(call.user)]
-        return {"guidelines": [{"text": GUIDELINE, "direction": "too_lenient", "row_ids": ids}]}
-
-    with fake.registered("reflect", respond) as model:
+    with fake.registered("reflect", reflect_length) as model:
         yield model
 
 
 @pytest.fixture
 def judge() -> Iterator[fake.FakeModel]:
-    """Scores like the stored judge, unless the length guideline is in its prompt."""
-
-    def respond(call: fake.FakeCall) -> fake.FakeReply:
-        i = int(ANSWER.search(call.user).group(1))  # type: ignore[union-attr]
-        score = human_score(i) if GUIDELINE in call.system else judge_score(i)
-        return {"score": score, "rationale": "fake"}
-
-    with fake.registered("judge", respond) as model:
+    with fake.registered("judge", judge_length) as model:
         yield model
 
 
@@ -76,7 +69,7 @@ def test_rows_missing_a_judge_result_or_a_resolution_are_counted(
 ) -> None:
     load(rb, tmp_path, rows=60, judged_until=45)
     _unresolve(rb, "r0")
-    run = rb.alignment_runs.align(metric=METRIC, evaluations=[EVALUATION], delta=1)
+    run = align(rb)
     assert run.result is not None
     assert run.result.missing_judge == 15
     assert run.result.missing_human == 1
@@ -85,7 +78,7 @@ def test_rows_missing_a_judge_result_or_a_resolution_are_counted(
 
 
 def test_the_offline_engine_names_the_reviewers_phrase(workspace: Rubricate) -> None:
-    run = workspace.alignment_runs.align(metric=METRIC, evaluations=[EVALUATION], delta=1)
+    run = align(workspace)
     assert run.result is not None
     (guideline, *_) = run.result.guidelines
     assert "rambles and pads the answer" in guideline.text or "long" in guideline.text.lower()
@@ -97,9 +90,7 @@ def test_the_offline_engine_names_the_reviewers_phrase(workspace: Rubricate) -> 
 def test_a_reflection_lm_proposes_guidelines_with_valid_row_ids(
     workspace: Rubricate, reflect: fake.FakeModel
 ) -> None:
-    run = workspace.alignment_runs.align(
-        metric=METRIC, evaluations=[EVALUATION], delta=1, reflection_lm="fake:reflect"
-    )
+    run = align(workspace, reflection_lm="fake:reflect")
     assert run.result is not None
     assert [g.text for g in run.result.guidelines] == [GUIDELINE]
     assert len(run.result.guidelines[0].row_ids) == 32
@@ -111,22 +102,14 @@ def test_verification_chooses_on_selection_rows_and_reports_test_rows(
     rb: Rubricate, tmp_path: Path, reflect: fake.FakeModel, judge: fake.FakeModel
 ) -> None:
     load(rb, tmp_path, rows=400)
-    run = rb.alignment_runs.align(
-        metric=METRIC,
-        evaluations=[EVALUATION],
-        delta=1,
-        reflection_lm="fake:reflect",
-        judge_model="fake:judge",
-        budget=Budget(max_calls=1000),
-        seed=3,
-    )
+    run = align(rb, **FAKES, budget=Budget(max_calls=1000), seed=3)
     result = run.result
     assert result is not None
     v = result.verification
     questions = {f"r{i}": f"Topic {i}: how does item {i} work?" for i in range(400)}
     parts = {e: part_of(group_key(q), 3) for e, q in questions.items()}
     # The reflection model saw distillation rows only.
-    seen = {int(i) for call in reflect.calls for i in re.findall(r"### Row (\d+)", call.user)}
+    seen = {block.row_id for call in reflect.calls for block in parse_blocks(call.user)}
     assert seen and {parts[e] for e in _external_ids(rb, seen)} == {Part.DISTILL}
     assert v.status == "verified", v.message
     assert v.test_rows == len(v.rows) >= 30
@@ -144,13 +127,7 @@ def test_too_few_test_rows_are_reported_as_unverified(
     rb: Rubricate, tmp_path: Path, reflect: fake.FakeModel, judge: fake.FakeModel
 ) -> None:
     load(rb, tmp_path, rows=30)
-    run = rb.alignment_runs.align(
-        metric=METRIC,
-        evaluations=[EVALUATION],
-        delta=1,
-        reflection_lm="fake:reflect",
-        judge_model="fake:judge",
-    )
+    run = align(rb, **FAKES)
     assert run.result is not None
     assert run.result.verification.status == "unverified: too few rows"
     assert run.result.verification.test_rows < 30
@@ -160,13 +137,7 @@ def test_nothing_beating_the_current_prompt_is_said_plainly(
     workspace: Rubricate, reflect: fake.FakeModel
 ) -> None:
     with fake.registered("stubborn", lambda call: {"score": 1, "rationale": "always 1"}):
-        run = workspace.alignment_runs.align(
-            metric=METRIC,
-            evaluations=[EVALUATION],
-            delta=1,
-            reflection_lm="fake:reflect",
-            judge_model="fake:stubborn",
-        )
+        run = align(workspace, reflection_lm="fake:reflect", judge_model="fake:stubborn")
     assert run.result is not None
     assert run.result.verification.status == "nothing beat the current prompt"
     assert run.result.guidelines == []
@@ -176,14 +147,7 @@ def test_nothing_beating_the_current_prompt_is_said_plainly(
 def test_a_budget_caps_the_calls(
     workspace: Rubricate, reflect: fake.FakeModel, judge: fake.FakeModel
 ) -> None:
-    run = workspace.alignment_runs.align(
-        metric=METRIC,
-        evaluations=[EVALUATION],
-        delta=1,
-        reflection_lm="fake:reflect",
-        judge_model="fake:judge",
-        budget=Budget(max_calls=5),
-    )
+    run = align(workspace, **FAKES, budget=Budget(max_calls=5))
     assert run.result is not None
     assert run.result.verification.status == "unverified: budget exhausted"
     assert len(reflect.calls) + len(judge.calls) <= 5
@@ -191,7 +155,7 @@ def test_a_budget_caps_the_calls(
 
 def test_cancel_before_it_runs_makes_no_call(workspace: Rubricate, reflect: fake.FakeModel) -> None:
     runs = workspace.alignment_runs
-    run = runs.start(metric=METRIC, evaluations=[EVALUATION], delta=1, reflection_lm="fake:reflect")
+    run = start(workspace, reflection_lm="fake:reflect")
     assert runs.cancel(run.id).status is RunStatus.CANCELLED
     assert runs.cancel(run.id).status is RunStatus.CANCELLED
     assert runs.run(run.id).status is RunStatus.CANCELLED
@@ -211,13 +175,7 @@ def test_cancel_while_verifying_stops_at_the_next_boundary(
         return {"score": 3, "rationale": "x"}
 
     with fake.registered("canceller", respond):
-        run = runs.start(
-            metric=METRIC,
-            evaluations=[EVALUATION],
-            delta=1,
-            reflection_lm="fake:reflect",
-            judge_model="fake:canceller",
-        )
+        run = start(workspace, reflection_lm="fake:reflect", judge_model="fake:canceller")
         run_id = run.id
         finished = runs.run(run.id)
     assert finished.status is RunStatus.CANCELLED
@@ -228,18 +186,18 @@ def test_cancel_while_verifying_stops_at_the_next_boundary(
 
 def test_starting_twice_with_one_key_makes_one_run(workspace: Rubricate) -> None:
     runs = workspace.alignment_runs
-    first = runs.start(metric=METRIC, evaluations=[EVALUATION], delta=1, run_id="align-1")
-    again = runs.start(metric=METRIC, evaluations=[EVALUATION], delta=1, run_id="align-1")
+    first = start(workspace, run_id="align-1")
+    again = start(workspace, run_id="align-1")
     assert first.id == again.id == "align-1"
     assert len(runs.list(METRIC)) == 1
     with pytest.raises(Conflict, match="other parameters"):
-        runs.start(metric=METRIC, evaluations=[EVALUATION], delta=2, run_id="align-1")
+        start(workspace, delta=2, run_id="align-1")
 
 
 def test_history_is_newest_first_with_source_evaluations(workspace: Rubricate) -> None:
     runs = workspace.alignment_runs
-    first = runs.align(metric=METRIC, evaluations=[EVALUATION], delta=1)
-    second = runs.align(metric=METRIC, evaluations=[EVALUATION], delta=2)
+    first = align(workspace)
+    second = align(workspace, delta=2)
     history = runs.list(METRIC)
     assert [r.id for r in history] == [second.id, first.id]
     assert history[0].evaluations == (EVALUATION,)
@@ -265,9 +223,8 @@ def test_history_is_newest_first_with_source_evaluations(workspace: Rubricate) -
 def test_bad_parameters_are_refused_and_change_nothing(
     workspace: Rubricate, changes: dict[str, object], error: type[Exception], field: str | None
 ) -> None:
-    options: dict[str, object] = {"metric": METRIC, "evaluations": [EVALUATION], "delta": 1}
     with pytest.raises(error) as raised:
-        workspace.alignment_runs.start(**(options | changes))  # type: ignore[arg-type]
+        start(workspace, **changes)
     if field is not None:
         assert getattr(raised.value, "field", None) == field
     assert workspace.alignment_runs.list(METRIC) == []
@@ -290,19 +247,13 @@ def test_an_evaluation_still_being_scored_is_refused(workspace: Rubricate) -> No
     with fake.registered("slow", lambda call: {"score": 3, "rationale": "x"}):
         workspace.evaluation_runs.start(metric=METRIC, evaluation=EVALUATION, model="fake:slow")
     with pytest.raises(InvalidInput, match="not completed"):
-        workspace.alignment_runs.start(metric=METRIC, evaluations=[EVALUATION], delta=1)
+        start(workspace)
 
 
 def test_the_preview_counts_and_estimates_without_calling(
     workspace: Rubricate, reflect: fake.FakeModel, judge: fake.FakeModel
 ) -> None:
-    preview = workspace.alignment_runs.preview(
-        metric=METRIC,
-        evaluations=[EVALUATION],
-        delta=2,
-        reflection_lm="fake:reflect",
-        judge_model="fake:judge",
-    )
+    preview = workspace.alignment_runs.preview(**run_options(**FAKES, delta=2))
     assert preview.disagreements == expected_disagreements(120, 2)
     assert preview.reflection_calls >= 1 and preview.judge_calls > 0
     assert preview.cost_usd is None  # the fakes have no price
@@ -360,7 +311,7 @@ def test_test_rows_never_influence_the_choice(
 
     def judge_with(spoil_test_rows: bool) -> fake.Responder:
         def respond(call: fake.FakeCall) -> fake.FakeReply:
-            i = int(ANSWER.search(call.user).group(1))  # type: ignore[union-attr]
+            i = answer_number(call)
             fixed = GUIDELINE in call.system
             score = human_score(i) if fixed else judge_score(i)
             if spoil_test_rows and i in test_rows and fixed:
@@ -372,14 +323,8 @@ def test_test_rows_never_influence_the_choice(
     results = []
     for name, spoil in (("fair", False), ("spoiler", True)):
         with fake.registered(name, judge_with(spoil)):
-            run = rb.alignment_runs.align(
-                metric=METRIC,
-                evaluations=[EVALUATION],
-                delta=1,
-                reflection_lm="fake:reflect",
-                judge_model=f"fake:{name}",
-                seed=5,
-                cache=False,
+            run = align(
+                rb, reflection_lm="fake:reflect", judge_model=f"fake:{name}", seed=5, cache=False
             )
         assert run.result is not None
         results.append(run.result)
@@ -402,13 +347,7 @@ def test_cancel_in_each_phase_stops_before_any_further_call(
     workspace: Rubricate, reflect: fake.FakeModel, judge: fake.FakeModel, phase: Phase
 ) -> None:
     runs = workspace.alignment_runs
-    run = runs.start(
-        metric=METRIC,
-        evaluations=[EVALUATION],
-        delta=1,
-        reflection_lm="fake:reflect",
-        judge_model="fake:judge",
-    )
+    run = start(workspace, **FAKES)
     calls_at_cancel: list[int] = []
 
     def progress(current: Phase | None, done: int, total: int) -> None:
@@ -428,7 +367,7 @@ def test_cancel_in_each_phase_stops_before_any_further_call(
 
 def test_cancelling_a_finished_run_changes_nothing(workspace: Rubricate) -> None:
     runs = workspace.alignment_runs
-    run = runs.align(metric=METRIC, evaluations=[EVALUATION], delta=1)
+    run = align(workspace)
     assert runs.cancel(run.id).status is RunStatus.ALIGNED
     assert runs.get(run.id).result == run.result
 

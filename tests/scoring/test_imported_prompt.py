@@ -47,7 +47,7 @@ def test_prompt_sends_context_and_expected_when_given() -> None:
 def test_prompt_shows_guidelines_so_alignment_can_refine_it() -> None:
     prompt = imported_prompt("tone", "Polite", LIKERT)
     with_guidelines = render_prompt(prompt, input="q", output="o", guidelines="- G1", scale=LIKERT)
-    assert "## Guidelines" in with_guidelines.system and "- G1" in with_guidelines.system
+    assert "## Guidelines" in with_guidelines.system and "1. G1" in with_guidelines.system
     assert "## Guidelines" not in render_prompt(prompt, input="q", output="o", scale=LIKERT).system
 
 

@@ -107,3 +107,90 @@ def test_answers_without_an_object_are_errors(text: str | None, error: str) -> N
     judgement = read_judgement(reply(text=text), ONE_TO_FIVE)
     assert judgement.score is None
     assert judgement.error == error
+
+
+# -- rationale first, then the score, then the guidelines applied (issue 11, item 4) -----
+
+
+def test_the_schema_asks_for_the_rationale_before_the_score_and_then_applied() -> None:
+    from rubricate.scoring.judge import JUDGE_SCHEMA
+
+    assert list(JUDGE_SCHEMA.json_schema["properties"]) == ["rationale", "score", "applied"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"rationale": "Long but on point; guideline 2 applies.", "score": 3, "applied": [2, 1]},
+        '{"rationale": "Long but on point; guideline 2 applies.", "score": 3, "applied": [1, 2]}',
+    ],
+)
+def test_a_rationale_first_answer_is_read_with_its_applied_numbers(answer: Any) -> None:
+    judgement = read_judgement(reply(answer), ONE_TO_FIVE)
+    assert judgement.score == 3.0 and judgement.error is None
+    assert judgement.rationale == "Long but on point; guideline 2 applies."
+    assert judgement.applied == frozenset({1, 2})
+
+
+def test_applied_numbers_in_prose_text_are_read() -> None:
+    text = 'Reasoning first.\n```json\n{"rationale": "r", "score": 4, "applied": ["3"]}\n```'
+    judgement = read_judgement(reply(text=text), ONE_TO_FIVE)
+    assert (judgement.score, judgement.applied) == (4.0, frozenset({3}))
+
+
+@pytest.mark.parametrize(
+    ("applied", "expected"),
+    [
+        ([], frozenset()),  # said: none applied
+        ([2.0, 2], frozenset({2})),
+        (None, None),  # did not say
+        ("1, 2", None),  # not a list: unknown, not guessed
+        ([1, "two"], None),
+        ([True], None),
+        ([0], None),  # guidelines are numbered from 1
+        ([-1], None),
+        ([1.5], None),
+        (list(range(1, 2000)), None),  # more than any prompt has
+    ],
+)
+def test_applied_is_a_hint_that_never_costs_the_score(applied: Any, expected: Any) -> None:
+    answer: dict[str, Any] = {"rationale": "r", "score": 2}
+    if applied is not None:
+        answer["applied"] = applied
+    judgement = read_judgement(reply(answer), ONE_TO_FIVE)
+    assert judgement.score == 2.0 and judgement.error is None
+    assert judgement.applied == expected
+
+
+def test_an_unreadable_score_keeps_its_applied_numbers_beside_the_error() -> None:
+    judgement = read_judgement(reply({"rationale": "r", "score": 9, "applied": [1]}), ONE_TO_FIVE)
+    assert judgement.score is None and judgement.error
+    assert judgement.applied == frozenset({1})
+
+
+def test_the_judge_sees_numbered_guidelines_and_the_answer_order() -> None:
+    from rubricate.scoring.render import render_prompt
+
+    rendered = render_prompt(
+        "Judge {{ output }}.",
+        input="q",
+        output="o",
+        guidelines="- Be strict.\n- Do not reward length:\n  a long one is not better.\n* Third.",
+        scale=ONE_TO_FIVE,
+    )
+    assert (
+        "1. Be strict.\n2. Do not reward length: a long one is not better.\n3. Third."
+        in rendered.system
+    )
+    answer_format = rendered.system[rendered.system.index("## Answer format") :]
+    assert answer_format.index('"rationale"') < answer_format.index('"score"')
+    assert answer_format.index('"score"') < answer_format.index('"applied"')
+
+
+def test_numbering_a_numbered_section_changes_nothing() -> None:
+    from rubricate.scoring.guidelines import numbered_guidelines
+
+    once = numbered_guidelines("- A.\n- B.")
+    assert once == "1. A.\n2. B."
+    assert numbered_guidelines(once) == once
+    assert numbered_guidelines("") == ""

@@ -188,17 +188,19 @@ def test_guidelines_are_added_when_the_template_has_no_section() -> None:
         "Judge {{ output }}.", input="q", output="o", guidelines="- Be strict.", scale=LIKERT
     )
     assert "## Guidelines from your team's reviewers" in rendered.system
-    assert rendered.system.index("- Be strict.") < rendered.system.index("## The data")
+    # Numbered, so that the judge can name the ones it applied.
+    assert rendered.system.index("1. Be strict.") < rendered.system.index("## The data")
+    assert '{"rationale": "<why>", "score": <number>, "applied": [<numbers>]}' in rendered.system
 
 
 def test_guidelines_are_not_repeated_when_the_template_has_its_own_section() -> None:
     template = "Judge {{ output }}." + GUIDELINES_SECTION
     rendered = render_prompt(template, input="q", output="o", guidelines="- G.", scale=LIKERT)
-    assert rendered.system.count("- G.") == 1
+    assert rendered.system.count("1. G.") == 1
     custom = render_prompt(
         "Rules: {{ guidelines or 'none' }}", input="q", output="o", guidelines="- G.", scale=LIKERT
     )
-    assert custom.system.count("- G.") == 1 and "## Guidelines" not in custom.system
+    assert custom.system.count("1. G.") == 1 and "## Guidelines" not in custom.system
 
 
 def test_guidelines_text_is_not_a_template() -> None:
@@ -231,7 +233,8 @@ def test_scale_variable() -> None:
 def test_answer_format_is_always_appended(scale: Scale, rule: str) -> None:
     rendered = render_prompt("Judge {{ output }}.", input="q", output="o", scale=scale)
     assert rendered.system.startswith("Judge [OUTPUT].")
-    assert '{"score": <number>, "rationale": "<why>"}' in rendered.system
+    # Rationale first: the judge reasons before it commits to a score.
+    assert '{"rationale": "<why>", "score": <number>, "applied": [<numbers>]}' in rendered.system
     assert rule in rendered.system
     assert rendered.system.index("## The data") < rendered.system.index("## Answer format")
 

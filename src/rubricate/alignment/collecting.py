@@ -1,5 +1,6 @@
-"""Phases 1 and 2 together: count the usable rows, then stream them once, keeping every
-disagreement's trace, a seeded sample of agreeing rows (memory stays bounded by what is
+"""Phases 1 and 2 together: count the usable rows, then stream them once, keeping the
+disagreements' traces (every one up to DISAGREEMENTS_KEPT, then a seeded uniform sample,
+with the exact counts), a seeded sample of agreeing rows (memory stays bounded by what is
 kept) and the reviewers' scores counted for Krippendorff's alpha."""
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from rubricate.alignment.loading import (
 from rubricate.alignment.split import Part, group_key, part_of
 from rubricate.alignment.tracing import build_trace, disagrees
 from rubricate.domain.scale import Scale
-from rubricate.domain.traces import Trace
+from rubricate.domain.traces import Direction, Trace
+from rubricate.limits import DISAGREEMENTS_KEPT
 
 AGREEING_KEPT = 2000  # agreeing rows kept as a sample: contrast for distilling, and checks
 
@@ -39,10 +41,24 @@ class KeptRow:
 @dataclass
 class Collected:
     counts: RowCounts
-    disagreements: list[KeptRow] = field(default_factory=list)
+    disagreements: list[KeptRow] = field(default_factory=list)  # all, or the sample
+    disagreement_count: int = 0  # all of them, sampled or not
+    lenient_count: int = 0  # of those, where the judge was too lenient
     agreeing: list[KeptRow] = field(default_factory=list)  # the sample
     agreeing_count: int = 0
     reviewer_units: Counter[tuple[float, ...]] = field(default_factory=Counter)
+
+    @property
+    def disagreements_total(self) -> int:
+        """Every disagreement, kept or not (one put together by hand counts its list)."""
+        return self.disagreement_count or len(self.disagreements)
+
+    @property
+    def lenient_total(self) -> int:
+        """Of those, where the judge was too lenient."""
+        if self.disagreement_count:
+            return self.lenient_count
+        return sum(1 for k in self.disagreements if k.trace.direction is Direction.TOO_LENIENT)
 
     def reviewer_alpha(self, scale: Scale) -> float | None:
         level: stats.AlphaLevel = "interval" if scale.type == "interval" else "ordinal"
@@ -70,6 +86,7 @@ def collect(
     versions = judged_versions(session, metric_id, evaluation_ids)
     found = Collected(counts)
     sampler = random.Random(seed)
+    disagreement_sampler = random.Random(f"{seed}:disagreements")
     done = 0
     for page in stream_rows(session, metric_id, evaluation_ids, versions):
         notes = reviewer_notes(session, metric_id, [row.row_id for row in page])
@@ -78,8 +95,20 @@ def collect(
             found.reviewer_units[tuple(sorted(n.score for n in reviewers))] += 1
             group = group_key(row.input)
             if disagrees(row.judge_score, row.human, delta):
-                kept = KeptRow(row, build_trace(row, reviewers), group, part_of(group, seed))
-                found.disagreements.append(kept)
+                found.disagreement_count += 1
+                found.lenient_count += row.judge_score > row.human
+                # Every disagreement up to the cap, then a uniform reservoir sample.
+                slot = (
+                    len(found.disagreements)
+                    if len(found.disagreements) < DISAGREEMENTS_KEPT
+                    else disagreement_sampler.randrange(found.disagreement_count)
+                )
+                if slot < DISAGREEMENTS_KEPT:
+                    kept = KeptRow(row, build_trace(row, reviewers), group, part_of(group, seed))
+                    if slot == len(found.disagreements):
+                        found.disagreements.append(kept)
+                    else:
+                        found.disagreements[slot] = kept
                 continue
             found.agreeing_count += 1
             # Reservoir sampling: every agreeing row has the same chance to be kept.
@@ -98,4 +127,6 @@ def collect(
         if on_page is not None:
             on_page(done)
     found.agreeing.sort(key=lambda kept: kept.source.row_id)
+    if found.disagreement_count > len(found.disagreements):  # sampled: back in row order
+        found.disagreements.sort(key=lambda kept: kept.source.row_id)
     return found

@@ -4,38 +4,32 @@ there, makes no further model call, and keeps the counts it had."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
-from rubricate.alignment import collecting
-from rubricate.alignment.collecting import Collected, KeptRow
+from rubricate.alignment import collecting, cross_fit
+from rubricate.alignment.collecting import Collected
+from rubricate.alignment.distilling import contrast_from, distill, distill_folds, distilled_from
 from rubricate.alignment.merging import merge_guidelines
-from rubricate.alignment.reflection import distill_with_model
-from rubricate.alignment.split import Part
-from rubricate.alignment.verification import Judge, verify
+from rubricate.alignment.plan import PART_ROWS as PART_ROWS  # sizes live with the plan
+from rubricate.alignment.stages import STAGES, Carried, Stage, earlier
+from rubricate.alignment.verification import Judge, verification_plan, verify
 from rubricate.domain.alignment import (
     AlignmentResult,
-    GuidelineItem,
-    Usage,
     Verification,
     parse_guidelines_text,
 )
-from rubricate.domain.errors import NotFound, RubricateError
-from rubricate.domain.metrics import MetricVersion
-from rubricate.domain.runs import (
+from rubricate.domain.alignment_runs import (
     LOW_CONFIDENCE_DISAGREEMENTS,
     AlignmentRun,
     Phase,
     RunStatus,
     check_transition,
 )
-from rubricate.domain.traces import Guideline
+from rubricate.domain.errors import NotFound, RubricateError
+from rubricate.domain.metrics import MetricVersion
 from rubricate.models.cache import ResponseCache
 from rubricate.models.client import ModelClient, Spending
-from rubricate.models.cost import Tally
 from rubricate.models.journal import RunJournal
-from rubricate.models.names import OFFLINE_ENGINE
-from rubricate.models.offline import distill_offline
 from rubricate.models.secrets import redact
 from rubricate.settings import Settings
 from rubricate.store.database import Database
@@ -43,13 +37,6 @@ from rubricate.store.mapping import to_version
 from rubricate.store.runs import find_run, load_run, store_result
 from rubricate.store.tables import MetricVersionRecord, utcnow
 from rubricate.util import run_coroutine
-
-# Rows scored per proposal (selection) and at the end (test): enough for the choice and
-# for intervals a few points wide, bounded so that a large evaluation costs no more.
-PART_ROWS = {Part.SELECTION: 150, Part.TEST: 300}
-
-STAGES = ("prepare", "distill", "verify", "finish")
-_ORDER = {phase: index for index, phase in enumerate(Phase)}
 
 Progress = Callable[[Phase | None, int, int], None]  # phase, done, total: for a progress bar
 
@@ -76,26 +63,25 @@ class AlignmentEngine:
     def run(self, run_id: str) -> AlignmentRun:
         """Carry the run out in this process, its stages in order. A finished run is
         returned as it is."""
-        carried: dict[str, Any] = {}
+        carried = Carried()
         for stage in STAGES:
             carried = self.run_stage(run_id, stage, carried)
-            if carried.get("stopped"):
+            if carried.stopped:
                 break
         return self._get(run_id)
 
-    def run_stage(self, run_id: str, stage: str, carried: dict[str, Any]) -> dict[str, Any]:
-        """One stage of the run, as a durable step: what the earlier stages returned goes
-        in (``carried``, plain JSON), and this stage's output is added to it. Every stage
-        can be run again: it reads what it needs from the database (the row pass is
-        deterministic), its model calls are journaled, and its writes are idempotent.
-        ``stopped`` in the output means the run ended (cancelled, failed or finished)."""
+    def run_stage(self, run_id: str, stage: Stage, carried: Carried) -> Carried:
+        """One stage of the run, as a durable step: ``carried`` comes out with this stage's
+        output added (``stopped``: the run ended). Every stage can run again: it reads what
+        it needs from the database (the row pass is deterministic), its model calls are
+        journaled, and its writes are idempotent."""
         run = self._get(run_id)
         if run.status.finished:
-            return carried | {"stopped": True}
+            return carried.stop()
         if run.status is RunStatus.PENDING:
             self._update(run_id, status=RunStatus.RUNNING, started=True, check=False)
         budget = run.params.budget
-        spent = Tally(**carried.get("spent", {})) if carried.get("spent") else Tally()
+        spent = carried.budget_spent()
         spending = Spending(budget.max_calls, budget.max_tokens, budget.max_cost_usd, spent)
         cache = ResponseCache(self.db) if self.use_cache else None
         journal = RunJournal(self.db, run_id)  # finished calls survive a crash
@@ -106,7 +92,7 @@ class AlignmentEngine:
         try:
             output = run_coroutine(self._closing(stage, run, carried, clients[0], clients[1]))
         except Cancelled:
-            return carried | {"stopped": True}
+            return carried.stop()
         except RubricateError as error:
             self._fail(run_id, str(error))
             raise
@@ -117,24 +103,22 @@ class AlignmentEngine:
             journal.flush()
             if cache is not None:
                 cache.flush()
-        output["usage"] = _add_usage(carried.get("usage"), *clients)
-        output["spent"] = spending.spent.as_dict()
-        return carried | output
+        return output.counting(clients[0], clients[1], spending.spent)
 
     async def _closing(
         self,
-        stage: str,
+        stage: Stage,
         run: AlignmentRun,
-        carried: dict[str, Any],
+        carried: Carried,
         reflection: ModelClient,
         judge: ModelClient,
-    ) -> dict[str, Any]:
+    ) -> Carried:
         try:
-            if stage == "prepare":
-                return self._prepare(run)
-            if stage == "distill":
-                return await self._distill_stage(run, reflection)
-            if stage == "verify":
+            if stage is Stage.PREPARE:
+                return self._prepare(run, carried)
+            if stage is Stage.DISTILL:
+                return await self._distill_stage(run, carried, reflection)
+            if stage is Stage.VERIFY:
                 return await self._verify_stage(run, carried, judge)
             return self._finish_stage(run, carried)
         finally:  # on this loop, before asyncio.run closes it
@@ -171,17 +155,19 @@ class AlignmentEngine:
         self._memo = {(run.id, False): found}  # one run's rows at a time
         return found
 
-    def _prepare(self, run: AlignmentRun) -> dict[str, Any]:
+    def _prepare(self, run: AlignmentRun, carried: Carried) -> Carried:
         found = self._collected(run, report=True)
         self._update(
             run.id,
-            disagreements=len(found.disagreements),
+            disagreements=found.disagreements_total,
             agreeing=found.agreeing_count,
-            low_confidence=len(found.disagreements) < LOW_CONFIDENCE_DISAGREEMENTS,
+            low_confidence=found.disagreements_total < LOW_CONFIDENCE_DISAGREEMENTS,
         )
-        return {"prepared": True}
+        return carried.model_copy(update={"prepared": True})
 
-    async def _distill_stage(self, run: AlignmentRun, reflection: ModelClient) -> dict[str, Any]:
+    async def _distill_stage(
+        self, run: AlignmentRun, carried: Carried, reflection: ModelClient
+    ) -> Carried:
         """Phase 3: distill from the distillation part (all rows when nothing is verified),
         then merge."""
         params = run.params
@@ -189,113 +175,118 @@ class AlignmentEngine:
         found = self._collected(run, report=False)
         verifying = params.judge_model is not None
         distill_part = distilled_from(found, verifying)
-        contrast = [k for k in found.agreeing if not verifying or k.part is Part.DISTILL]
+        contrast = contrast_from(found, verifying)
         existing = parse_guidelines_text(base.guidelines)
+        if cross_fit.cross_fits(found, verifying):
+            self._update(run.id, phase=Phase.DISTILLING, done=0, total=cross_fit.FOLDS)
+            folded, notes = await distill_folds(
+                run,
+                reflection,
+                found,
+                base,
+                existing,
+                lambda done: self._update(run.id, phase=Phase.DISTILLING, done=done),
+            )
+            update = {"proposed": cross_fit.flattened(folded), "fold_proposed": folded}
+            return carried.model_copy(update=update | {"notes": notes})
         self._update(run.id, phase=Phase.DISTILLING, done=0, total=1)
         self._update(run.id)  # the last boundary before the reflection calls
-        proposals, notes = await self._distill(
-            params.reflection_lm, reflection, distill_part, contrast, base, existing
+        proposals, notes = await distill(
+            run, reflection, found, distill_part, contrast, base, existing
         )
         items, merge_notes = merge_guidelines(proposals, prompt=base.prompt, existing=existing)
         self._update(run.id, phase=Phase.DISTILLING, done=1)
-        return {
-            "items": [item.model_dump(mode="json") for item in items],
-            "notes": [*notes, *merge_notes],
-        }
+        return carried.model_copy(update={"proposed": items, "notes": [*notes, *merge_notes]})
 
     async def _verify_stage(
-        self, run: AlignmentRun, carried: dict[str, Any], judge: ModelClient
-    ) -> dict[str, Any]:
+        self, run: AlignmentRun, carried: Carried, judge: ModelClient
+    ) -> Carried:
         """Phase 4: verification on held-out rows, when a judge model is given."""
         params = run.params
         found = self._collected(run, report=False)
-        items = [GuidelineItem.model_validate(item) for item in carried["items"]]
+        items = carried.proposed or []
         distill_rows = len(distilled_from(found, params.judge_model is not None))
         if params.judge_model is None:
             report = Verification(
                 distill_rows=distill_rows,
                 message="No judge model was given, so the guidelines are not verified.",
             )
-            return {"chosen": carried["items"], "report": report.model_dump(mode="json")}
+            return carried.model_copy(update={"chosen": items, "verification": report})
         base = self._version(run.base_version_id)
-        selection = agreeing_for(found, Part.SELECTION)
-        test = agreeing_for(found, Part.TEST)
-        planned = len(selection) * 4 + len(test) * 2
-        self._update(run.id, phase=Phase.VERIFYING, done=0, total=planned)
         spending = judge.spending
 
         def calls_left() -> int | None:
             cap = spending.max_calls
             return None if cap is None else cap - spending.spent.calls
 
-        checker = Judge(
-            judge,
-            params.judge_model,
-            base,
-            lambda calls: self._update(run.id, phase=Phase.VERIFYING, done=min(calls, planned)),
-            calls_left,
-        )
-        chosen, report = await verify(
-            checker,
+        folds = carried.fold_proposed
+        views = [cross_fit.fold_view(found, params.seed, k) for k in range(len(folds or []))]
+        plans = [] if folds is None else cross_fit.fold_plans(views, calls_left(), folds)
+        the_plan = verification_plan(found, calls_left(), items)
+        planned = the_plan.calls if folds is None else sum(p.calls for p in plans)
+        self._update(run.id, phase=Phase.VERIFYING, done=0, total=planned)
+        model = params.judge_model
+
+        def checker() -> Judge:
+            def checkpoint(calls: int) -> None:
+                self._update(run.id, phase=Phase.VERIFYING, done=min(calls, planned))
+
+            return Judge(judge, model, base, checkpoint, calls_left)
+
+        if folds is not None:
+            chosen, proposed, report = await cross_fit.verify_folds(
+                checker,
+                spending,
+                folds,
+                found=found,
+                views=views,
+                plans=plans,
+                scale=base.scale,
+                delta=params.delta,
+                seed=params.seed,
+            )
+            update = {"chosen": chosen, "proposed": proposed, "verification": report}
+            return carried.model_copy(update=update)
+        chosen, proposed, report = await verify(
+            checker(),
             items,
-            selection=selection,
-            test=test,
+            found=found,
+            the_plan=the_plan,
             distill_rows=distill_rows,
             delta=params.delta,
             seed=params.seed,
         )
-        return {
-            "chosen": [item.model_dump(mode="json") for item in chosen],
-            "report": report.model_dump(mode="json"),
-            "reused": checker.reused,
-        }
+        # ``proposed`` comes back with each guideline's verdict (verified, or why dropped).
+        update = {"chosen": chosen, "proposed": proposed, "verification": report}
+        return carried.model_copy(update=update)
 
-    def _finish_stage(self, run: AlignmentRun, carried: dict[str, Any]) -> dict[str, Any]:
+    def _finish_stage(self, run: AlignmentRun, carried: Carried) -> Carried:
         found = self._collected(run, report=False)
         base = self._version(run.base_version_id)
         counts = found.counts
         self._update(run.id, phase=Phase.FINALIZING, done=0, total=1)
-        usage = Usage.model_validate(carried.get("usage") or {})
-        usage.reused_judge_results = int(carried.get("reused", 0))
+        if carried.chosen is None or carried.proposed is None or carried.verification is None:
+            raise RubricateError(f"run {run.id} reached its last stage without its earlier ones")
+        usage = carried.usage.model_copy(
+            update={"reused_judge_results": carried.reused_judge_results}
+        )
         result = AlignmentResult(
             engine=run.params.reflection_lm,
-            guidelines=[GuidelineItem.model_validate(i) for i in carried["chosen"]],
-            proposed=[GuidelineItem.model_validate(i) for i in carried["items"]],
-            notes=list(carried.get("notes", [])),
+            guidelines=carried.chosen,
+            proposed=carried.proposed,
+            notes=list(carried.notes),
             rows_used=counts.usable,
-            disagreements=len(found.disagreements),
+            disagreements=found.disagreements_total,
             agreeing_skipped=found.agreeing_count,
             missing_judge=counts.missing_judge,
             missing_human=counts.missing_human,
             reviewer_alpha=found.reviewer_alpha(base.scale),
-            low_confidence=len(found.disagreements) < LOW_CONFIDENCE_DISAGREEMENTS,
-            verification=Verification.model_validate(carried["report"]),
+            low_confidence=found.disagreements_total < LOW_CONFIDENCE_DISAGREEMENTS,
+            verification=carried.verification,
             usage=usage,
         )
         self._finish(run.id, result)
-        return {"stopped": True}
-
-    async def _distill(
-        self,
-        engine: str,
-        client: ModelClient,
-        disagreements: Sequence[KeptRow],
-        agreeing: Sequence[KeptRow],
-        base: MetricVersion,
-        existing: list[str],
-    ) -> tuple[list[Guideline], list[str]]:
-        traces = [k.trace for k in disagreements]
-        if not traces:
-            return [], ["There are no disagreements at this threshold: nothing to distill."]
-        if engine == OFFLINE_ENGINE:
-            distilled = distill_offline(
-                traces, [k.trace for k in agreeing], scale=base.scale, existing=existing
-            )
-            return list(distilled.guidelines), list(distilled.notes)
-        found, notes = await distill_with_model(
-            client, engine, traces, prompt=base.prompt, guidelines=existing, scale=base.scale
-        )
-        return found, [f"Distilled by {engine} from {len(traces)} disagreement traces.", *notes]
+        return carried.stop()
 
     # -- the run record ----------------------------------------------------------------
 
@@ -341,7 +332,7 @@ class AlignmentEngine:
             if started:
                 record.started_at = utcnow()
             stored = Phase(record.phase) if record.phase else None
-            if phase is not None and stored is not None and _ORDER[phase] < _ORDER[stored]:
+            if phase is not None and stored is not None and earlier(phase, stored):
                 # A resumed run replays earlier phases: its progress stays where it was.
                 phase = done = total = None
             elif phase is not None and phase is not stored:
@@ -381,46 +372,3 @@ class AlignmentEngine:
             record.status = RunStatus.ERROR.value
             record.error = redact(message, self.settings)
             record.finished_at = utcnow()
-
-
-def distilled_from(found: Collected, verifying: bool) -> list[KeptRow]:
-    """The disagreements the reflection engine reads: the distillation part's when the
-    guidelines will be verified (selection and test rows never reach it), else all."""
-    return [k for k in found.disagreements if not verifying or k.part is Part.DISTILL]
-
-
-def agreeing_for(found: Collected, part: Part) -> list[KeptRow]:
-    """A part's disagreements and as many of its sampled agreeing rows (at least 10, when
-    there are that many), so that a guideline which breaks what worked shows up. Each
-    side is capped (a seeded sample), so that verification's cost stays bounded whatever
-    the number of rows."""
-    cap = PART_ROWS[part] // 2
-    disagreements = _sample([k for k in found.disagreements if k.part is part], cap)
-    agreeing = _sample([k for k in found.agreeing if k.part is part], cap)
-    agreeing = agreeing[: max(len(disagreements), 10)]
-    return sorted([*disagreements, *agreeing], key=lambda k: k.source.row_id)
-
-
-def _sample(rows: list[KeptRow], cap: int) -> list[KeptRow]:
-    """At most ``cap`` rows, chosen by a hash of their group (stable, seeded by the split)."""
-    if len(rows) <= cap:
-        return rows
-    return sorted(rows, key=lambda k: (k.group, k.source.row_id))[:cap]
-
-
-def _add_usage(
-    before: dict[str, Any] | None, reflection: ModelClient, judge: ModelClient
-) -> dict[str, Any]:
-    """The usage so far plus this stage's calls (an unknown cost stays unknown)."""
-    usage = Usage.model_validate(before or {})
-    r, j = reflection.spent, judge.spent
-    usage.reflection_calls += r.calls
-    usage.judge_calls += j.calls
-    usage.cache_hits += r.cache_hits + j.cache_hits
-    usage.input_tokens += r.input_tokens + j.input_tokens
-    usage.output_tokens += r.output_tokens + j.output_tokens
-    if usage.cost_usd is None or r.cost_usd is None or j.cost_usd is None:
-        usage.cost_usd = None
-    else:
-        usage.cost_usd += r.cost_usd + j.cost_usd
-    return usage.model_dump(mode="json")

@@ -1,7 +1,9 @@
 """The merge step: proposals from all batches (or the offline engine) become one short,
 ordered list. Near-duplicates are merged (their rows pooled), guidelines the current prompt
 already says are dropped, and on a metric aligned before the existing guidelines stay first
-and absorb new ones that repeat them, instead of a second section piling up."""
+and absorb new ones that repeat them, instead of a second section piling up. With a
+reflection LM, a consolidation call has merged paraphrases first (consolidation.py); when
+that call fails, this word-overlap merge is the fallback."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rubricate.domain.alignment import GuidelineItem
-from rubricate.domain.traces import Direction, Guideline
+from rubricate.domain.traces import Direction, Guideline, GuidelineKind
 
 MAX_NEW = 8
 SAME = 0.6  # word-set overlap (Jaccard) at which two guidelines say the same thing
@@ -61,6 +63,18 @@ class _Draft:
     evidence: str = ""
     existing: bool = False
     words: frozenset[str] = frozenset()
+    applies_when: str = ""
+    target: tuple[float, float] | None = None
+    kind: GuidelineKind | None = None
+    counter_ids: set[int] = field(default_factory=set)
+
+    def take_wording(self, proposal: Guideline) -> None:
+        self.text, self.evidence = proposal.text, proposal.evidence
+        self.applies_when, self.target, self.kind = (
+            proposal.applies_when,
+            proposal.target,
+            proposal.kind,
+        )
 
 
 def merge_guidelines(
@@ -95,10 +109,11 @@ def merge_guidelines(
         )
         if twin is not None:
             twin.row_ids.update(proposal.row_ids)
+            twin.counter_ids.update(proposal.counter_ids)
             if not twin.existing and len(proposal.row_ids) > len(
                 twin.row_ids - set(proposal.row_ids)
             ):
-                twin.text, twin.evidence = proposal.text, proposal.evidence
+                twin.take_wording(proposal)
             continue
         drafts.append(
             _Draft(
@@ -107,6 +122,10 @@ def merge_guidelines(
                 set(proposal.row_ids),
                 proposal.evidence,
                 words=words,
+                applies_when=proposal.applies_when,
+                target=proposal.target,
+                kind=proposal.kind,
+                counter_ids=set(proposal.counter_ids),
             )
         )
     if repeated:
@@ -125,6 +144,10 @@ def merge_guidelines(
             row_ids=sorted(d.row_ids),
             evidence=d.evidence,
             existing=d.existing,
+            applies_when=d.applies_when,
+            target=d.target,
+            kind=d.kind,
+            counter_row_ids=sorted(d.counter_ids - d.row_ids),
         )
         for number, d in enumerate([*kept, *new[:max_new]], start=1)
     ]

@@ -1,29 +1,33 @@
-"""Verification with a judge model. The distilled guidelines are proposals; the selection
-rows choose among them and the test rows are used for nothing but the reported figures.
+"""Verification with a judge model: which new guidelines to put forward, and what they do
+to agreement with the reviewers on the whole evaluation.
 
-- Proposal 0 is the current prompt; proposal 1 adds every new guideline.
-- A revision round looks at what still fails on the selection rows with the best proposal
-  so far and tries it without each of its new guidelines in turn (a guideline that breaks
-  rows which worked shows up here); the best replaces it when it ranks higher. Rounds stop
-  when nothing improves, after ``MAX_ROUNDS``, or when the budget cannot pay for another.
-- A proposal is kept only if it ranks strictly above the current prompt on the selection
-  rows; otherwise the result says plainly that nothing beat it.
-- The test rows are scored with the current and the chosen prompt once, at the end.
-Stored judge results stand in for the current prompt wherever model, version and
-temperature match, so that they are not paid for again."""
+1. Selection rows (a random sample of the selection part) are scored fresh with the
+   current prompt and with every new guideline. Stored judge results are never the
+   "before" arm: they picked the disagreements, so any re-score would look better on them
+   (regression to the mean). The response cache is not read either, for the same reason.
+2. The ablation (``ablation.py``) decides each new guideline on the selection rows only.
+3. Test rows (a stratified sample of the test part, weighted back to the whole
+   evaluation) are scored fresh with the current prompt and with the chosen guidelines.
+   They only report: the paired difference in weighted kappa with a bootstrap interval
+   over input groups; "raised" only when the interval excludes 0; a drop is said plainly.
+
+The judge calls are planned up front (``plan.py``) and never exceed the plan."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rubricate.alignment.collecting import KeptRow
-from rubricate.alignment.figures import agreement, selection_rank
-from rubricate.alignment.judging import reusable, score_rows
+from rubricate.alignment import sampling
+from rubricate.alignment.ablation import ablate, changed_rows
+from rubricate.alignment.collecting import Collected, KeptRow
+from rubricate.alignment.figures import agreement, paired_difference
+from rubricate.alignment.judging import Judged, judge_rows, numbered
+from rubricate.alignment.plan import Plan, plan
+from rubricate.alignment.split import Part
 from rubricate.domain.alignment import (
     MIN_TEST_ROWS,
     AgreementFigures,
-    Figure,
     GuidelineItem,
     Proposal,
     RowVerdict,
@@ -32,55 +36,80 @@ from rubricate.domain.alignment import (
 from rubricate.domain.metrics import MetricVersion
 from rubricate.models.client import BudgetExhausted, ModelClient
 
-MAX_ROUNDS = 3
-_NONE = Figure(value=None)
 CHUNK = 64  # rows scored between two checks for a cancel
+MIN_SELECTION_ROWS = 5  # fewer: no guideline could pass (5 of 5 improved: p = 0.03)
 
 Checkpoint = Callable[[int], None]  # judge calls made so far; raises to stop
 
 
 @dataclass
 class Judge:
+    """Fresh judge calls, at most ``limit`` of them (set from the plan)."""
+
     client: ModelClient
     model: str
     version: MetricVersion
     checkpoint: Checkpoint
     calls_left: Callable[[], int | None]
-    reused: int = 0  # stored judge results that stood in for a call
+    limit: int | None = None
+    made: int = 0  # requests sent (a journaled reply after a crash counts, and is free)
+    reused: int = 0  # kept for the usage report: stored results no longer stand in
 
-    async def scores(self, rows: Sequence[KeptRow], guidelines: str) -> list[float | None]:
-        found: list[float | None] = []
+    def __post_init__(self) -> None:
+        # Fresh scores: the response cache is not read (the run's journal still replays
+        # calls finished before a crash).
+        self.client.cache = None
+
+    def cap(self, calls: int) -> None:
+        """Never more than ``calls`` requests from now on, retries included."""
+        self.limit = self.made + calls
+        spending = self.client.spending
+        ceiling = spending.spent.calls + calls
+        spending.max_calls = (
+            ceiling if spending.max_calls is None else min(spending.max_calls, ceiling)
+        )
+
+    async def judge(self, rows: Sequence[KeptRow], guidelines: Sequence[str]) -> list[Judged]:
+        text = numbered(guidelines)
+        found: list[Judged] = []
         for start in range(0, len(rows), CHUNK):
             self.checkpoint(self.client.spent.calls)  # a cancel stops before the next chunk
             chunk = [kept.source for kept in rows[start : start + CHUNK]]
-            found += await score_rows(self.client, self.model, self.version, guidelines, chunk)
+            if self.limit is not None and self.made + len(chunk) > self.limit:
+                raise BudgetExhausted("verification's planned judge calls are used up")
+            self.made += len(chunk)
+            found += await judge_rows(self.client, self.model, self.version, text, chunk)
         return found
-
-    async def current(self, rows: Sequence[KeptRow], guidelines: str) -> list[float | None]:
-        """The current prompt's scores: stored ones where they match, the rest scored."""
-        missing = [kept for kept in rows if not reusable(kept.source, self.model, self.version)]
-        self.reused += len(rows) - len(missing)
-        scored = iter(await self.scores(missing, guidelines))
-        return [
-            kept.source.judge_score
-            if reusable(kept.source, self.model, self.version)
-            else next(scored)
-            for kept in rows
-        ]
 
 
 def guidelines_text(items: Sequence[GuidelineItem]) -> str:
-    return "\n".join(f"- {item.text}" for item in items)
+    """The guidelines section as verification puts it in the judge's prompt (numbered)."""
+    return numbered([item.text for item in items])
+
+
+def verification_plan(
+    found: Collected, calls_left: int | None, items: Sequence[GuidelineItem]
+) -> Plan:
+    return plan(
+        calls_left,
+        sampling.available(found, Part.SELECTION),
+        sampling.available(found, Part.TEST),
+        guidelines=sum(1 for item in items if not item.existing),
+    )
 
 
 def _figures(
-    rows: Sequence[KeptRow], scores: Sequence[float | None], **options: object
+    rows: Sequence[KeptRow],
+    weights: Sequence[float],
+    scores: Sequence[float | None],
+    **options: object,
 ) -> AgreementFigures:
-    paired = [(s, kept) for s, kept in zip(scores, rows, strict=True) if s is not None]
+    kept = [i for i, s in enumerate(scores) if s is not None]
     return agreement(
-        [s for s, _ in paired],
-        [kept.source.human for _, kept in paired],
-        [kept.group for _, kept in paired],
+        [scores[i] for i in kept],  # type: ignore[misc]
+        [rows[i].source.human for i in kept],
+        [rows[i].group for i in kept],
+        weights=[weights[i] for i in kept],
         **options,  # type: ignore[arg-type]
     )
 
@@ -89,131 +118,277 @@ async def verify(
     judge: Judge,
     items: Sequence[GuidelineItem],
     *,
-    selection: Sequence[KeptRow],
-    test: Sequence[KeptRow],
+    found: Collected,
+    the_plan: Plan,
     distill_rows: int,
     delta: float,
     seed: int,
-) -> tuple[list[GuidelineItem], Verification]:
-    """The guidelines to put forward (the chosen proposal's) and the report."""
+    fold: bool = False,
+) -> tuple[list[GuidelineItem], list[GuidelineItem], Verification]:
+    """The guidelines to put forward, every proposed guideline (with the reason where it
+    was not chosen), and the report. ``fold``: one fold of a cross-fitted run
+    (``cross_fit.py``), whose test rows are pooled with the other folds': they are scored
+    whatever their number, and with the current prompt alone when nothing was kept."""
     scale = judge.version.scale
-    report = Verification(
-        distill_rows=distill_rows, selection_rows=len(selection), test_rows=len(test)
-    )
     existing = [item for item in items if item.existing]
     new = [item for item in items if not item.existing]
+    report = Verification(distill_rows=distill_rows, planned_calls=the_plan.calls)
     if not new:
         report.message = "No new guidelines were distilled, so there is nothing to verify."
-        return list(items), report
-
-    def rank_on_selection(scores: Sequence[float | None]) -> AgreementFigures:
-        return _figures(selection, scores, scale=scale, delta=delta, seed=seed, intervals=False)
-
-    def affordable() -> bool:
-        """Room for one more trial and, after it, the test rows scored twice."""
-        left = judge.calls_left()
-        return left is None or left >= len(selection) + 2 * len(test)
-
-    unknown = AgreementFigures(
-        rows=0, exact=_NONE, within_delta=_NONE, mae=_NONE, kappa=_NONE, spearman=_NONE
-    )
-    current = best = unknown
-    proposals: list[Proposal] = []
-    best_new = list(new)
-    try:
-        current = rank_on_selection(await judge.current(selection, guidelines_text(existing)))
-        proposals.append(Proposal(guideline_ids=[i.id for i in existing], selection=current))
-        best = rank_on_selection(await judge.scores(selection, guidelines_text(items)))
-        proposals.append(Proposal(guideline_ids=[i.id for i in items], selection=best))
-        for _ in range(MAX_ROUNDS):
-            if len(best_new) < 2:
-                break
-            round_best: tuple[AgreementFigures, list[GuidelineItem]] | None = None
-            for dropped in best_new:
-                if not affordable():
-                    report.message = "The budget allowed no further revision round."
-                    break
-                trial = [i for i in best_new if i is not dropped]
-                figures = rank_on_selection(
-                    await judge.scores(selection, guidelines_text([*existing, *trial]))
-                )
-                proposals.append(
-                    Proposal(
-                        guideline_ids=[i.id for i in [*existing, *trial]],
-                        selection=figures,
-                        note=f"without guideline {dropped.id}",
-                    )
-                )
-                if round_best is None or selection_rank(figures) > selection_rank(round_best[0]):
-                    round_best = (figures, trial)
-            if round_best is None or selection_rank(round_best[0]) <= selection_rank(best):
-                break
-            best, best_new = round_best
-    except BudgetExhausted as exhausted:
-        report.status = "unverified: budget exhausted"
-        report.proposals = proposals
-        if selection_rank(best) <= selection_rank(current):
-            report.message = (
-                f"Verification stopped ({exhausted}); no proposal had beaten the current "
-                "prompt on the selection rows, so no guideline is put forward."
-            )
-            return [], report
-        report.message = (
-            f"Verification stopped ({exhausted}); the best proposal so far is put forward "
-            "without figures on held-out rows."
-        )
-        return [*existing, *best_new], report
-    report.proposals = proposals
-
-    if selection_rank(best) <= selection_rank(current):
-        report.status = "nothing beat the current prompt"
-        report.message = (
-            "No proposal agreed with the reviewers better than the current prompt on the "
-            "selection rows, so no guideline is put forward; the test rows were not used."
-        )
-        return [], report
-    chosen = [*existing, *best_new]
-    if len(test) < MIN_TEST_ROWS:
+        return list(items), list(items), report
+    if sampling.available(found, Part.SELECTION) < MIN_SELECTION_ROWS:
         report.status = "unverified: too few rows"
         report.message = (
-            f"Only {len(test)} test rows (at least {MIN_TEST_ROWS} are needed): the chosen "
-            "guidelines are not verified on held-out rows."
+            f"Only {sampling.available(found, Part.SELECTION)} selection rows (at least "
+            f"{MIN_SELECTION_ROWS} are needed to decide): the guidelines are put forward "
+            "unverified."
         )
-        return chosen, report
+        return list(items), list(items), report
+    if the_plan.selection < MIN_SELECTION_ROWS:
+        report.status = "unverified: budget exhausted"
+        report.message = (
+            f"The budget leaves too few judge calls to verify ({the_plan.calls} could be "
+            "planned): the guidelines are put forward unverified."
+        )
+        return list(items), list(items), report
+    judge.cap(the_plan.calls)
+    selection = sampling.draw(found, Part.SELECTION, the_plan.selection, seed, stratify=False)
+    test = sampling.draw(found, Part.TEST, the_plan.test, seed, stratify=True)
+    report.selection_rows, report.selection_design = len(selection.rows), selection.design
+    report.test_rows, report.test_design = len(test.rows), test.design
+
+    def texts(left_out: frozenset[int] = frozenset()) -> list[str]:
+        return [item.text for item in items if item.id not in left_out]
+
+    options = {"scale": scale, "delta": delta, "seed": seed}
+    quick = options | {"intervals": False}  # selection figures only rank, no intervals
     try:
-        before = await judge.current(test, guidelines_text(existing))
-        after = await judge.scores(test, guidelines_text(chosen))
+        before = await judge.judge(selection.rows, [i.text for i in existing])
+        full = await judge.judge(selection.rows, texts())
+    except BudgetExhausted as exhausted:
+        report.status = "unverified: budget exhausted"
+        report.message = f"Verification stopped ({exhausted}) before any guideline was decided."
+        return list(items), list(items), report
+    before_scores = [j.score for j in before]
+    full_scores = [j.score for j in full]
+    report.proposals = [
+        Proposal(
+            guideline_ids=[i.id for i in existing],
+            selection=_figures(selection.rows, selection.weights, before_scores, **quick),
+            note="the current prompt, scored fresh",
+        ),
+        Proposal(
+            guideline_ids=[i.id for i in items],
+            selection=_figures(selection.rows, selection.weights, full_scores, **quick),
+            note="every new guideline",
+        ),
+    ]
+    ids = {number: item.id for number, item in enumerate(items, start=1)}  # as numbered
+    applied = [
+        None if j.applied is None else frozenset(ids[n] for n in j.applied if n in ids)
+        for j in full
+    ]
+
+    async def without(rows: Sequence[int], left_out: frozenset[int]) -> list[float | None]:
+        judged = await judge.judge([selection.rows[i] for i in rows], texts(left_out))
+        return [j.score for j in judged]
+
+    try:
+        ablation = await ablate(
+            new,
+            human=[k.source.human for k in selection.rows],
+            before=before_scores,
+            full=full_scores,
+            applied=applied,
+            score=without,
+            allowance=the_plan.ablation,
+            seed=seed,
+        )
+    except BudgetExhausted as exhausted:
+        report.status = "unverified: budget exhausted"
+        report.message = f"Verification stopped ({exhausted}) while leaving guidelines out."
+        return list(items), list(items), report
+    report.decisions = ablation.decisions
+    report.unchecked = ablation.ids("unchecked")
+    decided = {d.guideline_id: d for d in ablation.decisions}
+    kept = set(ablation.ids("kept"))
+    proposed = [
+        item.model_copy(
+            update={
+                "verified": item.id in kept,
+                "dropped_reason": None
+                if item.existing or decided[item.id].outcome != "dropped"
+                else decided[item.id].reason,
+            }
+        )
+        for item in items
+    ]
+    chosen = [
+        item
+        for item in proposed
+        if item.existing or decided[item.id].outcome in ("kept", "unchecked")
+    ]
+    if len(test.rows) < MIN_TEST_ROWS and not fold:
+        return _too_few_test_rows(report, items, proposed, len(test.rows))
+    changed = len(changed_rows(before_scores, full_scores))
+    if not any(decided[i.id].outcome == "kept" for i in new) and not report.unchecked:
+        report.status = "nothing beat the current prompt"
+        report.message = (
+            f"No new guideline raised agreement on the selection rows it acted on ({changed} "
+            f"of {len(selection.rows)} rows changed score), so none is put forward; the test "
+            "rows were not used."
+        )
+        if fold:  # pooled with the other folds' rows: unchanged here, scored once
+            message = report.message.replace(
+                "the test rows were not used", "the test rows count unchanged"
+            )
+            try:
+                scores = [j.score for j in await judge.judge(test.rows, [i.text for i in existing])]
+            except BudgetExhausted as exhausted:
+                report.status = "unverified: budget exhausted"
+                report.message = f"The test rows could not be scored: {exhausted}."
+                return existing, proposed, report
+            report_test(report, test, scores, scores, options)
+            report.message, report.warning = message, ""
+        return existing, proposed, report
+    try:
+        test_before = await judge.judge(test.rows, [i.text for i in existing])
+        test_after = await judge.judge(test.rows, [i.text for i in chosen])
     except BudgetExhausted as exhausted:
         report.status = "unverified: budget exhausted"
         report.message = f"The test rows could not be scored: {exhausted}."
-        return chosen, report
-    both = [(b, a, kept) for b, a, kept in zip(before, after, test, strict=True)]
-    paired = [(b, a, kept) for b, a, kept in both if b is not None and a is not None]
-    rows = [kept for _, _, kept in paired]
-    options = {"scale": scale, "delta": delta, "seed": seed}
-    report.before = _figures(rows, [b for b, _, _ in paired], **options)
-    report.after = _figures(rows, [a for _, a, _ in paired], **options)
+        return _unverified(chosen), _unverified(proposed), report
+    report_test(
+        report, test, [j.score for j in test_before], [j.score for j in test_after], options
+    )
+    if report.unchecked:
+        report.status = "unverified: budget exhausted"
+        named = ", ".join(str(i) for i in report.unchecked)
+        report.message = (
+            f"The budget cut the search short: guideline(s) {named} were not checked and are "
+            f"put forward unverified. {report.message}"
+        )
+    else:
+        report.status = "verified"
+    return chosen, proposed, report
+
+
+def _too_few_test_rows(
+    report: Verification,
+    items: Sequence[GuidelineItem],
+    proposed: Sequence[GuidelineItem],
+    test_rows: int,
+) -> tuple[list[GuidelineItem], list[GuidelineItem], Verification]:
+    """Small data: the ablation's counts are shown, but nothing can be verified, so every
+    guideline is put forward unverified (as without a judge), except one that made more
+    selection rows worse than better."""
+    harmful = {
+        d.guideline_id
+        for d in report.decisions
+        if d.outcome == "dropped" and d.regressed > d.improved
+    }
+    report.status = "unverified: too few rows"
+    report.message = (
+        f"Only {test_rows} test rows (at least {MIN_TEST_ROWS} are needed): the guidelines "
+        "are put forward unverified"
+        + (
+            f", except {', '.join(str(i) for i in sorted(harmful))}, which lowered agreement "
+            "on the selection rows."
+            if harmful
+            else "."
+        )
+    )
+    kept = [
+        item.model_copy(update={"verified": False, "dropped_reason": None})
+        for item in items
+        if item.id not in harmful
+    ]
+    return (
+        kept,
+        [
+            item.model_copy(
+                update={
+                    "verified": False,
+                    "dropped_reason": item.dropped_reason if item.id in harmful else None,
+                }
+            )
+            for item in proposed
+        ],
+        report,
+    )
+
+
+def _unverified(items: Sequence[GuidelineItem]) -> list[GuidelineItem]:
+    return [item.model_copy(update={"verified": False}) for item in items]
+
+
+def report_test(
+    report: Verification,
+    test: sampling.PartSample,
+    before: Sequence[float | None],
+    after: Sequence[float | None],
+    options: dict[str, object],
+) -> None:
+    both = [i for i in range(len(test.rows)) if before[i] is not None and after[i] is not None]
+    rows = [test.rows[i] for i in both]
+    weights = [test.weights[i] for i in both]
+    report.before = _figures(rows, weights, [before[i] for i in both], **options)
+    report.after = _figures(rows, weights, [after[i] for i in both], **options)
+    report.difference = paired_difference(
+        [before[i] for i in both],  # type: ignore[misc]
+        [after[i] for i in both],  # type: ignore[misc]
+        [k.source.human for k in rows],
+        [k.group for k in rows],
+        weights=weights,
+        **options,  # type: ignore[arg-type]
+    )
     report.rows = [
         RowVerdict(
             row_id=kept.source.row_id,
             external_id=kept.source.external_id,
             human=kept.source.human,
-            before=b,
-            after=a,
+            before=before[i],
+            after=after[i],
+            weight=round(test.weights[i], 4),
         )
-        for b, a, kept in both
+        for i, kept in enumerate(test.rows)
     ]
-    report.status = "verified"
-    report.message = _summary(report.before, report.after)
-    return chosen, report
+    d = report.difference
+    report.raised = d.low is not None and d.low > 0
+    report.test_drop = d.value is not None and d.value < 0
+    report.message = _summary(report)
+    if report.test_drop:
+        report.warning = (
+            f"The chosen guidelines LOWERED agreement on the held-out test rows "
+            f"({_interval(report)}). Accepting them asks for confirmation."
+        )
 
 
-def _summary(before: AgreementFigures, after: AgreementFigures) -> str:
-    old, new = before.kappa.value, after.kappa.value
+def _interval(report: Verification) -> str:
+    d = report.difference
+    if d is None or d.value is None:
+        return "no paired difference could be computed"
+    text = f"weighted kappa {d.value:+.3f}"
+    if d.low is not None and d.high is not None:
+        text += f", 95% interval {d.low:+.3f} to {d.high:+.3f}"
+    return text
+
+
+def _summary(report: Verification) -> str:
+    before, after = report.before, report.after
+    old = None if before is None else before.kappa.value
+    new = None if after is None else after.kappa.value
+    rows = 0 if after is None else after.rows
+    design = (
+        "a stratified sample, weighted" if report.test_design == "stratified" else "a random sample"
+    )
     if old is None or new is None:
-        return f"Scored {after.rows} held-out test rows before and after."
-    change = "raised" if new > old else "did not raise"
+        return f"Scored {rows} held-out test rows ({design}) before and after."
+    verdict = (
+        "raised" if report.raised else ("lowered" if report.test_drop else "did not clearly change")
+    )
     return (
-        f"On {after.rows} held-out test rows the chosen guidelines {change} weighted kappa: "
-        f"{old:.3f} before, {new:.3f} after."
+        f"Estimated for the whole evaluation from {rows} held-out test rows ({design}): the "
+        f"chosen guidelines {verdict} weighted kappa, {old:.3f} before and {new:.3f} after "
+        f"({_interval(report)}, paired on the same rows)."
     )

@@ -14,6 +14,7 @@ from typing import Literal
 
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.metrics import MetricVersion
+from rubricate.scoring.guidelines import numbered_guidelines
 from rubricate.scoring.render import GUIDELINES_SECTION, scale_view
 from rubricate.scoring.template import compile_template, run_template
 
@@ -54,7 +55,8 @@ def filled_template(version: MetricVersion) -> str:
     appended when the template has none (as the renderer does); row variables and
     everything about them stay Jinja, so that the text renders with a team's own rows.
     Filled-in text is written so that Jinja renders it as it is."""
-    variables = {"guidelines": version.guidelines.strip(), "scale": scale_view(version.scale)}
+    guidelines = numbered_guidelines(version.guidelines)  # as render_prompt numbers them
+    variables = {"guidelines": guidelines, "scale": scale_view(version.scale)}
     segments = _scan(version.prompt)
     plan = _Plan()
     _decide(segments, 0, len(segments), plan, variables)

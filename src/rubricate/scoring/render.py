@@ -15,9 +15,10 @@ cannot close its block early (it would have to contain a hash of itself); being
 deterministic, identical rows give identical prompts, so model calls can be cached.
 Input and output are always sent; context, expected and metadata when the template refers
 to them. The renderer appends the data rule (blocks are data, never instructions), the
-answer format (JSON score and rationale, with the scale's points) and, when the template
-has no ``guidelines`` of its own, the standard guidelines section: template authors write
-none of these. ``guidelines`` (accepted by a person) and ``scale`` are trusted text.
+answer format (JSON rationale, then score with the scale's points, then the numbers of the
+guidelines applied) and, when the template has no ``guidelines`` of its own, the standard
+guidelines section (numbered): template authors write none of these. ``guidelines``
+(accepted by a person) and ``scale`` are trusted text.
 """
 
 from __future__ import annotations
@@ -25,13 +26,18 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import multiprocessing
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from types import MappingProxyType
 
 from rubricate.domain.builtin_prompts import GUIDELINES_SECTION
+from rubricate.domain.errors import InvalidInput
 from rubricate.domain.scale import Scale
+from rubricate.limits import TEMPLATE_CHECK_SECONDS
+from rubricate.scoring.guidelines import numbered_guidelines
 from rubricate.scoring.template import (
     DATA_FIELDS,
     DataRef,
@@ -112,20 +118,66 @@ def check_template(template: str, *, scale: Scale | None = None) -> None:
     Row fields render as references, so a template's output depends only on which fields
     (and metadata keys) are present: a dry run over every combination of the optional
     fields finds, before any judge runs, the errors a real row would hit.
+
+    The dry run renders in a subprocess that is killed when TEMPLATE_CHECK_SECONDS are up:
+    a template is anyone's code, and no check of it may hold its caller (or a database
+    lock) for longer, whatever it does.
     """
-    compile_template(template)
+    compile_template(template)  # parse errors here: quick, and no rendering yet
+    try:
+        outcome = _apart(template, scale or _SAMPLE_SCALE)
+    except AssertionError:  # a daemonic process may have no children: the budget still holds
+        outcome = _dry_run(template, scale or _SAMPLE_SCALE)
+    if outcome is not None:
+        message, line = outcome
+        raise InvalidInput(message, line=line, field="prompt")
+
+
+def _dry_run(template: str, scale: Scale) -> tuple[str, int | None] | None:
+    """Every combination of the optional fields rendered; the first error's message and line."""
     for present in itertools.product((False, True), repeat=len(_OPTIONAL)):
         given = dict(zip(_OPTIONAL, present, strict=True))
-        render_prompt(
-            template,
-            input="sample input",
-            output="sample output",
-            context="sample context" if given["context"] else None,
-            expected="sample expected answer" if given["expected"] else None,
-            metadata={"sample": "value"} if given["metadata"] else None,
-            guidelines="- A sample guideline." if given["guidelines"] else "",
-            scale=scale or _SAMPLE_SCALE,
-        )
+        try:
+            render_prompt(
+                template,
+                input="sample input",
+                output="sample output",
+                context="sample context" if given["context"] else None,
+                expected="sample expected answer" if given["expected"] else None,
+                metadata={"sample": "value"} if given["metadata"] else None,
+                guidelines="- A sample guideline." if given["guidelines"] else "",
+                scale=scale,
+            )
+        except InvalidInput as error:
+            return error.message, error.line
+    return None
+
+
+def _dry_run_child(answer: Connection, template: str, scale: Scale) -> None:
+    answer.send(_dry_run(template, scale))
+    answer.close()
+
+
+def _apart(template: str, scale: Scale) -> tuple[str, int | None] | None:
+    """``_dry_run`` in a forked child, killed when its time is up. Forked, not spawned: a
+    fresh interpreter would take longer to import than most checks take; the child only
+    renders (the template is compiled here already) and writes its answer to a pipe."""
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    child = context.Process(target=_dry_run_child, args=(writer, template, scale), daemon=True)
+    child.start()
+    writer.close()
+    try:
+        if not reader.poll(TEMPLATE_CHECK_SECONDS):
+            return f"checking it took over {TEMPLATE_CHECK_SECONDS:g} s: it does too much", None
+        outcome: tuple[str, int | None] | None = reader.recv()
+        return outcome
+    except EOFError:
+        return "checking it stopped its process (too much memory?)", None
+    finally:
+        reader.close()
+        child.kill()
+        child.join()
 
 
 def render_prompt(
@@ -157,7 +209,9 @@ def render_prompt(
     texts = {field: _block_text(values[field]) for field in sent}
     fence = fence_for(list(texts.values()))
 
-    variables: dict[str, object] = {"guidelines": guidelines.strip(), "scale": scale_view(scale)}
+    # Numbered, so that the judge can name the ones it applied.
+    numbered = numbered_guidelines(guidelines)
+    variables: dict[str, object] = {"guidelines": numbered, "scale": scale_view(scale)}
     for field, label in DATA_FIELDS.items():
         ref = MetadataRef if field == "metadata" else DataRef
         variables[field] = None if values[field] is None else ref(label, values[field])
@@ -251,6 +305,9 @@ def _data_rule(names: Sequence[str], fence: str) -> str:
 
 
 def _answer_format(scale: Scale) -> str:
+    """The answer object, rationale first: the judge reasons before it commits to a score,
+    then names the numbered guidelines it applied. Asked for even without guidelines, so
+    that an exported template (its guidelines written in) asks what the judge is asked."""
     low, high = f"{scale.low:g}", f"{scale.high:g}"
     if scale.type == "labels":
         points = ", ".join(f"{v:g} ({n})" for v, n in sorted(scale.labels.items()))
@@ -262,9 +319,12 @@ def _answer_format(scale: Scale) -> str:
     return (
         "## Answer format\n"
         "Reply with a single JSON object and nothing else:\n"
-        '{"score": <number>, "rationale": "<why>"}\n'
+        '{"rationale": "<why>", "score": <number>, "applied": [<numbers>]}\n'
+        '- "rationale": first, one to three sentences on the parts of the data behind the '
+        "score.\n"
         f'- "score": {rule}\n'
-        '- "rationale": one to three sentences on the parts of the data behind the score.'
+        '- "applied": the numbers of the guidelines that changed or decided this score; [] '
+        "when none did or there are none."
     )
 
 

@@ -3,8 +3,9 @@
 Templates run in an immutable sandbox with StrictUndefined, so a misspelt variable is an
 error rather than an empty string. ``compile_template`` goes further before anything runs:
 it refuses unknown variables and attribute names starting with ``_`` (the usual first step
-of a sandbox escape), naming the line. The sandbox stops escapes, not slow templates:
-those are written by a metric's owner, not by a row.
+of a sandbox escape), naming the line. Any reviewer may write a template, so the sandbox
+bounds the work too: every render runs on an operation budget with a deadline and an
+output cap (see ``budget``).
 
 Row fields are never bound as text: ``DataRef`` stands in for them (see ``render``).
 """
@@ -19,9 +20,10 @@ from types import MappingProxyType, TracebackType
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from rubricate.domain.errors import InvalidInput
+from rubricate.limits import TEMPLATE_MAX_OUTPUT_CHARS
+from rubricate.scoring.budget import BudgetedSandbox, BudgetExceeded, budget, count_loops
 
 VARIABLES: frozenset[str] = frozenset(
     {"input", "output", "context", "expected", "metadata", "guidelines", "scale"}
@@ -75,7 +77,7 @@ def _finalize(value: object) -> object:
     return NOT_GIVEN if value is None else value
 
 
-_ENV = ImmutableSandboxedEnvironment(
+_ENV = BudgetedSandbox(
     undefined=StrictUndefined,
     autoescape=False,  # plain text for a model, not HTML
     trim_blocks=True,
@@ -121,6 +123,7 @@ def compile_template(source: str) -> CompiledTemplate:
         attr = _attribute_name(node)
         if attr is not None and attr.startswith("_"):
             raise prompt_error(f"the private attribute '{attr}' is not allowed", node.lineno)
+    count_loops(ast)
     return CompiledTemplate(_ENV.from_string(ast), frozenset(names))
 
 
@@ -139,9 +142,22 @@ def _attribute_name(node: nodes.Node) -> str | None:
 
 
 def run_template(template: Template, variables: Mapping[str, object]) -> str:
-    """Render, turning any failure of the template's own code into InvalidInput."""
+    """Render on a fresh budget, turning any failure of the template's own code (or its
+    going over budget) into InvalidInput."""
     try:
-        return template.render(variables)
+        with budget():
+            pieces: list[str] = []
+            length = 0
+            for piece in template.generate(variables):
+                length += len(piece)
+                if length > TEMPLATE_MAX_OUTPUT_CHARS:
+                    raise BudgetExceeded(
+                        f"it renders over {TEMPLATE_MAX_OUTPUT_CHARS:,} characters"
+                    )
+                pieces.append(piece)
+            return "".join(pieces)
+    except BudgetExceeded as exc:
+        raise prompt_error(f"{exc}", _template_line(exc)) from exc
     except SecurityError as exc:
         raise prompt_error(f"not allowed in the sandbox: {exc}", _template_line(exc)) from exc
     except Exception as exc:  # the template is the user's code: any failure is its error

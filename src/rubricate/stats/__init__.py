@@ -1,7 +1,8 @@
 """Agreement statistics for aligning LLM judges with human reviewers.
 
 Pure functions only (no I/O): judge-vs-human agreement, Krippendorff's alpha among
-reviewers, per-pair reviewer agreement and (grouped) bootstrap confidence intervals.
+reviewers, per-pair reviewer agreement, (grouped) bootstrap confidence intervals, and sign
+tests with Holm's correction. Judge-vs-human figures accept sampling weights (``row_weights``).
 """
 
 from rubricate.stats._agreement import (
@@ -18,6 +19,7 @@ from rubricate.stats._alpha import (
 )
 from rubricate.stats._bootstrap import BootstrapCI, bootstrap_ci
 from rubricate.stats._kappa import KappaWeights, confusion_matrix, weighted_kappa
+from rubricate.stats._multiple import holm, sign_test
 from rubricate.stats._pairwise import PairAgreement, pairwise_agreement
 from rubricate.stats._validate import Scores
 
@@ -30,11 +32,13 @@ __all__ = [
     "bootstrap_ci",
     "confusion_matrix",
     "exact_agreement",
+    "holm",
     "krippendorff_alpha",
     "krippendorff_alpha_from_counts",
     "krippendorff_alpha_from_matrix",
     "mean_absolute_error",
     "pairwise_agreement",
+    "sign_test",
     "spearman",
     "weighted_kappa",
     "within_delta_agreement",

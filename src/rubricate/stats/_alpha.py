@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-import krippendorff
 import numpy as np
 import numpy.typing as npt
 
@@ -43,6 +42,8 @@ def krippendorff_alpha(units: Sequence[Sequence[float]], level: AlphaLevel = "in
     rows = np.repeat(np.arange(len(pairable)), [arr.size for arr in pairable])
     value_counts = np.zeros((len(pairable), domain.size), dtype=np.int64)
     np.add.at(value_counts, (rows, np.searchsorted(domain, values)), 1)
+    import krippendorff  # loaded with the first alpha computed, not with the package
+
     result = krippendorff.alpha(
         value_counts=value_counts, value_domain=domain, level_of_measurement=level
     )

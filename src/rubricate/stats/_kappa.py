@@ -8,7 +8,14 @@ from typing import Literal, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from rubricate.stats._validate import TOLERANCE, FloatArray, Scores, check_lengths, paired
+from rubricate.stats._validate import (
+    TOLERANCE,
+    FloatArray,
+    Scores,
+    check_lengths,
+    paired,
+    row_weights_of,
+)
 
 H = TypeVar("H", bound=Hashable)
 
@@ -42,6 +49,8 @@ def weighted_kappa(
     b: Scores,
     categories: Sequence[float] | None = None,
     weights: KappaWeights = "quadratic",
+    *,
+    row_weights: Scores | None = None,
 ) -> float:
     """Cohen's weighted kappa: chance-corrected agreement that penalises far misses more.
 
@@ -53,6 +62,11 @@ def weighted_kappa(
 
     Weights use category *positions*, as scikit-learn does:
     ``|i - j| / (k - 1)`` for "linear", its square for "quadratic".
+
+    ``row_weights`` (one positive number per row) are sampling weights: a row stands for
+    that many rows of the population it was drawn from (inverse-probability weights of a
+    stratified sample), so the confusion matrix adds the weights instead of counting rows.
+    With integer weights this equals the kappa of the rows repeated that many times.
 
     Degenerate case: when expected disagreement is 0 (both sides use one and the same
     category, so observed disagreement is 0 too) kappa is undefined and nan is returned,
@@ -68,9 +82,10 @@ def weighted_kappa(
     ia = _nearest_category(x, cats, "a")
     ib = _nearest_category(y, cats, "b")
 
+    w_rows = np.ones(x.size) if row_weights is None else row_weights_of(row_weights, x.size)
     observed = np.zeros((k, k))
-    np.add.at(observed, (ia, ib), 1.0)
-    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / x.size
+    np.add.at(observed, (ia, ib), w_rows)
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / float(w_rows.sum())
 
     positions = np.arange(k, dtype=np.float64)
     w = np.abs(positions[:, np.newaxis] - positions[np.newaxis, :]) / (k - 1)

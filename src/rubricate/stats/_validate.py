@@ -41,3 +41,13 @@ def paired(a: Scores, b: Scores) -> tuple[FloatArray, FloatArray]:
     y = as_scores(b, "b")
     check_lengths(x.size, y.size)
     return x, y
+
+
+def row_weights_of(values: Scores, n: int) -> FloatArray:
+    """Sampling weights, one per row: finite and positive (a row of weight 0 was not drawn)."""
+    w = as_scores(values, "row_weights")
+    if w.size != n:
+        raise ValueError(f"row_weights has {w.size} values but there are {n} rows")
+    if np.any(w <= 0):
+        raise ValueError("row_weights must be positive")
+    return w
