@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.api.api_support import TOKEN
+from tests.api.api_support import LOCAL, LOCAL_TOKEN, TOKEN
 
 from rubricate import Rubricate
 from rubricate.api import create_app
@@ -31,5 +31,6 @@ def client(demo: Rubricate) -> Iterator[TestClient]:
 @pytest.fixture
 def empty_client(rb: Rubricate) -> Iterator[TestClient]:
     """An empty workspace (built-in metrics only), single-user: no token needed."""
-    with TestClient(create_app(rb, single_user=True)) as test_client:
+    app = create_app(rb, single_user=True, local_token=LOCAL_TOKEN)
+    with TestClient(app, **LOCAL) as test_client:
         yield test_client

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
-from tests.api.api_support import TOKEN
+from tests.api.api_support import LOCAL_URL, TOKEN
 
 from rubricate import Rubricate
 from rubricate.api import create_app
@@ -26,7 +26,7 @@ def test_a_token_is_required(demo: Rubricate) -> None:
 def test_no_tokens_means_no_access_unless_single_user(demo: Rubricate) -> None:
     with TestClient(create_app(demo, tokens={})) as client:
         assert client.get("/api/v1/metrics").status_code == 401
-    with TestClient(create_app(demo, single_user=True)) as client:
+    with TestClient(create_app(demo, single_user=True), base_url=LOCAL_URL) as client:
         assert client.get("/api/v1/metrics").status_code == 200
 
 
@@ -84,7 +84,7 @@ def test_a_database_that_went_away_is_503(demo: Rubricate, monkeypatch: pytest.M
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     monkeypatch.setattr(demo.metrics, "list", broken)
-    with TestClient(create_app(demo, single_user=True)) as client:
+    with TestClient(create_app(demo, single_user=True), base_url=LOCAL_URL) as client:
         answer = client.get("/api/v1/metrics")
     assert answer.status_code == 503
     assert answer.json()["error"]["message"] == "the database cannot be used: connection refused"

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.api.api_support import EVALUATION, HELPFUL
+from tests.api.api_support import EVALUATION, HELPFUL, LOCAL, LOCAL_TOKEN
 
 from rubricate import Rubricate
 from rubricate.api import create_app
@@ -21,6 +21,7 @@ from rubricate.store.tables import (
 )
 
 START = {"metric": HELPFUL, "evaluations": [EVALUATION], "delta": 1}
+CONFIRM = {"confirm_unverified": True}  # these runs are not verified (the offline engine)
 
 
 class BrokenQueue(RunQueue):
@@ -52,8 +53,9 @@ def judge() -> Iterator[FakeModel]:
 
 @pytest.fixture
 def broken_client(demo: Rubricate) -> Iterator[TestClient]:
-    app = create_app(demo, single_user=True, run_queue=BrokenQueue(demo.settings, demo.db))
-    with TestClient(app) as test_client:
+    queue = BrokenQueue(demo.settings, demo.db)
+    app = create_app(demo, single_user=True, run_queue=queue, local_token=LOCAL_TOKEN)
+    with TestClient(app, **LOCAL) as test_client:
         yield test_client
 
 
@@ -110,6 +112,17 @@ def test_evaluation_cost_estimate_calls_no_model(client: TestClient) -> None:
     assert estimate["cost_usd"] is not None and estimate["cost_usd"] > 0
 
 
+def test_a_run_id_names_one_run_of_either_kind(client: TestClient, judge: FakeModel) -> None:
+    """The service's rule, the API's too: an id an alignment run holds is refused to an
+    evaluation run, and nothing is written or queued."""
+    assert client.post("/api/v1/alignment-runs", json={**START, "run_id": "shared"}).is_success
+    body = {"metric": HELPFUL, "evaluation": EVALUATION, "model": "fake:judge", "run_id": "shared"}
+    refused = client.post("/api/v1/evaluation-runs", json=body)
+    assert refused.status_code == 409
+    assert "already used by an alignment run" in refused.json()["error"]["message"]
+    assert client.get("/api/v1/evaluation-runs").json()["items"] == []
+
+
 def test_a_run_that_cannot_be_queued_is_cancelled(broken_client: TestClient) -> None:
     refused = broken_client.post("/api/v1/alignment-runs", json={**START, "run_id": "al-x"})
     assert refused.status_code == 503
@@ -162,13 +175,13 @@ def test_review_and_accept(client: TestClient, demo: Rubricate) -> None:
     client.post("/api/v1/alignment-runs/al-2/guidelines/2/restore")
     missing = client.post("/api/v1/alignment-runs/al-2/guidelines/999/strike")
     assert missing.status_code == 422 and missing.json()["error"]["field"] == "guideline"
-    accepted = client.post("/api/v1/alignment-runs/al-2/accept", json={})
+    accepted = client.post("/api/v1/alignment-runs/al-2/accept", json=CONFIRM)
     assert accepted.status_code == 200, accepted.text
     body = accepted.json()
     assert body["created"] is True and body["forked"] is False
     assert "Do not reward length" in body["version"]["guidelines"]
     assert "Be terse." in body["version"]["guidelines"]
-    twice = client.post("/api/v1/alignment-runs/al-2/accept").json()
+    twice = client.post("/api/v1/alignment-runs/al-2/accept", json=CONFIRM).json()
     assert twice["created"] is False and twice["version"]["id"] == body["version"]["id"]
     assert client.post("/api/v1/alignment-runs/al-2/reject").status_code == 409
     metric = client.get(f"/api/v1/metrics/{HELPFUL}").json()
@@ -179,21 +192,47 @@ def test_accept_on_a_stale_base_needs_merge(client: TestClient, demo: Rubricate)
     for run_id in ("al-3", "al-4"):
         client.post("/api/v1/alignment-runs", json={**START, "run_id": run_id})
         aligned(demo, run_id, f"A guideline of {run_id}.")
-    assert client.post("/api/v1/alignment-runs/al-3/accept").status_code == 200
-    stale = client.post("/api/v1/alignment-runs/al-4/accept")
+    assert client.post("/api/v1/alignment-runs/al-3/accept", json=CONFIRM).status_code == 200
+    stale = client.post("/api/v1/alignment-runs/al-4/accept", json=CONFIRM)
     assert stale.status_code == 409 and "merge" in stale.json()["error"]["message"]
-    merged = client.post("/api/v1/alignment-runs/al-4/accept", json={"merge": True}).json()
+    merged = client.post(
+        "/api/v1/alignment-runs/al-4/accept", json={**CONFIRM, "merge": True}
+    ).json()
     assert merged["merged"] is True
+
+
+def test_an_unverified_run_needs_confirm_unverified(client: TestClient, demo: Rubricate) -> None:
+    client.post("/api/v1/alignment-runs", json={**START, "run_id": "al-6"})
+    aligned(demo, "al-6", "Penalise answers that break the refund policy.")
+    refused = client.post("/api/v1/alignment-runs/al-6/accept", json={"merge": False})
+    assert refused.status_code == 409
+    message = refused.json()["error"]["message"]
+    assert "is not verified: no judge model was given" in message
+    assert "confirm_unverified" in message
+    assert client.get(f"/api/v1/metrics/{HELPFUL}").json()["active_version"] == 1
+    accepted = client.post("/api/v1/alignment-runs/al-6/accept", json=CONFIRM)
+    assert accepted.status_code == 200, accepted.text
+    assert "no judge model" in accepted.json()["run"]["result"]["review"]["unverified"]
+
+
+def test_nothing_to_accept_is_a_clear_409(client: TestClient, demo: Rubricate) -> None:
+    client.post("/api/v1/alignment-runs", json={**START, "run_id": "al-7"})
+    aligned(demo, "al-7")
+    refused = client.post("/api/v1/alignment-runs/al-7/accept", json=CONFIRM)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"] == (
+        "nothing to accept: run 'al-7' found none (no guideline to propose)"
+    )
 
 
 def test_reject_and_pending_runs_cannot_be_reviewed(client: TestClient, demo: Rubricate) -> None:
     client.post("/api/v1/alignment-runs", json={**START, "run_id": "al-5"})
-    pending = client.post("/api/v1/alignment-runs/al-5/accept")
+    pending = client.post("/api/v1/alignment-runs/al-5/accept", json=CONFIRM)
     assert pending.status_code == 409
     aligned(demo, "al-5", "Anything.")
     rejected = client.post("/api/v1/alignment-runs/al-5/reject").json()
     assert rejected["result"]["review"]["decision"] == "rejected"
-    assert client.post("/api/v1/alignment-runs/al-5/accept").status_code == 409
+    assert client.post("/api/v1/alignment-runs/al-5/accept", json=CONFIRM).status_code == 409
 
 
 def test_the_offline_engine_run_can_be_read(client: TestClient, demo: Rubricate) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from rubricate import InvalidInput, Rubricate
 from rubricate.store.tables import (
@@ -102,16 +102,12 @@ def stored(rb: Rubricate, evaluation: str) -> dict[str, list[tuple[Any, ...]]]:
         ).all()
         in_evaluation = RowRecord.evaluation_id == evaluation_id
         annotations = session.execute(
-            select(
-                RowRecord.external_id,
-                MetricRecord.name,
+            _by_row_and_metric(
+                AnnotationRecord,
                 AnnotationRecord.annotator,
                 AnnotationRecord.score,
                 AnnotationRecord.comment,
-            )
-            .join(RowRecord, RowRecord.id == AnnotationRecord.row_id)
-            .join(MetricRecord, MetricRecord.id == AnnotationRecord.metric_id)
-            .where(in_evaluation)
+            ).where(in_evaluation)
         ).all()
         judged = session.execute(
             select(
@@ -136,15 +132,9 @@ def stored(rb: Rubricate, evaluation: str) -> dict[str, list[tuple[Any, ...]]]:
             .where(in_evaluation)
         ).all()
         resolutions = session.execute(
-            select(
-                RowRecord.external_id,
-                MetricRecord.name,
-                ResolutionRecord.value,
-                ResolutionRecord.resolved_by,
-            )
-            .join(RowRecord, RowRecord.id == ResolutionRecord.row_id)
-            .join(MetricRecord, MetricRecord.id == ResolutionRecord.metric_id)
-            .where(in_evaluation)
+            _by_row_and_metric(
+                ResolutionRecord, ResolutionRecord.value, ResolutionRecord.resolved_by
+            ).where(in_evaluation)
         ).all()
     return {
         "rows": [tuple(r) for r in rows],
@@ -152,6 +142,18 @@ def stored(rb: Rubricate, evaluation: str) -> dict[str, list[tuple[Any, ...]]]:
         "judge_results": sorted((tuple(j) for j in judged), key=repr),
         "resolutions": sorted((tuple(r) for r in resolutions), key=repr),
     }
+
+
+def _by_row_and_metric(
+    record: type[AnnotationRecord] | type[ResolutionRecord], *columns: Any
+) -> Select[Any]:
+    """``columns`` of a record kept per row and metric, after the row's external id and
+    the metric's name."""
+    return (
+        select(RowRecord.external_id, MetricRecord.name, *columns)
+        .join(RowRecord, RowRecord.id == record.row_id)
+        .join(MetricRecord, MetricRecord.id == record.metric_id)
+    )
 
 
 def files_of(folder: Path) -> dict[str, bytes]:

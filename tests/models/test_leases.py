@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, insert, select
+from tests.fake_server_support import server as server  # the fixture, as pytest finds it
+from tests.fake_server_support import use_fake
 
 from rubricate import Rubricate
 from rubricate.models import leases
@@ -22,24 +23,15 @@ from rubricate.scoring.judge import JUDGE_SCHEMA
 from rubricate.settings import Settings
 from rubricate.store.database import Database
 from rubricate.store.tables import ProviderLeaseRecord, utcnow
-from rubricate.testing.fake_openai import FakeOpenAI, RunningFake, running
+from rubricate.testing.fake_openai import FakeOpenAI, RunningFake
 
 MODEL = "openai-chat:fake-judge"
 LIMIT = 3
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningFake]:
-    with running() as started:
-        yield started
-
-
 @pytest.fixture
 def fake(server: RunningFake, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
-    server.fake.reset(config=True)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-leases-test")
-    return server.fake
+    return use_fake(server, monkeypatch, "sk-leases-test")
 
 
 def settings_for(database_url: str) -> Settings:

@@ -98,9 +98,12 @@ def test_a_phrase_of_lenient_disagreements_rare_among_agreeing_rows_is_a_guideli
     assert guideline.direction is Direction.TOO_LENIENT
     assert guideline.row_ids == (1, 2, 3, 4, 5)
     assert quoted(guideline) == "ignores the safety warning"
-    assert guideline.text.startswith("Score lower when")
-    assert "the judge gave 4 where reviewers gave 2 on all 5 rows" in guideline.text
-    assert "judge too lenient" in guideline.text
+    # The guideline names the condition and the score reviewers give, on the scale; the
+    # training statistics are evidence for people, never text for the judge.
+    assert guideline.text == (
+        'Outputs reviewers would call "ignores the safety warning" should get about 2, not more.'
+    )
+    assert "the judge gave 4 where reviewers gave 2 on all 5 rows" in guideline.evidence
     assert "5 of 5 disagreements" in guideline.evidence
 
 
@@ -183,7 +186,7 @@ def test_each_row_counts_in_one_group_and_directions_stay_apart() -> None:
     assert sum(map(len, lenient_rows)) == 9  # no row in two groups
     assert by_phrase["clear worked example"].direction is Direction.TOO_HARSH
     assert by_phrase["clear worked example"].row_ids == (20, 21, 22, 23, 24)
-    assert by_phrase["clear worked example"].text.startswith("Score higher")
+    assert by_phrase["clear worked example"].text.endswith("should get about 3, not less.")
     # ranked by rows; the limit keeps the largest
     counts = [len(g.row_ids) for g in result.guidelines]
     assert counts == sorted(counts, reverse=True)
@@ -214,8 +217,11 @@ def test_long_outputs_are_found_as_a_row_feature() -> None:
     result = distill(disagreements, agreeing)
 
     (guideline,) = result.guidelines
-    assert guideline.text.startswith("Do not reward length: for outputs longer than 6 words")
-    assert "on all 8 rows (judge too lenient)" in guideline.text
+    assert guideline.text == (
+        "Do not reward length: when nothing else sets them apart, outputs longer than 6 "
+        "words should get about 2, not more."
+    )
+    assert "the judge gave 4 where reviewers gave 2 on all 8 rows" in guideline.evidence
     assert guideline.row_ids == tuple(range(1, 9))
     assert "long outputs" in guideline.evidence
 

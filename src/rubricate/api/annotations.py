@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
-from rubricate.api import reads
-from rubricate.api.auth import CallerUser
+from rubricate.api.auth import CallerUser, is_operator
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
-from rubricate.api.pagination import Page, PageParams, Paging
+from rubricate.api.pagination import Page, PageParams, listed_page
+from rubricate.api.roles import Access, requires
 from rubricate.api.schemas import (
     AgreementOut,
     AnnotationIn,
@@ -21,6 +21,8 @@ from rubricate.api.schemas import (
     ResolveReportOut,
     ResolveRowIn,
 )
+from rubricate.domain.errors import Forbidden
+from rubricate.domain.users import User
 
 router = APIRouter(prefix="/evaluations/{evaluation}/metrics/{metric}", tags=["annotations"])
 
@@ -28,7 +30,18 @@ EvaluationName = Annotated[str, Path(min_length=1, max_length=200)]
 MetricName = Annotated[str, Path(min_length=1, max_length=100)]
 
 
-@router.get("/annotations", responses=responses(404))
+def acting_as(request: Request, caller: User, named: str | None, field: str) -> str:
+    """Whom a write is recorded for: the caller, unless an operator names someone else.
+    A user's token naming another person is refused, so nobody overwrites another's work."""
+    if named is None or named.strip() == caller.name or is_operator(request):
+        return caller.name if named is None else named
+    raise Forbidden(
+        f"{field} must be you ({caller.name!r}), not {named.strip()!r}: "
+        "only an operator's token (RUBRICATE_API_TOKENS) may write for someone else",
+    )
+
+
+@router.get("/annotations", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def list_annotations(
     rb: Workspace,
     evaluation: EvaluationName,
@@ -37,61 +50,74 @@ def list_annotations(
     row: Annotated[str | None, Query(max_length=200, description="One row's id.")] = None,
 ) -> Page[AnnotationOut]:
     """Every reviewer's score and comment, in row order."""
-    return reads.annotation_page(rb.db, evaluation, metric, paging, row=row)
+    found = rb.evaluation_reads.annotations(
+        evaluation, metric, offset=paging.offset, limit=paging.limit, row=row
+    )
+    return listed_page(found, paging, AnnotationOut)
 
 
-@router.post("/annotations", status_code=201, responses=responses(404))
+@router.post(
+    "/annotations",
+    dependencies=[requires(Access.REVIEWER)],
+    status_code=201,
+    responses=responses(404),
+)
 def add_annotation(
-    rb: Workspace, evaluation: EvaluationName, metric: MetricName, body: AnnotationIn
+    rb: Workspace,
+    request: Request,
+    caller: CallerUser,
+    evaluation: EvaluationName,
+    metric: MetricName,
+    body: AnnotationIn,
 ) -> AnnotationOut:
     """One reviewer's score (a number or a label) for one row; it replaces that reviewer's
-    earlier score of the row."""
+    earlier score of the row. A user's token annotates as that user (``annotator`` may be
+    left out); only an operator's token may name another annotator (an import, a script)."""
+    annotator = acting_as(request, caller, body.annotator, "annotator")
     rb.annotations.add(
         evaluation,
         body.row,
         metric,
-        annotator=body.annotator,
+        annotator=annotator,
         score=body.score,
         comment=body.comment,
     )
-    paging = Paging(offset=0, limit=500)
-    found = reads.annotation_page(rb.db, evaluation, metric, paging, row=body.row)
-    return next(a for a in found.items if a.annotator == body.annotator.strip())
+    found = rb.evaluation_reads.annotations(evaluation, metric, limit=500, row=body.row)
+    added = next(a for a in found.items if a.annotator == annotator.strip())
+    return AnnotationOut.model_validate(added)
 
 
-@router.post("/resolutions", responses=responses(403, 404))
+@router.post("/resolutions", dependencies=[requires(Access.ADMIN)], responses=responses(403, 404))
 def resolve_row(
     rb: Workspace,
+    request: Request,
     evaluation: EvaluationName,
     metric: MetricName,
     body: ResolveRowIn,
     caller: CallerUser,
 ) -> ResolutionOut:
     """An admin's final value for one row; it replaces whatever resolved it before."""
-    caller.require_admin("resolve a row")
-    user = body.user or caller.name
+    user = acting_as(request, caller, body.user, "user")
     value = rb.annotations.resolve_row(evaluation, body.row, metric, value=body.value, user=user)
     return ResolutionOut(
         row=body.row, metric=metric, value=value, resolved_by=f"user:{user.strip()}"
     )
 
 
-@router.post("/resolve", responses=responses(403, 404))
+@router.post("/resolve", dependencies=[requires(Access.ADMIN)], responses=responses(403, 404))
 def resolve_by_policy(
     rb: Workspace,
     evaluation: EvaluationName,
     metric: MetricName,
     body: ResolveIn,
-    caller: CallerUser,
 ) -> ResolveReportOut:
     """Resolve in bulk with a policy (admins only); rows it cannot decide stay for an
     admin."""
-    caller.require_admin("resolve rows by a policy")
     report = rb.annotations.resolve(evaluation, metric, body.policy, replace=body.replace)
     return ResolveReportOut.model_validate(report)
 
 
-@router.get("/agreement", responses=responses(404))
+@router.get("/agreement", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def agreement(rb: Workspace, evaluation: EvaluationName, metric: MetricName) -> AgreementOut:
     """Krippendorff's alpha among reviewers and each pair's agreement."""
     return AgreementOut.model_validate(rb.annotations.agreement(evaluation, metric))

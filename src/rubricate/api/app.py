@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -11,9 +12,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from rubricate.api import annotations as annotation_routes
-from rubricate.api import errors, evaluations, metrics, runs, transfer
+from rubricate.api import docs, errors, evaluations, metrics, run_verify, runs, transfer
 from rubricate.api.auth import Tokens, authenticate
+from rubricate.api.bodies import BodyLimit
 from rubricate.api.errors import responses
+from rubricate.api.local import LOOPBACK_NAMES, LocalOnly
 from rubricate.api.queueing import RunQueue
 from rubricate.domain.errors import InvalidInput
 from rubricate.service.workspace import Rubricate
@@ -66,19 +69,31 @@ def create_app(
     tokens: Mapping[str, str] | None = None,
     single_user: bool = False,
     run_queue: RunQueue | None = None,
+    local_token: str | None = None,
+    port: int | None = None,
+    host: str | None = None,
 ) -> FastAPI:
     """The REST API over ``rb``. ``tokens`` maps each API token to a name (who made a
-    change); None: read from RUBRICATE_API_TOKENS. ``single_user``: no token needed."""
+    change); None: read from RUBRICATE_API_TOKENS. ``single_user``: no token needed to
+    read; a write needs ``local_token`` (default: a new one, ``app.state.local_token``),
+    and only loopback Host names (on ``port``, if given) and same-origin writes are served."""
     known = tokens_from_env() if tokens is None else dict(tokens)
     app = FastAPI(
         title="rubricate",
         version="1",
         summary="Align LLM-as-a-judge metrics with the people who review their work.",
+        docs_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN: ours do not
+        redoc_url=None,
     )
     app.state.rubricate = rb
     app.state.tokens = Tokens(known, single_user=single_user)
     app.state.run_queue = run_queue or RunQueue(rb.settings, rb.db)
+    app.state.local_token = local_token or secrets.token_urlsafe(32)
     errors.install(app)
+    app.add_middleware(BodyLimit)
+    if single_user:
+        names = LOOPBACK_NAMES | ({host.strip("[]").lower()} if host else set())
+        app.add_middleware(LocalOnly, port=port, names=frozenset(names))
     api = APIRouter(
         prefix="/api/v1",
         dependencies=[Depends(authenticate), Depends(_checked_request)],
@@ -89,6 +104,8 @@ def create_app(
     api.include_router(annotation_routes.router)
     api.include_router(runs.evaluation_runs)
     api.include_router(runs.alignment_runs)
+    api.include_router(run_verify.router)
     api.include_router(transfer.router)
     app.include_router(api)
+    docs.install(app)
     return app

@@ -37,6 +37,7 @@ class ErrorBody(BaseModel):
 _DESCRIPTIONS = {
     401: "Missing or unknown API token",
     403: "The caller's role does not allow this (admins only)",
+    413: "The request body is larger than this route accepts",
     404: "Not found",
     409: "Conflicts with what is stored",
     422: "Invalid input; `field` names the parameter at fault",
@@ -118,7 +119,9 @@ async def _http_error(request: Request, error: Exception) -> Response:
     message = error.detail if isinstance(error.detail, str) else str(error.detail)
     if error.status_code == 400:  # a body that is not JSON at all: invalid input, as any other
         return _body(request, 422, f"the request body cannot be read: {message}", field="body")
-    return _body(request, error.status_code, message, headers=getattr(error, "headers", None))
+    field = "body" if error.status_code == 413 else None  # api/bodies.py's limits
+    headers = getattr(error, "headers", None)
+    return _body(request, error.status_code, message, field=field, headers=headers)
 
 
 async def _database_error(request: Request, error: Exception) -> Response:

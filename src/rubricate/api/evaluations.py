@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from rubricate.api import reads
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
-from rubricate.api.pagination import Page, PageParams, page_of
+from rubricate.api.pagination import Page, PageParams, listed_page, page_of
+from rubricate.api.roles import Access, requires
 from rubricate.api.schemas import (
     CoverageOut,
     EvaluationDetail,
@@ -36,13 +36,13 @@ def _row(row: Row) -> RowOut:
     )
 
 
-@router.get("", responses=responses())
+@router.get("", dependencies=[requires(Access.REVIEWER)], responses=responses())
 def list_evaluations(rb: Workspace, paging: PageParams) -> Page[EvaluationOut]:
     """Every evaluation: source, rows, whether it is completed."""
     return page_of(rb.evaluations.list(), paging, EvaluationOut.model_validate)
 
 
-@router.get("/{name}", responses=responses(404))
+@router.get("/{name}", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def get_evaluation(rb: Workspace, name: EvaluationName) -> EvaluationDetail:
     """The evaluation and, per metric, annotated, resolved and judged rows, annotations
     and reviewers."""
@@ -53,7 +53,7 @@ def get_evaluation(rb: Workspace, name: EvaluationName) -> EvaluationDetail:
     )
 
 
-@router.get("/{name}/rows", responses=responses(404))
+@router.get("/{name}/rows", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def list_rows(rb: Workspace, name: EvaluationName, paging: PageParams) -> Page[RowOut]:
     """Its rows, in imported order."""
     total = rb.evaluations.get(name).row_count
@@ -63,7 +63,9 @@ def list_rows(rb: Workspace, name: EvaluationName, paging: PageParams) -> Page[R
     )
 
 
-@router.get("/{name}/judge-results", responses=responses(404))
+@router.get(
+    "/{name}/judge-results", dependencies=[requires(Access.REVIEWER)], responses=responses(404)
+)
 def list_judge_results(
     rb: Workspace,
     name: EvaluationName,
@@ -73,4 +75,7 @@ def list_judge_results(
 ) -> Page[JudgeResultOut]:
     """Judge results of the evaluation (of one row with ``?row=``, of one metric with
     ``?metric=``), every version and run kept."""
-    return reads.judge_result_page(rb.db, name, paging, row=row, metric=metric)
+    found = rb.evaluation_reads.judge_results(
+        name, offset=paging.offset, limit=paging.limit, row=row, metric=metric
+    )
+    return listed_page(found, paging, JudgeResultOut)

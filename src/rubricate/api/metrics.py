@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, page_of
+from rubricate.api.roles import Access, requires
 from rubricate.api.schemas import (
     MetricCreate,
     MetricDetail,
@@ -67,13 +68,15 @@ def _version(rb: Rubricate, name: str, number: int) -> MetricVersion:
     return rb.metrics.version(f"{name}@{number}")
 
 
-@router.get("", responses=responses())
+@router.get("", dependencies=[requires(Access.REVIEWER)], responses=responses())
 def list_metrics(rb: Workspace, paging: PageParams) -> Page[MetricOut]:
     """Every metric: kind, active version, how many versions, scale."""
     return page_of(rb.metrics.list(), paging, _out)
 
 
-@router.post("", status_code=201, responses=responses(409))
+@router.post(
+    "", dependencies=[requires(Access.ADMIN)], status_code=201, responses=responses(403, 409)
+)
 def create_metric(rb: Workspace, body: MetricCreate) -> MetricDetail:
     """A custom metric written by hand; its first version is active."""
     rb.metrics.create(
@@ -86,13 +89,13 @@ def create_metric(rb: Workspace, body: MetricCreate) -> MetricDetail:
     return _detail(rb, body.name)
 
 
-@router.get("/{name}", responses=responses(404))
+@router.get("/{name}", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def get_metric(rb: Workspace, name: MetricName) -> MetricDetail:
     """A metric with every version (prompt, guidelines, scale, origin), the active marked."""
     return _detail(rb, name)
 
 
-@router.get("/{name}/versions", responses=responses(404))
+@router.get("/{name}/versions", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def list_versions(rb: Workspace, name: MetricName, paging: PageParams) -> Page[MetricVersionOut]:
     metric = rb.metrics.get(name)
     versions = rb.metrics.versions(name)
@@ -100,34 +103,45 @@ def list_versions(rb: Workspace, name: MetricName, paging: PageParams) -> Page[M
     return page_of(versions, paging, lambda v: _version_out(v, active))
 
 
-@router.post("/{name}/versions", status_code=201, responses=responses(404, 409))
+@router.post(
+    "/{name}/versions",
+    dependencies=[requires(Access.ADMIN)],
+    status_code=201,
+    responses=responses(403, 404, 409),
+)
 def add_version(rb: Workspace, name: MetricName, body: VersionCreate) -> MetricVersionOut:
     """The next version of a custom metric; it becomes active (a pin is lifted)."""
     version = rb.metrics.add_version(name, prompt=body.prompt, guidelines=body.guidelines)
     return _version_out(version, version)
 
 
-@router.get("/{name}/versions/{number}", responses=responses(404))
+@router.get(
+    "/{name}/versions/{number}", dependencies=[requires(Access.REVIEWER)], responses=responses(404)
+)
 def get_version(rb: Workspace, name: MetricName, number: VersionNumber) -> MetricVersionOut:
     version = _version(rb, name, number)
     return _version_out(version, rb.metrics.version(name))
 
 
-@router.put("/{name}/pin", responses=responses(404, 409))
+@router.put(
+    "/{name}/pin", dependencies=[requires(Access.ADMIN)], responses=responses(403, 404, 409)
+)
 def pin(rb: Workspace, name: MetricName, body: PinBody) -> MetricDetail:
     """Make a version active (a roll-back), or ``{"version": null}`` to follow the newest."""
     rb.metrics.pin(name, body.version)
     return _detail(rb, name)
 
 
-@router.delete("/{name}/pin", responses=responses(404, 409))
+@router.delete(
+    "/{name}/pin", dependencies=[requires(Access.ADMIN)], responses=responses(403, 404, 409)
+)
 def unpin(rb: Workspace, name: MetricName) -> MetricDetail:
     """Follow the newest version again."""
     rb.metrics.pin(name, None)
     return _detail(rb, name)
 
 
-@router.get("/{name}/diff", responses=responses(404))
+@router.get("/{name}/diff", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def diff_versions(
     rb: Workspace,
     name: MetricName,
@@ -157,7 +171,9 @@ def diff_versions(
     )
 
 
-@router.get("/{name}/export-prompt", responses=responses(404))
+@router.get(
+    "/{name}/export-prompt", dependencies=[requires(Access.REVIEWER)], responses=responses(404)
+)
 def export_prompt(
     rb: Workspace,
     name: MetricName,

@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Annotated, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from rubricate.service.evaluation_reads import Listing
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 T = TypeVar("T")
 S = TypeVar("S")
+M = TypeVar("M", bound=BaseModel)
 
 
 class Page(BaseModel, Generic[T]):
@@ -48,4 +52,14 @@ def page_of(items: Sequence[S], paging: Paging, convert: Callable[[S], T]) -> Pa
         offset=paging.offset,
         limit=paging.limit,
         total=len(items),
+    )
+
+
+def listed_page(found: Listing[S], paging: Paging, out: type[M]) -> Page[M]:
+    """A page the database cut, each item read into ``out``."""
+    return Page[M](
+        items=[out.model_validate(item) for item in found.items],
+        offset=paging.offset,
+        limit=paging.limit,
+        total=found.total,
     )

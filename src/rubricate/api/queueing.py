@@ -1,55 +1,31 @@
-"""Handing runs to the workers (rubricate.runs.queue), behind one small object so that an
-app can be given another (a test that wants no DBOS system database)."""
+"""The app's workers' queue (rubricate.runs.control's, held in the app's state so that a
+test may give another: one that wants no DBOS system database) and the run use cases over
+it, as dependencies of the API's and the web's routes."""
 
 from __future__ import annotations
 
-import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request
 
-from rubricate.domain.errors import Unavailable
-from rubricate.settings import Settings
-from rubricate.store.database import Database
-
-if TYPE_CHECKING:
-    from rubricate.service.workspace import Rubricate
+from rubricate.api.deps import Workspace
+from rubricate.runs.control import RunControl, VerifyState, WorkerQueue
 
 
-class RunQueue:
-    def __init__(self, settings: Settings, db: Database) -> None:
-        self._settings = settings
-        self._db = db
+class RunQueue(WorkerQueue):
+    """The workers' queue of the use cases (rubricate.runs.control), and what a page asks
+    of it besides."""
 
-    def enqueue(self, kind: str, run_id: str, *, attempt: str = "") -> None:
+    def verify_state(self, run_id: str) -> VerifyState:
+        """The run's latest Verify again: waiting for or with a worker, or why it ended
+        without a new check; nothing when the workers' database cannot say (a page still
+        shows, without the notice)."""
         from rubricate.runs import queue
 
-        queue.enqueue(self._settings, kind, run_id, attempt=attempt)
-
-    def cancel(self, run_id: str) -> None:
-        from rubricate.runs import queue
-
-        queue.cancel(self._settings, [run_id])
-
-    def alive_workers(self) -> int:
-        from rubricate.runs.queue import alive_workers
-
-        return alive_workers(self._db, self._settings.worker_dead_after)
-
-
-def enqueue_or_cancel(
-    rb: Rubricate, queue: RunQueue, kind: str, run_id: str, *, retry: bool
-) -> None:
-    """Hand the run to the workers; when it cannot be queued the run is cancelled (not left
-    Pending with nothing to carry it out), and the error says why. Shared by the REST API
-    and the web UI."""
-    try:
-        queue.enqueue(kind, run_id, attempt=uuid.uuid4().hex[:8] if retry else "")
-    except Exception as error:
-        runs = rb.alignment_runs if kind == "alignment" else rb.evaluation_runs
-        runs.cancel(run_id)
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise Unavailable(f"could not queue run {run_id} for a worker: {reason}") from None
+        try:
+            return queue.verify_state(self._settings, run_id)
+        except Exception:
+            return VerifyState()
 
 
 def queued_message(alive: int) -> str:
@@ -59,9 +35,24 @@ def queued_message(alive: int) -> str:
     return "queued, but no worker is alive to take it: start one with `rubricate worker`"
 
 
+def queue_reply(control: RunControl, status: str, queued: bool) -> tuple[int, str]:
+    """The workers alive, and what a caller is told of a run it started or retried (a
+    repeated start of a run that ended queues nothing)."""
+    alive = control.alive_workers()
+    return alive, queued_message(alive) if queued else f"the run is {status} already"
+
+
 def _queue(request: Request) -> RunQueue:
     run_queue: RunQueue = request.app.state.run_queue
     return run_queue
 
 
 Queue = Annotated[RunQueue, Depends(_queue)]
+
+
+def _control(rb: Workspace, queue: Queue) -> RunControl:
+    return RunControl(rb, queue)
+
+
+Control = Annotated[RunControl, Depends(_control)]
+"""The run use cases (start, cancel, retry, verify again) over the app's workers' queue."""

@@ -4,7 +4,7 @@ retry; for alignment runs also the review: edit, strike, restore, accept, reject
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query
 
@@ -12,8 +12,9 @@ from rubricate.api.auth import Caller, CallerUser
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, page_of
-from rubricate.api.queueing import Queue, enqueue_or_cancel, queued_message
-from rubricate.api.schemas import (
+from rubricate.api.queueing import Control, queue_reply
+from rubricate.api.roles import Access, requires
+from rubricate.api.run_schemas import (
     AcceptIn,
     AcceptOut,
     AlignmentParamsOut,
@@ -22,17 +23,26 @@ from rubricate.api.schemas import (
     AlignmentStart,
     BudgetIO,
     CostEstimateOut,
+    DroppedGuidelineOut,
     EvaluationRunEstimateIn,
     EvaluationRunOut,
     EvaluationRunStart,
     GuidelineEdit,
-    MetricVersionOut,
     QueuedAlignmentRun,
     QueuedEvaluationRun,
+    RowErrorOut,
+    RowErrorsOut,
+    RowRefOut,
 )
-from rubricate.domain.errors import Conflict, InvalidInput, NotFound
-from rubricate.domain.runs import AlignmentRun, Budget
+from rubricate.api.schemas import MetricVersionOut
+from rubricate.domain.acceptance import dropped_guidelines, nothing_to_accept, unverified_reason
+from rubricate.domain.alignment_runs import AlignmentRun, Budget
+from rubricate.domain.errors import InvalidInput
+from rubricate.limits import ROW_ERRORS_MAX
 from rubricate.service.workspace import Rubricate
+
+if TYPE_CHECKING:
+    from rubricate.service.alignment_runs import RunChoices
 
 evaluation_runs = APIRouter(prefix="/evaluation-runs", tags=["evaluation runs"])
 alignment_runs = APIRouter(prefix="/alignment-runs", tags=["alignment runs"])
@@ -59,24 +69,11 @@ def _run_id(header: str | None, body: str | None) -> str | None:
     return header or body
 
 
-def _not_the_other_kind(rb: Rubricate, kind: str, run_id: str | None) -> str | None:
-    """A run id names one run: an evaluation run may not take an alignment run's id, nor
-    the other way round (their journals of model calls are keyed by the id alone)."""
-    if run_id is None:
-        return None
-    try:
-        if kind == "evaluation":
-            rb.alignment_runs.get(run_id)
-        else:
-            rb.evaluation_runs.get(run_id)
-    except NotFound:
-        return run_id
-    other = "an alignment" if kind == "evaluation" else "an evaluation"
-    raise Conflict(f"run id {run_id!r} is taken by {other} run: choose another")
-
-
-def _alignment_out(run: AlignmentRun) -> AlignmentRunOut:
+def _alignment_out(run: AlignmentRun, rb: Rubricate | None = None) -> AlignmentRunOut:
+    """The run; with ``rb``, also the user's ids of the rows its result names (one read)."""
     params = run.params
+    result = run.result
+    refs = rb.alignment_runs.result_rows(result) if rb is not None else {}
     return AlignmentRunOut(
         id=run.id,
         metric=run.metric,
@@ -103,15 +100,29 @@ def _alignment_out(run: AlignmentRun) -> AlignmentRunOut:
         started_at=run.started_at,
         finished_at=run.finished_at,
         accepted_version_id=run.accepted_version_id,
+        row_refs=[RowRefOut.model_validate(ref) for ref in refs.values()],
+        dropped=[DroppedGuidelineOut.model_validate(d) for d in dropped_guidelines(result)]
+        if result
+        else [],
+        nothing_to_accept=nothing_to_accept(run.id, result) if result else None,
+        unverified=unverified_reason(result) if result else None,
     )
 
 
 # -- evaluation runs -----------------------------------------------------------------------
 
 
-@evaluation_runs.post("", status_code=202, responses=responses(404, 409, 503))
+@evaluation_runs.post(
+    "",
+    dependencies=[requires(Access.REVIEWER)],
+    status_code=202,
+    responses=responses(404, 409, 503),
+)
 def start_evaluation_run(
-    rb: Workspace, queue: Queue, body: EvaluationRunStart, idempotency_key: IdempotencyKey = None
+    rb: Workspace,
+    control: Control,
+    body: EvaluationRunStart,
+    idempotency_key: IdempotencyKey = None,
 ) -> QueuedEvaluationRun:
     """Record a Pending run and queue it for a worker. The model (and its key) is checked
     first; nothing is written when anything is wrong."""
@@ -121,21 +132,21 @@ def start_evaluation_run(
         model=body.model,
         temperature=body.temperature,
         seed=body.seed,
-        run_id=_not_the_other_kind(rb, "evaluation", _run_id(idempotency_key, body.run_id)),
+        run_id=_run_id(idempotency_key, body.run_id),  # one id namespace: the service checks
     )
-    queued = not run.status.finished
-    if queued:
-        enqueue_or_cancel(rb, queue, "evaluation", run.id, retry=False)
-    alive = queue.alive_workers()
+    queued = control.evaluation.queue(run)
+    alive, message = queue_reply(control, run.status.label, queued)
     return QueuedEvaluationRun(
-        run=EvaluationRunOut.model_validate(rb.evaluation_runs.get(run.id)),
+        run=EvaluationRunOut.model_validate(run),
         queued=queued,
         alive_workers=alive,
-        message=queued_message(alive) if queued else f"the run is {run.status.label} already",
+        message=message,
     )
 
 
-@evaluation_runs.post("/estimate", responses=responses(404))
+@evaluation_runs.post(
+    "/estimate", dependencies=[requires(Access.REVIEWER)], responses=responses(404)
+)
 def estimate_evaluation_run(rb: Workspace, body: EvaluationRunEstimateIn) -> CostEstimateOut:
     """Tokens and money for scoring every row; no model is called, no key is needed."""
     estimate = rb.evaluation_runs.estimate(
@@ -144,7 +155,7 @@ def estimate_evaluation_run(rb: Workspace, body: EvaluationRunEstimateIn) -> Cos
     return CostEstimateOut.model_validate(estimate)
 
 
-@evaluation_runs.get("", responses=responses(404))
+@evaluation_runs.get("", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def list_evaluation_runs(
     rb: Workspace,
     paging: PageParams,
@@ -156,46 +167,74 @@ def list_evaluation_runs(
     return page_of(rb.evaluation_runs.list(evaluation), paging, EvaluationRunOut.model_validate)
 
 
-@evaluation_runs.get("/{run_id}", responses=responses(404))
+@evaluation_runs.get(
+    "/{run_id}", dependencies=[requires(Access.REVIEWER)], responses=responses(404)
+)
 def get_evaluation_run(rb: Workspace, run_id: RunIdPath) -> EvaluationRunOut:
     return EvaluationRunOut.model_validate(rb.evaluation_runs.get(run_id))
 
 
-@evaluation_runs.post("/{run_id}/cancel", responses=responses(404, 503))
-def cancel_evaluation_run(rb: Workspace, queue: Queue, run_id: RunIdPath) -> EvaluationRunOut:
+@evaluation_runs.get(
+    "/{run_id}/errors", dependencies=[requires(Access.REVIEWER)], responses=responses(404)
+)
+def evaluation_run_errors(
+    rb: Workspace,
+    run_id: RunIdPath,
+    limit: Annotated[
+        int, Query(ge=1, le=ROW_ERRORS_MAX, description="At most this many rows.")
+    ] = 50,
+) -> RowErrorsOut:
+    """The rows the run could not score, with each one's error, in the evaluation's order."""
+    errors, total = rb.evaluation_runs.errors(run_id, limit=limit)
+    return RowErrorsOut(rows=[RowErrorOut(row=e.row, error=e.error) for e in errors], total=total)
+
+
+@evaluation_runs.post(
+    "/{run_id}/cancel", dependencies=[requires(Access.REVIEWER)], responses=responses(404, 503)
+)
+def cancel_evaluation_run(control: Control, run_id: RunIdPath) -> EvaluationRunOut:
     """Stop a run at its next batch; cancelling a finished run changes nothing."""
-    before = rb.evaluation_runs.get(run_id)
-    run = rb.evaluation_runs.cancel(run_id)
-    if not before.status.finished:
-        queue.cancel(run_id)
-    return EvaluationRunOut.model_validate(run)
+    return EvaluationRunOut.model_validate(control.evaluation.cancel(run_id))
 
 
-@evaluation_runs.post("/{run_id}/retry", status_code=202, responses=responses(404, 409, 503))
-def retry_evaluation_run(rb: Workspace, queue: Queue, run_id: RunIdPath) -> QueuedEvaluationRun:
+@evaluation_runs.post(
+    "/{run_id}/retry",
+    dependencies=[requires(Access.REVIEWER)],
+    status_code=202,
+    responses=responses(404, 409, 503),
+)
+def retry_evaluation_run(control: Control, run_id: RunIdPath) -> QueuedEvaluationRun:
     """An Error run, queued again: it scores only the rows it had not scored."""
-    run = rb.evaluation_runs.retry(run_id)
-    enqueue_or_cancel(rb, queue, "evaluation", run.id, retry=True)
-    alive = queue.alive_workers()
+    run = control.evaluation.retry(run_id)
+    alive, message = queue_reply(control, run.status.label, True)
     return QueuedEvaluationRun(
-        run=EvaluationRunOut.model_validate(rb.evaluation_runs.get(run.id)),
-        queued=True,
-        alive_workers=alive,
-        message=queued_message(alive),
+        run=EvaluationRunOut.model_validate(run), queued=True, alive_workers=alive, message=message
     )
 
 
 # -- alignment runs ------------------------------------------------------------------------
 
 
-def _budget(body: AlignmentStart) -> Budget:
+def _choices(body: AlignmentStart) -> RunChoices:
+    """What a start and a preview read from the body besides metric, sources and delta."""
     b = body.budget
-    return Budget(max_calls=b.max_calls, max_tokens=b.max_tokens, max_cost_usd=b.max_cost_usd)
+    budget = Budget(max_calls=b.max_calls, max_tokens=b.max_tokens, max_cost_usd=b.max_cost_usd)
+    return {
+        "reflection_lm": body.reflection_lm,
+        "judge_model": body.judge_model,
+        "budget": budget,
+        "seed": body.seed,
+    }
 
 
-@alignment_runs.post("", status_code=202, responses=responses(404, 409, 503))
+@alignment_runs.post(
+    "",
+    dependencies=[requires(Access.REVIEWER)],
+    status_code=202,
+    responses=responses(404, 409, 503),
+)
 def start_alignment_run(
-    rb: Workspace, queue: Queue, body: AlignmentStart, idempotency_key: IdempotencyKey = None
+    rb: Workspace, control: Control, body: AlignmentStart, idempotency_key: IdempotencyKey = None
 ) -> QueuedAlignmentRun:
     """Record a Pending run and queue it for a worker. Every parameter is checked first
     (completed sources with resolved annotations and judge results, a delta that fits the
@@ -204,41 +243,27 @@ def start_alignment_run(
         metric=body.metric,
         evaluations=body.evaluations,
         delta=body.delta,
-        reflection_lm=body.reflection_lm,
-        judge_model=body.judge_model,
-        budget=_budget(body),
-        seed=body.seed,
-        run_id=_not_the_other_kind(rb, "alignment", _run_id(idempotency_key, body.run_id)),
+        run_id=_run_id(idempotency_key, body.run_id),
+        **_choices(body),
     )
-    queued = not run.status.finished
-    if queued:
-        enqueue_or_cancel(rb, queue, "alignment", run.id, retry=False)
-    alive = queue.alive_workers()
+    queued = control.alignment.queue(run)
+    alive, message = queue_reply(control, run.status.label, queued)
     return QueuedAlignmentRun(
-        run=_alignment_out(rb.alignment_runs.get(run.id)),
-        queued=queued,
-        alive_workers=alive,
-        message=queued_message(alive) if queued else f"the run is {run.status.label} already",
+        run=_alignment_out(run, rb), queued=queued, alive_workers=alive, message=message
     )
 
 
-@alignment_runs.post("/preview", responses=responses(404))
+@alignment_runs.post("/preview", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def preview_alignment_run(rb: Workspace, body: AlignmentStart) -> AlignmentPreviewOut:
     """Disagreements at the threshold, reviewers' agreement, the low-confidence flag and
     the estimated calls, tokens and cost; no model is called, nothing is written."""
     preview = rb.alignment_runs.preview(
-        metric=body.metric,
-        evaluations=body.evaluations,
-        delta=body.delta,
-        reflection_lm=body.reflection_lm,
-        judge_model=body.judge_model,
-        budget=_budget(body),
-        seed=body.seed,
+        metric=body.metric, evaluations=body.evaluations, delta=body.delta, **_choices(body)
     )
     return AlignmentPreviewOut.model_validate(preview)
 
 
-@alignment_runs.get("", responses=responses(404))
+@alignment_runs.get("", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def list_alignment_runs(
     rb: Workspace,
     paging: PageParams,
@@ -248,72 +273,88 @@ def list_alignment_runs(
     return page_of(rb.alignment_runs.list(metric), paging, _alignment_out)
 
 
-@alignment_runs.get("/{run_id}", responses=responses(404))
+@alignment_runs.get("/{run_id}", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def get_alignment_run(rb: Workspace, run_id: RunIdPath) -> AlignmentRunOut:
     """Status, phase, guidelines, counts, verification figures, calls and cost."""
-    return _alignment_out(rb.alignment_runs.get(run_id))
+    return _alignment_out(rb.alignment_runs.get(run_id), rb)
 
 
-@alignment_runs.post("/{run_id}/cancel", responses=responses(404, 503))
-def cancel_alignment_run(rb: Workspace, queue: Queue, run_id: RunIdPath) -> AlignmentRunOut:
+@alignment_runs.post(
+    "/{run_id}/cancel", dependencies=[requires(Access.REVIEWER)], responses=responses(404, 503)
+)
+def cancel_alignment_run(rb: Workspace, control: Control, run_id: RunIdPath) -> AlignmentRunOut:
     """Cancel a run in flight; cancelling a finished run changes nothing."""
-    before = rb.alignment_runs.get(run_id)
-    run = rb.alignment_runs.cancel(run_id)
-    if not before.status.finished:
-        queue.cancel(run_id)
-    return _alignment_out(run)
+    return _alignment_out(control.alignment.cancel(run_id), rb)
 
 
-@alignment_runs.post("/{run_id}/retry", status_code=202, responses=responses(404, 409, 503))
-def retry_alignment_run(rb: Workspace, queue: Queue, run_id: RunIdPath) -> QueuedAlignmentRun:
+@alignment_runs.post(
+    "/{run_id}/retry",
+    dependencies=[requires(Access.REVIEWER)],
+    status_code=202,
+    responses=responses(404, 409, 503),
+)
+def retry_alignment_run(rb: Workspace, control: Control, run_id: RunIdPath) -> QueuedAlignmentRun:
     """An Error run, queued again; the model calls it had finished are replayed."""
-    run = rb.alignment_runs.retry(run_id)
-    enqueue_or_cancel(rb, queue, "alignment", run.id, retry=True)
-    alive = queue.alive_workers()
+    run = control.alignment.retry(run_id)
+    alive, message = queue_reply(control, run.status.label, True)
     return QueuedAlignmentRun(
-        run=_alignment_out(rb.alignment_runs.get(run.id)),
-        queued=True,
-        alive_workers=alive,
-        message=queued_message(alive),
+        run=_alignment_out(run, rb), queued=True, alive_workers=alive, message=message
     )
 
 
-@alignment_runs.put("/{run_id}/guidelines/{guideline_id}", responses=responses(404, 409))
+@alignment_runs.put(
+    "/{run_id}/guidelines/{guideline_id}",
+    dependencies=[requires(Access.REVIEWER)],
+    responses=responses(404, 409),
+)
 def edit_guideline(
     rb: Workspace, caller: Caller, run_id: RunIdPath, guideline_id: GuidelineId, body: GuidelineEdit
 ) -> AlignmentRunOut:
     """Replace one guideline's text before accepting (the result records the edit)."""
-    return _alignment_out(rb.reviews.edit(run_id, guideline_id, body.text, by=caller))
+    return _alignment_out(rb.reviews.edit(run_id, guideline_id, body.text, by=caller), rb)
 
 
-@alignment_runs.post("/{run_id}/guidelines/{guideline_id}/strike", responses=responses(404, 409))
-def strike_guideline(
-    rb: Workspace, caller: Caller, run_id: RunIdPath, guideline_id: GuidelineId
-) -> AlignmentRunOut:
-    """Leave one guideline out of what an accept keeps."""
-    return _alignment_out(rb.reviews.strike(run_id, guideline_id, by=caller))
+def _add_marking(action: Literal["strike", "restore"], doc: str) -> None:
+    """Strike and restore: two operations with their own ids in the schema, one body."""
+
+    def mark(
+        rb: Workspace, caller: Caller, run_id: RunIdPath, guideline_id: GuidelineId
+    ) -> AlignmentRunOut:
+        review = rb.reviews.strike if action == "strike" else rb.reviews.restore
+        return _alignment_out(review(run_id, guideline_id, by=caller), rb)
+
+    mark.__name__ = mark.__qualname__ = f"{action}_guideline"
+    mark.__doc__ = doc
+    alignment_runs.post(
+        f"/{{run_id}}/guidelines/{{guideline_id}}/{action}",
+        dependencies=[requires(Access.REVIEWER)],
+        responses=responses(404, 409),
+    )(mark)
 
 
-@alignment_runs.post("/{run_id}/guidelines/{guideline_id}/restore", responses=responses(404, 409))
-def restore_guideline(
-    rb: Workspace, caller: Caller, run_id: RunIdPath, guideline_id: GuidelineId
-) -> AlignmentRunOut:
-    """Undo a strike."""
-    return _alignment_out(rb.reviews.restore(run_id, guideline_id, by=caller))
+_add_marking("strike", "Leave one guideline out of what an accept keeps.")
+_add_marking("restore", "Undo a strike.")
 
 
-@alignment_runs.post("/{run_id}/accept", responses=responses(403, 404, 409))
+@alignment_runs.post(
+    "/{run_id}/accept", dependencies=[requires(Access.ADMIN)], responses=responses(403, 404, 409)
+)
 def accept_run(
     rb: Workspace, caller: CallerUser, run_id: RunIdPath, body: AcceptIn | None = None
 ) -> AcceptOut:
     """Built-in metric: a new custom metric (a fork); custom: its next version, made
     active. Accepting twice creates nothing new; a run whose base version is no longer
-    active is refused (409) unless ``merge``. Admins only."""
-    caller.require_admin("accept a run")
-    merge = body.merge if body is not None else False
-    accepted = rb.reviews.accept(run_id, merge=merge, by=caller.name)
+    active is refused (409) unless ``merge``; a run that is not verified is refused
+    (409, with the reason) unless ``confirm_unverified``. Admins only."""
+    given = body if body is not None else AcceptIn()
+    accepted = rb.reviews.accept(
+        run_id,
+        merge=given.merge,
+        confirm_unverified=given.confirm_unverified,
+        by=caller.name,
+    )
     return AcceptOut(
-        run=_alignment_out(accepted.run),
+        run=_alignment_out(accepted.run, rb),
         metric=accepted.metric,
         version=MetricVersionOut.model_validate(accepted.version),
         created=accepted.created,
@@ -322,8 +363,9 @@ def accept_run(
     )
 
 
-@alignment_runs.post("/{run_id}/reject", responses=responses(403, 404, 409))
+@alignment_runs.post(
+    "/{run_id}/reject", dependencies=[requires(Access.ADMIN)], responses=responses(403, 404, 409)
+)
 def reject_run(rb: Workspace, caller: CallerUser, run_id: RunIdPath) -> AlignmentRunOut:
     """The run's guidelines are not wanted; the run stays, as history. Admins only."""
-    caller.require_admin("reject a run")
-    return _alignment_out(rb.reviews.reject(run_id, by=caller.name))
+    return _alignment_out(rb.reviews.reject(run_id, by=caller.name), rb)

@@ -9,12 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from rubricate.domain.alignment import AlignmentResult
-from rubricate.domain.evaluation_runs import EvaluationRunStatus
 from rubricate.domain.evaluations import EvaluationSource
 from rubricate.domain.metrics import MetricKind, VersionOrigin
 from rubricate.domain.resolution import Policy
-from rubricate.domain.runs import Phase, RunStatus
 from rubricate.domain.scale import Scale
 
 
@@ -191,7 +188,9 @@ Score = float | Annotated[str, Field(min_length=1, max_length=200)]
 
 class AnnotationIn(In):
     row: Name
-    annotator: Name
+    annotator: Name | None = Field(
+        default=None, description="Who scored; default and, for a user's token, only: the caller."
+    )
     score: Score = Field(description="A number on the metric's scale, or one of its labels.")
     comment: str | None = None
 
@@ -209,7 +208,7 @@ class ResolveRowIn(In):
     row: Name
     value: Score
     user: Name | None = Field(
-        default=None, description="Who decided; default: the API token's name."
+        default=None, description="Who decided; default and, for a user's token, only: the caller."
     )
 
 
@@ -250,161 +249,6 @@ class AgreementOut(Out):
     pairs: list[PairOut]
 
 
-# -- evaluation runs ---------------------------------------------------------------------
-
-
-class EvaluationRunStart(In):
-    metric: Annotated[str, Field(min_length=1, max_length=120)] = Field(
-        description="NAME (its active version) or NAME@N."
-    )
-    evaluation: Name
-    model: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    temperature: Annotated[float, Field(ge=0, le=2)] | None = 0.0
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
-    run_id: RunId | None = Field(
-        default=None, description="Idempotency key (or the Idempotency-Key header)."
-    )
-
-
-class EvaluationRunEstimateIn(In):
-    metric: Annotated[str, Field(min_length=1, max_length=120)]
-    evaluation: Name
-    model: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-
-
-class EvaluationRunOut(Out):
-    id: str
-    evaluation_id: int
-    metric_version_id: int
-    model: str
-    params: dict[str, Any]
-    status: EvaluationRunStatus
-    created_at: datetime
-    rows_total: int
-    rows_done: int
-    rows_failed: int
-    rows_scored: int
-    calls: int
-    cache_hits: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: Figure
-    error: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-class QueuedEvaluationRun(Out):
-    run: EvaluationRunOut
-    queued: bool
-    alive_workers: int
-    message: str
-
-
-class CostEstimateOut(Out):
-    model: str
-    rows: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: Figure
-
-
-# -- alignment runs ----------------------------------------------------------------------
-
-
-class BudgetIO(Out):
-    max_calls: Annotated[int, Field(ge=1, le=10**9)] = 1000
-    max_tokens: Annotated[int, Field(ge=1, le=10**12)] = 3_000_000
-    max_cost_usd: Annotated[float, Field(gt=0, le=10**9)] | None = 10.0
-
-
-class AlignmentStart(In):
-    metric: Name
-    evaluations: Annotated[list[Name], Field(min_length=1, max_length=100)]
-    delta: Annotated[float, Field(gt=0, le=10**9)] = 1.0
-    reflection_lm: Annotated[str, Field(max_length=200)] | None = None
-    judge_model: Annotated[str, Field(max_length=200)] | None = None
-    budget: BudgetIO = Field(default_factory=BudgetIO)
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
-    run_id: RunId | None = Field(
-        default=None, description="Idempotency key (or the Idempotency-Key header)."
-    )
-
-
-class AlignmentParamsOut(Out):
-    delta: float
-    reflection_lm: str
-    judge_model: str | None
-    budget: BudgetIO
-    seed: int
-
-
-class AlignmentRunOut(Out):
-    id: str
-    metric: str
-    base_version_id: int
-    status: RunStatus
-    params: AlignmentParamsOut
-    evaluations: list[str]
-    created_at: datetime
-    phase: Phase | None
-    progress_done: int
-    progress_total: int
-    disagreements: int | None
-    agreeing_skipped: int | None
-    missing_skipped: int | None
-    low_confidence: bool
-    result: AlignmentResult | None
-    error: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    accepted_version_id: int | None
-
-
-class QueuedAlignmentRun(Out):
-    run: AlignmentRunOut
-    queued: bool
-    alive_workers: int
-    message: str
-
-
-class AlignmentPreviewOut(Out):
-    rows_used: int
-    disagreements: int
-    agreeing: int
-    missing_judge: int
-    missing_human: int
-    reviewer_alpha: Figure
-    low_confidence: bool
-    reflection_lm: str
-    judge_model: str | None
-    reflection_calls: int
-    judge_calls: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: Figure
-
-
-class GuidelineEdit(In):
-    text: Annotated[str, Field(min_length=1)]
-
-
-class AcceptIn(In):
-    merge: bool = Field(
-        default=False,
-        description="Accept on top of a version made after the run started, combining them.",
-    )
-
-
-class AcceptOut(Out):
-    run: AlignmentRunOut
-    metric: str
-    version: MetricVersionOut
-    created: bool
-    forked: bool
-    merged: bool
-
-
 # -- transfer ----------------------------------------------------------------------------
 
 
@@ -418,6 +262,9 @@ class ImportReportOut(Out):
     judge_results_added: int
     resolutions_added: int
     changed: bool
+    dry_run: bool = False  # counted, then rolled back: nothing was kept
+    spans_skipped: int | None = None  # format=otel: spans without a GenAI input and output
+    log_records_skipped: int | None = None  # format=otel: log records that are not evaluations
 
 
 ImportKind = Literal["rows", "annotations", "judge_results", "resolutions"]

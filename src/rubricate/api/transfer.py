@@ -2,7 +2,9 @@
 
 - ``POST /api/v1/evaluations/{name}/import?kind=rows&format=jsonl``: the request body is
   one flat file (JSONL or CSV) of ``kind``; with ``format=zip`` it is a zip archive of a
-  dataset folder (dataset.json + rows.jsonl) or of flat files. All of it or nothing.
+  dataset folder (dataset.json + rows.jsonl) or of flat files; with ``format=otel`` one
+  OpenTelemetry file (OTLP JSON lines). All of it or nothing; ``dry_run`` keeps nothing.
+  The body is the file itself: the server never fetches a location a caller names.
 - ``GET /api/v1/evaluations/{name}/export?layout=dataset|jsonl|csv``: a zip archive of the
   files ``rubricate export`` writes, which import reads back.
 """
@@ -13,8 +15,9 @@ import io
 import re
 import tempfile
 import zipfile
-from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
@@ -22,17 +25,21 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from rubricate.api import unzip
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
+from rubricate.api.roles import Access, requires
 from rubricate.api.schemas import ImportKind, ImportReportOut
 from rubricate.domain.errors import InvalidInput
 from rubricate.service.workspace import Rubricate
 
+if TYPE_CHECKING:
+    from rubricate.service.importing import ImportReport
+
 router = APIRouter(prefix="/evaluations", tags=["import and export"])
 
 EvaluationName = Annotated[str, PathParam(min_length=1, max_length=200)]
-MAX_UPLOAD = 512 * 1024 * 1024  # bytes of one upload
-MAX_UNPACKED = 2 * 1024 * 1024 * 1024  # bytes of a zip archive once unpacked
+SPOOL = 8 * 1024 * 1024  # an upload past this goes to a temporary file, not memory
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -45,49 +52,43 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-def _unpack(data: bytes, folder: Path) -> Path:
-    """A zip archive's files under ``folder`` (no path may leave it); the folder to import:
-    the archive's single top folder, if it has one."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise InvalidInput("the body is not a zip archive", field="body") from None
-    with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        if sum(m.file_size for m in members) > MAX_UNPACKED:
-            raise InvalidInput("the archive is too large once unpacked", field="body")
-        for member in members:
-            name = PurePosixPath(member.filename)
-            if name.is_absolute() or ".." in name.parts or "\\" in member.filename:
-                raise InvalidInput(f"unsafe path in the archive: {member.filename!r}", field="body")
-            target = folder.joinpath(*name.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(member))
-    entries = [p for p in folder.iterdir() if not p.name.startswith(("__MACOSX", "."))]
-    if len(entries) == 1 and entries[0].is_dir():
-        return entries[0]
-    return folder
+@dataclass(frozen=True)
+class _Upload:
+    kind: str | None
+    fmt: str
+    description: str | None
+    metric: str | None
+    dry_run: bool
 
 
-def _import(
-    rb: Rubricate,
-    name: str,
-    data: bytes,
-    kind: str | None,
-    fmt: str,
-    description: str | None,
-) -> ImportReportOut:
+def _import(rb: Rubricate, name: str, data: IO[bytes], upload: _Upload) -> ImportReportOut:
+    fmt, kind = upload.fmt, upload.kind
+    if upload.metric is not None and fmt != "otel":
+        raise InvalidInput("metric is for format=otel", field="metric")
     with tempfile.TemporaryDirectory(prefix="rubricate-upload-") as tmp:
         root = Path(tmp)
         if fmt == "zip":
-            target = _unpack(data, root / "upload")
+            target = unzip.unpack(data, root / "upload")
+        elif fmt == "otel":
+            target = root / "otel.jsonl"
+            unzip.save(data, target)
         else:
             if kind is None:
                 raise InvalidInput("kind is needed for a single file", field="kind")
             target = root / f"{kind}.{fmt}"
-            target.write_bytes(data)
+            unzip.save(data, target)
         try:
-            report = rb.import_path(target, name, kind=kind, description=description)
+            report: ImportReport = (
+                rb.import_otel(
+                    target, name, metric=upload.metric, description=upload.description,
+                    dry_run=upload.dry_run,
+                )
+                if fmt == "otel"
+                else rb.import_path(
+                    target, name, kind=kind, description=upload.description,
+                    dry_run=upload.dry_run,
+                )
+            )  # fmt: skip
         except InvalidInput as error:
             if error.file is not None:  # name the file as the client knows it, not our tmp
                 known = Path(error.file)
@@ -102,7 +103,8 @@ def _import(
 
 @router.post(
     "/{name}/import",
-    responses=responses(404, 409),
+    dependencies=[requires(Access.ADMIN)],
+    responses=responses(403, 404, 409),
     openapi_extra=_UPLOAD_BODY,
 )
 async def import_file(
@@ -110,22 +112,37 @@ async def import_file(
     request: Request,
     name: EvaluationName,
     format: Annotated[
-        Literal["jsonl", "csv", "zip"],
-        Query(description="jsonl or csv: one flat file of `kind`; zip: a folder."),
+        Literal["jsonl", "csv", "zip", "otel"],
+        Query(
+            description="jsonl or csv: one flat file of `kind`; zip: a folder; otel: one "
+            "OpenTelemetry file (OTLP JSON lines: GenAI spans and gen_ai.evaluation.result "
+            "events)."
+        ),
     ] = "jsonl",
     kind: Annotated[ImportKind | None, Query(description="What a single file holds.")] = None,
     description: Annotated[
         str | None, Query(max_length=2000, description="Describes a new evaluation.")
     ] = None,
+    metric: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="format=otel: the metric to store the evaluation events under.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, Query(description="Check and count what would come in; keep nothing.")
+    ] = False,
 ) -> ImportReportOut:
     """Import an uploaded file into the evaluation (created when new); importing the same
     data again changes nothing. A wrong line is refused with its file, line and field."""
-    data = bytearray()
-    async for chunk in request.stream():
-        data.extend(chunk)
-        if len(data) > MAX_UPLOAD:
-            raise InvalidInput(f"the upload is larger than {MAX_UPLOAD} bytes", field="body")
-    return await run_in_threadpool(_import, rb, name, bytes(data), kind, format, description)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as data:  # bounded by api/bodies.py
+        async for chunk in request.stream():
+            data.write(chunk)
+        data.seek(0)
+        upload = _Upload(kind, format, description, metric, dry_run)
+        return await run_in_threadpool(_import, rb, name, data, upload)
 
 
 def _export(rb: Rubricate, name: str, layout: str) -> bytes:
@@ -142,6 +159,7 @@ def _export(rb: Rubricate, name: str, layout: str) -> bytes:
 
 @router.get(
     "/{name}/export",
+    dependencies=[requires(Access.REVIEWER)],
     responses={
         **responses(404),
         200: {

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from rubricate.domain.errors import InvalidInput
+from rubricate.io.formulas import restore
 from rubricate.io.readers import (
     Line,
     Model,
@@ -22,6 +23,7 @@ from rubricate.io.readers import (
     not_utf8,
     text_lines,
 )
+from rubricate.io.records import too_deep
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that surrogateescape kept
 _CELL_LIMIT = 2**31 - 1  # csv's default of 128 KiB a cell is too small for long outputs
@@ -58,7 +60,7 @@ def read_csv(path: Path, model: type[Model]) -> Iterator[tuple[int, Model]]:
                 field=f"column {len(header) + 1}",
             )
         values: dict[str, Any] = {
-            name: cell
+            name: restore(cell)  # a formula that export neutralised
             for name, cell in zip(header, cells, strict=False)
             if cell != "" or name in required
         }
@@ -135,6 +137,8 @@ def _json_cell(text: str, file: str, line: int) -> Any:
             line=line,
             field="metadata",
         ) from None
+    except RecursionError:  # far deeper than the limit, which the record's model checks
+        raise InvalidInput(too_deep(), file=file, line=line, field="metadata") from None
 
 
 class _LineFeed:

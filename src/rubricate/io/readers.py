@@ -8,17 +8,19 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from rubricate.domain.errors import InvalidInput
 from rubricate.io.jsonpos import field_name, line_of, offset_of, path_at
-from rubricate.io.records import MANY, ONE, storable_problem
+from rubricate.io.records import MANY, ONE, storable_problem, too_deep
+from rubricate.limits import DOCUMENT_MAX_BYTES, IMPORT_MAX_LINE_BYTES, MIB
 
 Model = TypeVar("Model", bound=BaseModel)
 _PYDANTIC_AT = re.compile(r"line (\d+) column (\d+)")
+_TOO_DEEP = "recursion limit exceeded"  # pydantic's JSON parser, on nesting too deep
 
 
 class Line(NamedTuple):
@@ -34,7 +36,7 @@ def text_lines(path: Path) -> Iterator[Line]:
     ``Line.bad``, so that the reader can name the field it sits in.
     """
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in enumerate(_raw_lines(handle, path), start=1):
             codec = "utf-8-sig" if number == 1 else "utf-8"
             if number == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
                 raise InvalidInput(
@@ -46,6 +48,21 @@ def text_lines(path: Path) -> Iterator[Line]:
                 text = raw.decode(codec, errors="surrogateescape")
                 line = Line(number, text, len(raw[: exc.start].decode(codec)))
             yield line
+
+
+def _raw_lines(handle: BinaryIO, path: Path) -> Iterator[bytes]:
+    """The file's lines as bytes, none longer than IMPORT_MAX_LINE_BYTES: a longer line is
+    refused at its number after reading just past the limit, never held whole."""
+    number = 0
+    while raw := handle.readline(IMPORT_MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) > IMPORT_MAX_LINE_BYTES:
+            raise InvalidInput(
+                f"the line is longer than {IMPORT_MAX_LINE_BYTES // MIB} MiB",
+                file=str(path),
+                line=number,
+            )
+        yield raw
 
 
 def not_utf8(line: Line, *, file: str, field: str | None) -> InvalidInput:
@@ -80,6 +97,9 @@ def parse_line(model: type[Model], text: str, *, file: str, line: int) -> Model:
             message = message_of(first, model)
             raise InvalidInput(message, file=file, line=line, field=field_of(first)) from None
         detail, offset = _malformed(text, first)
+        if detail.startswith(_TOO_DEEP):  # name the top field: its path is as long
+            field = field_name(path_at(text, offset)[:1])
+            raise InvalidInput(too_deep(), file=file, line=line, field=field) from None
         raise InvalidInput(
             f"malformed JSON at column {offset + 1}: {detail}",
             file=file,
@@ -131,6 +151,12 @@ class JsonDocument:
 def read_json_document(path: Path, model: type[Model]) -> tuple[Model, JsonDocument]:
     """A small JSON document, validated; errors name the line of the field."""
     file, parts = str(path), list[str]()
+    if path.stat().st_size > DOCUMENT_MAX_BYTES:
+        raise InvalidInput(
+            f"the file is larger than {DOCUMENT_MAX_BYTES // MIB} MiB, too large for a "
+            "document of this kind",
+            file=file,
+        )
     for line in text_lines(path):
         if line.bad is not None:
             before = "".join(parts)
@@ -145,6 +171,9 @@ def read_json_document(path: Path, model: type[Model]) -> tuple[Model, JsonDocum
         if first["type"] != "json_invalid":
             raise document.error(message_of(first, model), _loc(first)) from None
         detail, offset = _malformed(document.text, first)
+        if detail.startswith(_TOO_DEEP):
+            where = path_at(document.text, offset)[:1]
+            raise document.error(too_deep(), where) from None
         column = offset - document.text.rfind("\n", 0, offset)
         raise InvalidInput(
             f"malformed JSON at column {column}: {detail}",

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,6 +25,7 @@ from pydantic import (
 )
 
 from rubricate.domain.scale import Scale
+from rubricate.limits import METADATA_MAX_DEPTH
 
 ONE, MANY = "<one>", "<list>"  # tags of a judge entry: one result or a list of them
 
@@ -49,7 +51,36 @@ Number = Annotated[float, BeforeValidator(_not_bool), Field(allow_inf_nan=False)
 Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]
 RowId = Annotated[Text, BeforeValidator(_id_text), Field(min_length=1, max_length=200)]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
-Metadata = dict[str, Any]
+
+
+def nesting_depth(value: object, limit: int = METADATA_MAX_DEPTH) -> int:
+    """How deep lists and objects nest in ``value`` (``{}`` is 1), counted without
+    recursion and only up to ``limit + 1``: enough to tell that it is too deep."""
+    deepest, level = 0, [value]
+    depth = 0
+    while level and depth <= limit:
+        containers = [v for v in level if isinstance(v, dict | list)]
+        if not containers:
+            break
+        depth += 1
+        deepest = depth
+        level = [item for c in containers for item in (c.values() if isinstance(c, dict) else c)]
+    return deepest
+
+
+def too_deep() -> str:
+    return f"nested deeper than {METADATA_MAX_DEPTH} levels of lists and objects"
+
+
+def _shallow(value: dict[str, Any]) -> dict[str, Any]:
+    # Export writes back what import accepts: the JSON readers stop well before Python's
+    # own recursion limit, so the depth is kept far below both.
+    if nesting_depth(value) > METADATA_MAX_DEPTH:
+        raise ValueError(too_deep())
+    return value
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(_shallow)]
 
 
 class _Strict(BaseModel):

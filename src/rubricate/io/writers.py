@@ -8,6 +8,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
+from rubricate.io.formulas import neutralise
+
 FLAT_COLUMNS: dict[str, list[str]] = {
     "rows": ["id", "input", "output", "context", "expected", "metadata"],
     "annotations": ["row_id", "metric", "annotator", "score", "label", "comment"],
@@ -25,7 +27,7 @@ def json_line(item: dict[str, Any]) -> str:
 
 class RecordWriter:
     """One flat file: JSON Lines (missing values left out), or CSV with a header, an
-    empty cell for a missing value and metadata as JSON text."""
+    empty cell for a missing value, metadata as JSON text and formulas neutralised."""
 
     def __init__(self, handle: IO[str], kind: str, layout: str) -> None:
         self._handle = handle
@@ -44,6 +46,8 @@ class RecordWriter:
         cells = {k: ("" if v is None else v) for k, v in record.items()}
         if "metadata" in cells:
             cells["metadata"] = json.dumps(cells["metadata"], ensure_ascii=False, allow_nan=False)
+        # no text cell may start a spreadsheet formula (``=cmd|...``); import restores them
+        cells = {k: neutralise(v) if isinstance(v, str) else v for k, v in cells.items()}
         self._csv.writerow(cells)
 
 

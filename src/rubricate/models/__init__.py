@@ -1,9 +1,33 @@
 """Models: ``provider:model`` names over pydantic-ai, the one call path (cache, limits,
-retries, cost), the fake provider for tests, and the offline reflection engine."""
+retries, cost), the fake provider for tests, and the offline reflection engine.
 
-from rubricate.models.client import CallFailed, ChatRequest, ModelClient, OutputSchema, Reply
-from rubricate.models.names import OFFLINE_ENGINE, PROVIDERS, ModelName, parse_model_name
-from rubricate.models.providers import ResolvedModel, resolve_model
+Names load on first use (PEP 562): pydantic-ai and the providers take a second or more
+to import, and light modules here (cost, names) are imported by the CLI at start-up.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rubricate.models.client import CallFailed, ChatRequest, ModelClient, OutputSchema, Reply
+    from rubricate.models.names import OFFLINE_ENGINE, PROVIDERS, ModelName, parse_model_name
+    from rubricate.models.providers import ResolvedModel, resolve_model
+
+_WHERE = {
+    "CallFailed": "rubricate.models.client",
+    "ChatRequest": "rubricate.models.client",
+    "ModelClient": "rubricate.models.client",
+    "OutputSchema": "rubricate.models.client",
+    "Reply": "rubricate.models.client",
+    "OFFLINE_ENGINE": "rubricate.models.names",
+    "PROVIDERS": "rubricate.models.names",
+    "ModelName": "rubricate.models.names",
+    "parse_model_name": "rubricate.models.names",
+    "ResolvedModel": "rubricate.models.providers",
+    "resolve_model": "rubricate.models.providers",
+}
 
 __all__ = [
     "OFFLINE_ENGINE",
@@ -18,3 +42,16 @@ __all__ = [
     "parse_model_name",
     "resolve_model",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rubricate.models' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -8,8 +8,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from genai_prices import Usage, calc_price
-
 CHARS_PER_TOKEN = 4.0
 ANSWER_TOKENS = 80  # a judge answer: a score and one to three sentences
 
@@ -22,6 +20,8 @@ def price(provider: str | None, model: str, input_tokens: int, output_tokens: in
     """Dollars for one call, or None when the price is unknown."""
     if provider is None:
         return None
+    from genai_prices import Usage, calc_price  # its price tables: only when pricing a call
+
     try:
         calculated = calc_price(
             Usage(input_tokens=input_tokens, output_tokens=output_tokens),

@@ -103,8 +103,8 @@ def explain_direction(
 ) -> tuple[list[Guideline], list[str]]:
     """Guidelines and notes for the disagreements ``mine``, all of ``direction``, compared
     with ``agreeing``."""
-    where = wording.where(direction)
     if len(mine) < MIN_ROWS:
+        where = wording.where(direction, len(mine))
         return [], [f"Only {len(mine)} {where}: too few for a guideline ({MIN_ROWS} needed)."]
 
     guidelines: list[Guideline] = []
@@ -114,7 +114,7 @@ def explain_direction(
         feature, contrast, positions = best
         traces = [mine[i].trace for i in positions]
         text = wording.feature_guideline(feature, direction, traces, scale)
-        evidence = wording.feature_evidence(feature, contrast, direction)
+        evidence = wording.feature_evidence(feature, contrast, direction, traces, scale)
         guidelines.append(_guideline(text, direction, traces, evidence))
         claimed.update(positions)
 
@@ -126,18 +126,25 @@ def explain_direction(
         traces = [rest[i].trace for i in group.rows]
         text = wording.phrase_guideline(group.phrase, direction, traces, scale)
         evidence = wording.phrase_evidence(
-            group.phrase, group.contrast, direction, after_feature=bool(claimed)
+            group.phrase, group.contrast, direction, bool(claimed), traces, scale
         )
         guidelines.append(_guideline(text, direction, traces, evidence))
 
     explained = sum(len(g.rows) for g in groups)
-    among = f"the {len(rest)} {where}" + (" that no row feature explains" if claimed else "")
+    where = wording.where(direction, len(rest))
+    explains = " that no row feature explains" if claimed else ""
+    among = f"the {len(rest)} {where}{explains}"
     if not rest:
         notes = []
     elif not any(row.commented for row in rest):
-        notes = [f"Reviewers left no comments on {among}: their words explain none of them."]
+        none = "cannot explain it" if len(rest) == 1 else "explain none of them"
+        notes = [f"Reviewers left no comments on {among}: their words {none}."]
     elif not explained:
-        notes = [f"Reviewers' words explain none of {among}."]
+        notes = [
+            f"Reviewers' words do not explain {among}."
+            if len(rest) == 1
+            else f"Reviewers' words explain none of {among}."
+        ]
     else:
         notes = [f"Reviewers' words explain {explained} of {among}."]
     return guidelines, notes

@@ -1,5 +1,9 @@
-"""Writing a group as a guideline a judge can follow: what to do, in which direction, on how
-many rows and with which scores."""
+"""Writing a group as a guideline a judge can follow, and its evidence for people.
+
+The guideline names an observable condition and the score reviewers give such outputs,
+anchored to the scale ("Outputs reviewers would call "off topic" should get about 1 (Bad),
+not more."). Training statistics (how many rows, which means) stay in the evidence: in a
+production prompt they invite a flat shift and go stale."""
 
 from __future__ import annotations
 
@@ -14,15 +18,17 @@ from rubricate.models.offline.features import Feature
 from rubricate.models.offline.phrases import same_point
 from rubricate.models.offline.words import STOPWORDS, normalized, stem, words
 
-_VERB = {Direction.TOO_LENIENT: "Score lower", Direction.TOO_HARSH: "Score higher"}
+_BOUND = {Direction.TOO_LENIENT: "not more", Direction.TOO_HARSH: "not less"}
 _WHERE = {
     Direction.TOO_LENIENT: "disagreements where the judge was too lenient",
     Direction.TOO_HARSH: "disagreements where the judge was too harsh",
 }
 
 
-def where(direction: Direction) -> str:
-    return _WHERE[direction]
+def where(direction: Direction, count: int = 2) -> str:
+    """The disagreements of ``direction``, in the singular for one ("1 disagreement")."""
+    text = _WHERE[direction]
+    return text.replace("disagreements", "disagreement", 1) if count == 1 else text
 
 
 def number(value: float) -> str:
@@ -62,33 +68,62 @@ def share(contrast: Contrast, direction: Direction, scope: str = "") -> str:
     )
 
 
+def target(traces: Sequence[Trace], scale: Scale) -> float:
+    """The score reviewers give such outputs: the median of the resolved human scores,
+    on a point of the scale (the lower middle point when the count is even)."""
+    humans = sorted(t.human_score for t in traces)
+    value = humans[(len(humans) - 1) // 2]
+    points = scale.points
+    if not points:  # a continuous scale
+        return round(value, 2)
+    return min(points, key=lambda point: (abs(point - value), point))
+
+
+def anchored(traces: Sequence[Trace], direction: Direction, scale: Scale) -> str:
+    """'should get about 1 (Bad), not more'."""
+    return f"should get about {score(target(traces, scale), scale)}, {_BOUND[direction]}"
+
+
 def phrase_guideline(
     phrase: str, direction: Direction, traces: Sequence[Trace], scale: Scale
 ) -> str:
-    return (
-        f'{_VERB[direction]} when reviewers would say "{phrase}" about the output: '
-        f"{score_pattern(traces, scale)} ({direction.label})."
-    )
+    return f'Outputs reviewers would call "{phrase}" {anchored(traces, direction, scale)}.'
 
 
 def phrase_evidence(
-    phrase: str, contrast: Contrast, direction: Direction, after_feature: bool
+    phrase: str,
+    contrast: Contrast,
+    direction: Direction,
+    after_feature: bool,
+    traces: Sequence[Trace],
+    scale: Scale,
 ) -> str:
     scope = " that no row feature explains" if after_feature else ""
-    return f'Reviewers wrote "{phrase}" on {share(contrast, direction, scope)}.'
+    return (
+        f'Reviewers wrote "{phrase}" on {share(contrast, direction, scope)}; '
+        f"{score_pattern(traces, scale)}."
+    )
 
 
 def feature_guideline(
     feature: Feature, direction: Direction, traces: Sequence[Trace], scale: Scale
 ) -> str:
     return (
-        f"{feature.advice[direction]}: for {feature.describe}, "
-        f"{score_pattern(traces, scale)} ({direction.label})."
+        f"{feature.advice[direction]}: when nothing else sets them apart, "
+        f"{feature.describe} {anchored(traces, direction, scale)}."
     )
 
 
-def feature_evidence(feature: Feature, contrast: Contrast, direction: Direction) -> str:
-    return f"Row feature, {feature.key}: {share(contrast, direction)}."
+def feature_evidence(
+    feature: Feature,
+    contrast: Contrast,
+    direction: Direction,
+    traces: Sequence[Trace],
+    scale: Scale,
+) -> str:
+    return (
+        f"Row feature, {feature.key}: {share(contrast, direction)}; {score_pattern(traces, scale)}."
+    )
 
 
 _QUOTED = re.compile(r'["“]([^"“”]+)["”]')

@@ -1,7 +1,8 @@
 """Alembic environment: runs on the engine that rubricate's Database hands over.
 
 Migrations hold the database's write lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an
-advisory lock) so that two processes opening one database at once migrate it once. On
+advisory lock) from reading the revision to the last migration, in one transaction, so that
+two processes opening one database at once migrate it once. On
 SQLite, altering a table copies it and drops the original, which foreign keys would refuse
 (or cascade) while other tables point at it: they are switched off for the migration, as
 SQLite's documentation prescribes, and checked before it commits.
@@ -32,13 +33,18 @@ with engine.execution_options(rubricate_write=True).connect() as connection:
             connection=connection,
             target_metadata=Base.metadata,
             render_as_batch=sqlite,  # SQLite alters by copying
+            # One transaction for every pending migration, on SQLite too. Alembic takes
+            # SQLite for non-transactional and then commits after each migration, which
+            # let a second process, queued on the write lock, read the half-way revision
+            # and run the next migration again ("table run_calls already exists").
+            transactional_ddl=True,
         )
         with context.begin_transaction():
             context.run_migrations()
-        if sqlite:
-            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-            if broken:
-                raise RuntimeError(f"migration left rows that break foreign keys: {broken[:5]}")
+            if sqlite:  # before the commit, so that a broken migration leaves nothing
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"migration left rows that break foreign keys: {broken[:5]}")
         connection.commit()
     except BaseException:
         connection.rollback()

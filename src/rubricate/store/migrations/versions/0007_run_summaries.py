@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from rubricate.domain.alignment import AlignmentResult
-from rubricate.domain.runs import ResultSummary
+from rubricate.domain.alignment_runs import ResultSummary
 from rubricate.store.tables import JSONType
 
 revision = "0007"
