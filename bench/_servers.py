@@ -65,3 +65,13 @@ class PostgresServer:
 
 
 Server = SqliteServer | PostgresServer
+
+
+def database_servers(folder: Path, postgres_url: str | None) -> list[Server]:
+    """SQLite (its files in ``folder``), and PostgreSQL where a URL is given."""
+    servers: list[Server] = [SqliteServer(folder)]
+    if postgres_url:
+        servers.append(PostgresServer(postgres_url))
+    else:
+        print("PostgreSQL skipped: pass --postgres-url or set $RUBRICATE_BENCH_POSTGRES_URL")
+    return servers

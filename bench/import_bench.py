@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,15 +23,27 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from _common import DatasetSize, peak_rss_mb, write_dataset
-from _servers import PostgresServer, Server, SqliteServer
+from _common import (
+    DatasetSize,
+    Targets,
+    add_postgres_url,
+    add_repeat,
+    bench_parser,
+    cpu_seconds,
+    load_line,
+    peak_rss_mb,
+    print_columns,
+    settle_repeat,
+    verdict,
+    write_dataset,
+)
+from _servers import Server, SqliteServer, database_servers
 
 FULL_ROWS = 100_000
 QUICK_ROWS = 20_000
 SQLITE_ANNOTATIONS_PER_S = 20_000  # target at the large size
 MEMORY_RATIO = 1.2  # peak RSS at N rows / peak RSS at N/10 rows
 SCALING_RATIO = 0.4  # throughput at N rows / throughput at N/10 rows, on every database
-POSTGRES_ENV = "RUBRICATE_BENCH_POSTGRES_URL"
 
 
 @dataclass(frozen=True)
@@ -79,16 +90,16 @@ def run_child(data: Path, url: str, batch_size: int | None, trace: bool) -> None
         before = peak_rss_mb()
         if trace:
             tracemalloc.start()
-        cpu_started = _cpu_seconds()
+        cpu_started = cpu_seconds()
         started = time.perf_counter()
         report = rb.import_path(data, "bench")
         seconds = time.perf_counter() - started
-        cpu_seconds = _cpu_seconds() - cpu_started
+        cpu_used = cpu_seconds() - cpu_started
         heap = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
         peak = peak_rss_mb()
     measured = Measured(
         seconds=seconds,
-        cpu_seconds=cpu_seconds,
+        cpu_seconds=cpu_used,
         rows_added=report.rows_added,
         annotations_added=report.annotations_added,
         judge_results_added=report.judge_results_added,
@@ -97,11 +108,6 @@ def run_child(data: Path, url: str, batch_size: int | None, trace: bool) -> None
         heap_peak_mb=heap,
     )
     print(json.dumps(asdict(measured)))
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def measure(data: Path, url: str, batch_size: int | None, trace: bool) -> Measured:
@@ -168,25 +174,12 @@ def print_table(results: list[Result], trace: bool) -> None:
         if trace:
             line.append(f"{m.heap_peak_mb:.1f}" if m.heap_peak_mb is not None else "-")
         lines.append(line)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    for number, line in enumerate(lines):
-        cells = [
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ]
-        print("  ".join(cells))
-        if number == 0:
-            print("  ".join("-" * width for width in widths))
+    print_columns(lines)
 
 
 def check(results: list[Result], large: int, small: int) -> list[str]:
     """Print each target as met or missed; return the missed ones."""
-    missed: list[str] = []
-
-    def verdict(ok: bool, text: str) -> None:
-        print(f"  {'ok  ' if ok else 'MISS'}  {text}")
-        if not ok:
-            missed.append(text)
+    target = Targets()
 
     for r in results:
         m = r.measured
@@ -196,7 +189,7 @@ def check(results: list[Result], large: int, small: int) -> list[str]:
             r.data.judge_results,
         )
         if not complete:
-            verdict(
+            target(
                 False,
                 f"{r.database} at {r.data.rows:,} rows imported {m.rows_added:,} rows, "
                 f"{m.annotations_added:,} annotations, {m.judge_results_added:,} judge "
@@ -206,7 +199,7 @@ def check(results: list[Result], large: int, small: int) -> list[str]:
     by_key = {(r.database, r.data.rows): r for r in results}
     sqlite = by_key.get((SqliteServer.name, large))
     if sqlite is not None:
-        verdict(
+        target(
             sqlite.annotations_per_s >= SQLITE_ANNOTATIONS_PER_S,
             f"SQLite throughput at {large:,} rows: {sqlite.annotations_per_s:,.0f} "
             f"annotations/s (target >= {SQLITE_ANNOTATIONS_PER_S:,})",
@@ -216,20 +209,20 @@ def check(results: list[Result], large: int, small: int) -> list[str]:
         if big is None or little is None:
             continue
         ratio = big.measured.rss_peak_mb / little.measured.rss_peak_mb
-        verdict(
+        target(
             ratio <= MEMORY_RATIO,
             f"{database} peak memory {large:,} rows / {small:,} rows: "
             f"{big.measured.rss_peak_mb:.1f} / {little.measured.rss_peak_mb:.1f} MB = "
             f"{ratio:.2f}x (target <= {MEMORY_RATIO}x)",
         )
         scaling = big.annotations_per_s / little.annotations_per_s
-        verdict(
+        target(
             scaling >= SCALING_RATIO,
             f"{database} throughput {large:,} rows / {small:,} rows: "
             f"{big.annotations_per_s:,.0f} / {little.annotations_per_s:,.0f} annotations/s = "
             f"{scaling:.2f}x (target >= {SCALING_RATIO}x: time grows linearly with rows)",
         )
-    return missed
+    return target.missed
 
 
 # The driver.
@@ -241,41 +234,19 @@ def _default_batch_size() -> int:
     return Settings().import_batch_size  # RUBRICATE_IMPORT_BATCH_SIZE, or the default
 
 
-def _load(when: str) -> str:
-    """The load average, since other work on the machine skews the timings."""
-    one, five, _ = os.getloadavg()
-    cores = os.cpu_count() or 1
-    text = f"load average {when}: {one:.2f} (1 min), {five:.2f} (5 min) on {cores} cores"
-    if one > cores / 2:
-        text += " -- a busy machine: timings are pessimistic (compare CPU s)"
-    return text
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Benchmark rubricate's import: rows/s, annotations/s and peak memory."
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"CI size: {QUICK_ROWS:,} and {QUICK_ROWS // 10:,} rows instead of "
+    parser = bench_parser(
+        "Benchmark rubricate's import: rows/s, annotations/s and peak memory.",
+        quick=f"CI size: {QUICK_ROWS:,} and {QUICK_ROWS // 10:,} rows instead of "
         f"{FULL_ROWS:,} and {FULL_ROWS // 10:,}",
     )
     parser.add_argument("--rows", type=int, help="the large size (the small one is a tenth)")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(POSTGRES_ENV) or None,
-        help=f"a PostgreSQL server URL whose role may CREATE DATABASE (default: ${POSTGRES_ENV};"
-        " without one, SQLite only)",
-    )
+    add_postgres_url(parser)
     parser.add_argument(
         "--batch-size", type=int, help="rows per import batch (default: rubricate's setting)"
     )
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        help="imports per size and database; the fastest counts, and the highest peak RSS "
-        "(default: 2 with --quick, else 1)",
+    add_repeat(
+        parser, "imports per size and database; the fastest counts, and the highest peak RSS", 2
     )
     parser.add_argument(
         "--tracemalloc",
@@ -291,10 +262,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.rows = QUICK_ROWS if args.quick else FULL_ROWS
     if args.rows < 10:
         parser.error("--rows must be at least 10")
-    if args.repeat is None:
-        args.repeat = 2 if args.quick else 1
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    settle_repeat(parser, args, quick=2)
     return args
 
 
@@ -318,11 +286,7 @@ def main(argv: list[str] | None = None) -> int:
                 for d in datasets.values()
             )
         )
-        servers: list[Server] = [SqliteServer(root)]
-        if args.postgres_url:
-            servers.append(PostgresServer(args.postgres_url))
-        else:
-            print(f"PostgreSQL skipped: pass --postgres-url or set ${POSTGRES_ENV}")
+        servers = database_servers(root, args.postgres_url)
         batch = args.batch_size or _default_batch_size()
         print(
             f"batch size: {batch:,}; each import in a fresh process on a fresh database, "
@@ -333,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"note: {small:,} rows is less than one batch, so the memory ratio understates "
                 "what a batch costs; use --rows of at least 10 batches"
             )
-        print(_load("before"))
+        print(load_line("before"))
 
         results: list[Result] = []
         try:
@@ -355,17 +319,11 @@ def main(argv: list[str] | None = None) -> int:
             for server in servers:
                 server.close()
 
-    print(_load("after"), end="\n\n")
+    print(load_line("after"), end="\n\n")
     print_table(results, args.tracemalloc)
     print("\ntargets:")
     missed = check(results, large, small)
-    if missed:
-        print(f"\nmissed {len(missed)} target(s):", file=sys.stderr)
-        for text in missed:
-            print(f"  - {text}", file=sys.stderr)
-        return 1
-    print("\nall targets met")
-    return 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

@@ -24,171 +24,46 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import write_dataset
+from _common import (
+    POSTGRES_ENV,
+    Targets,
+    add_repeat,
+    bench_parser,
+    load_line,
+    print_columns,
+    settle_repeat,
+    verdict,
+    write_dataset,
+)
 from _servers import PostgresServer
 from eval_bench import FakeServer
+from runs_setup import (
+    CALLS,
+    DEAD_AFTER,
+    PROVIDER_LIMIT,
+    RUNS_AT_ONCE,
+    Database,
+    Workers,
+    wait_for,
+)
 
 DEFAULT_URL = "postgresql://rubricate_test:rubricate_test@127.0.0.1:5432/postgres"
-POSTGRES_ENV = "RUBRICATE_BENCH_POSTGRES_URL"
-MODEL = "openai-chat:fake-judge"
-METRIC = "helpfulness"  # built in: 1-5, a prompt over input and output
 LATENCY = 0.5  # the fake server's seconds per call (see bench/README.md: why not 0.2)
-CALLS = 8  # calls in flight per run: RUBRICATE_RUN_BATCH_ROWS, the rows of a durable step
-PROVIDER_LIMIT = 64  # RUBRICATE_DEFAULT_CONCURRENCY: the provider's limit, shared by every
-# worker (leases in the database); one worker (2 runs x 8 calls) cannot saturate it
-RUNS_AT_ONCE = 2  # rubricate worker --concurrency
-DEAD_AFTER = 5.0  # RUBRICATE_WORKER_DEAD_AFTER
 SPEEDUP = 1.8  # target: 2 workers at least this many times as fast as 1
 HEARTBEAT = 2.0  # rubricate.runs.names.HEARTBEAT_SECONDS
-WORKER = "from rubricate.cli import main; main()"
 
 SIZES = {  # (a) K runs x rows, (b) N runs x rows
     "full": {"recovery": (8, 160), "throughput": (8, 160)},
     "quick": {"recovery": (4, 80), "throughput": (4, 64)},
 }
 WARM_ROWS = 8
-
-
-# --- workers and the database --------------------------------------------------------------
-
-
-class Workers:
-    """`rubricate worker` subprocesses on one database; all killed by close()."""
-
-    def __init__(self, url: str, fake: FakeServer, log: Path) -> None:
-        self.log = log
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.env = dict(os.environ)
-        self.env.update(
-            {
-                "RUBRICATE_DATABASE_URL": url,
-                "RUBRICATE_SETTINGS_FILE": os.devnull,
-                "RUBRICATE_RESPONSE_CACHE": "false",  # every row is a call
-                "RUBRICATE_DEFAULT_CONCURRENCY": str(PROVIDER_LIMIT),
-                "RUBRICATE_RUN_BATCH_ROWS": str(CALLS),
-                "RUBRICATE_WORKER_DEAD_AFTER": f"{DEAD_AFTER:g}",
-                "OPENAI_BASE_URL": fake.base_url,
-                "OPENAI_API_KEY": "sk-bench-placeholder",
-            }
-        )
-
-    def start(self, executor_id: str, runs_at_once: int) -> None:
-        command = [sys.executable, "-c", WORKER, "worker", "--executor-id", executor_id]
-        command += ["--concurrency", str(runs_at_once)]
-        with self.log.open("ab") as out:
-            self.processes[executor_id] = subprocess.Popen(
-                command, env=self.env, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    def stop(self, executor_id: str) -> None:
-        """Stop it as Ctrl-C does (SIGTERM)."""
-        process = self.processes.pop(executor_id)
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
-
-    def kill(self, executor_id: str) -> None:
-        process = self.processes[executor_id]
-        process.kill()
-        process.wait(timeout=30)
-
-    def close(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=30)
-        self.processes.clear()
-
-
-class Database:
-    """A fresh PostgreSQL database with one imported data set per run (distinct texts, so
-    the fake server's count of repeated requests means calls made twice)."""
-
-    def __init__(self, server: PostgresServer, data: list[Path], warm: Path) -> None:
-        from dbos import DBOS, DBOSClient
-
-        from rubricate import Rubricate, Settings
-        from rubricate.runs.system import SYSTEM_SCHEMA, system_database_url
-
-        self.server = server
-        self.url = server.fresh()
-        self.rb = Rubricate(Settings(database_url=self.url, response_cache=False))
-        for index, folder in enumerate(data):
-            self.rb.import_path(folder, f"bench-{index}")
-        self.rb.import_path(warm, "warm")
-        system = system_database_url(self.url)
-        DBOS.migrate(system, schema=SYSTEM_SCHEMA)
-        self.client = DBOSClient(system_database_url=system, dbos_system_schema=SYSTEM_SCHEMA)
-
-    def alive(self, executor_id: str) -> bool:
-        from rubricate.store.tables import WorkerRecord
-
-        with self.rb.db.read() as session:
-            found = session.get(WorkerRecord, executor_id)
-        return found is not None and found.heartbeat_at > found.started_at
-
-    def enqueue(self, count: int, tag: str, *, warm: bool = False) -> list[str]:
-        """Start and queue ``count`` runs (ids ``{tag}{i}``), one on each data set, or all
-        on the small warm-up one."""
-        from rubricate.runs import queue
-
-        ids = []
-        for index in range(count):
-            evaluation = "warm" if warm else f"bench-{index}"
-            run = self.rb.evaluation_runs.start(
-                metric=METRIC, evaluation=evaluation, model=MODEL, run_id=f"{tag}{index}"
-            )
-            queue.enqueue(self.rb.settings, "evaluation", run.id)
-            ids.append(run.id)
-        return ids
-
-    def executors(self, ids: list[str]) -> set[str | None]:
-        found = self.client.list_workflows(workflow_ids=ids, load_input=False, load_output=False)
-        return {w.executor_id for w in found}
-
-    def warm_up(self, name: str, workers: int) -> None:
-        """Small runs until the worker ``name`` has carried out one: DBOS finds the queue in
-        a new database about a second after its first registration, and a worker's first
-        model call imports the SDKs. Throughput is measured after that."""
-        for attempt in range(5):
-            ids = self.enqueue(workers * RUNS_AT_ONCE, f"warm-{name}-{attempt}-", warm=True)
-            wait_for(lambda ids=ids: self.finished(ids), 60, "the warm-up runs")
-            if name in self.executors(ids):
-                return
-        raise SystemExit(f"the warm-up runs never reached worker {name}")
-
-    def runs(self, ids: list[str]) -> list[Any]:
-        return [self.rb.evaluation_runs.get(run_id) for run_id in ids]
-
-    def finished(self, ids: list[str]) -> bool:
-        return all(run.status.finished for run in self.runs(ids))
-
-    def close(self) -> None:
-        self.client.destroy()
-        self.rb.close()
-        self.server.drop(self.url)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll until true; the time it became true (perf_counter)."""
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        if condition():
-            return time.perf_counter()
-        time.sleep(0.05)
-    raise SystemExit(f"timed out after {timeout:g} s waiting for {what}")
 
 
 # --- (a) recovery ----------------------------------------------------------------------------
@@ -323,41 +198,31 @@ def measure_throughput(
 
 
 def table(header: list[str], rows: list[list[str]]) -> None:
-    lines = [header, *rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    for number, line in enumerate(lines):
-        print("  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)))
-        if number == 0:
-            print("  ".join("-" * w for w in widths))
+    print_columns([header, *rows], left=0)
 
 
 def check(recovery: Recovery, one: Throughput, two: Throughput) -> list[str]:
-    missed: list[str] = []
-
-    def verdict(ok: bool, text: str) -> None:
-        print(f"  {'ok  ' if ok else 'MISS'}  {text}")
-        if not ok:
-            missed.append(text)
+    target = Targets()
 
     r, served = recovery, recovery.served
-    verdict(r.recovered == r.runs, f"recovery: {r.recovered} of {r.runs} runs completed")
-    verdict(
+    target(r.recovered == r.runs, f"recovery: {r.recovered} of {r.runs} runs completed")
+    target(
         served["duplicate_requests"] <= r.runs * CALLS,
         f"recovery: {served['duplicate_requests']} calls made twice (at most the calls in "
         f"flight at the kill, {r.runs} runs x {CALLS})",
     )
-    verdict(
+    target(
         served["requests_total"] == r.runs * r.rows + served["duplicate_requests"],
         f"recovery: {served['requests_total']:,} calls for {r.runs * r.rows:,} rows "
         "(one per row, plus the repeats)",
     )
-    verdict(
+    target(
         r.seconds <= r.bound,
         f"recovery: all runs finished {r.seconds:.1f} s after the kill (bound {r.bound:.1f} s)",
     )
     for m in (one, two):
         total = m.runs * m.rows
-        verdict(
+        target(
             m.completed == m.runs
             and m.served["requests_total"] == total
             and m.served["duplicate_requests"] == 0,
@@ -365,52 +230,35 @@ def check(recovery: Recovery, one: Throughput, two: Throughput) -> list[str]:
             f"{m.served['requests_total']:,} calls for {total:,} rows",
         )
         limit = m.workers * RUNS_AT_ONCE * CALLS
-        verdict(
+        target(
             m.served["max_in_flight"] <= limit,
             f"{m.workers} worker(s): at most {m.served['max_in_flight']} calls in flight "
             f"(the workers' limits allow {limit})",
         )
     speedup = one.seconds / two.seconds
-    verdict(
+    target(
         speedup >= SPEEDUP,
         f"2 workers {speedup:.2f}x as fast as 1 (target >= {SPEEDUP}x)",
     )
-    return missed
-
-
-def _load(when: str) -> str:
-    one, five, _ = os.getloadavg()
-    cores = os.cpu_count() or 1
-    text = f"load average {when}: {one:.2f} (1 min), {five:.2f} (5 min) on {cores} cores"
-    if one > cores / 2:
-        text += " -- a busy machine: timings are pessimistic"
-    return text
+    return target.missed
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Benchmark rubricate workers on PostgreSQL: recovery after a SIGKILL, "
-        "and the throughput of 1 and 2 workers against a fake OpenAI server."
+    parser = bench_parser(
+        "Benchmark rubricate workers on PostgreSQL: recovery after a SIGKILL, "
+        "and the throughput of 1 and 2 workers against a fake OpenAI server.",
+        quick="CI size (under ~90 s)",
     )
-    parser.add_argument("--quick", action="store_true", help="CI size (under ~90 s)")
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get(POSTGRES_ENV) or DEFAULT_URL,
         help=f"a PostgreSQL server whose role may CREATE DATABASE (default: ${POSTGRES_ENV}, "
         f"else {DEFAULT_URL})",
     )
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        help="throughput measurements per worker count; the fastest "
-        "counts (default: 2 with --quick, else 1)",
-    )
+    add_repeat(parser, "throughput measurements per worker count; the fastest counts", quick=3)
     parser.add_argument("--workdir", type=Path, help="where the data goes (default: temp)")
     args = parser.parse_args(argv)
-    if args.repeat is None:
-        args.repeat = 2 if args.quick else 1
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    settle_repeat(parser, args, quick=3)
     return args
 
 
@@ -443,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             f"provider limit {PROVIDER_LIMIT} shared by the workers; "
             f"RUBRICATE_WORKER_DEAD_AFTER={DEAD_AFTER:g}"
         )
-        print(_load("before"))
+        print(load_line("before"))
         try:
             print(f"\n(a) recovery: {k} runs x {recovery_rows} rows on one worker, killed half-way")
             recovery = measure_recovery(
@@ -461,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             fake.stop()
             server.close()
 
-    print(_load("after"))
+    print(load_line("after"))
     r = recovery
     print("\n(a) recovery after SIGKILL (a new worker started at once)")
     table(
@@ -513,13 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("\ntargets:")
     missed = check(recovery, one, two)
-    if missed:
-        print(f"\nmissed {len(missed)} target(s):", file=sys.stderr)
-        for text in missed:
-            print(f"  - {text}", file=sys.stderr)
-        return 1
-    print("\nall targets met")
-    return 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import URL
 
@@ -17,9 +18,21 @@ from rubricate import Rubricate, Settings
 from rubricate.store import Database
 from rubricate.store.migrate import upgrade
 
+# No per-example deadline: timing belongs in bench/, and a busy CI machine (or the other
+# database's suite beside this one) once made a 150 ms example take 260 ms.
+hypothesis_settings.register_profile("rubricate", deadline=None)
+hypothesis_settings.load_profile("rubricate")
+
 SERVER_URL = os.environ.get("RUBRICATE_TEST_DATABASE_URL", "")
 ON_POSTGRES = SERVER_URL.startswith("postgres")
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The real data sets live beside the project (never inside it): tests that need them skip
+# where they are absent (a fresh clone), unless RUBRICATE_REQUIRE_SHARED_DATA=1 (CI) says
+# that their absence is a failure.
+SHARED_DATA = Path(
+    os.environ.get("RUBRICATE_SHARED_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
+REQUIRE_SHARED_DATA = os.environ.get("RUBRICATE_REQUIRE_SHARED_DATA") == "1"
 
 # Tests never read the user's own settings file, and never see a real key.
 os.environ["RUBRICATE_SETTINGS_FILE"] = os.devnull
@@ -125,8 +138,12 @@ def rb(database_url: str) -> Iterator[Rubricate]:
     workspace.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
+    """The real data sets' folder; skips the test (fails it in CI) where they are absent."""
     if not (SHARED_DATA / "feedbackqa" / "rows.jsonl").exists():
-        pytest.fail(f"the real data sets are missing: expected them in {SHARED_DATA}")
+        reason = f"needs the real data sets in {SHARED_DATA} (set RUBRICATE_SHARED_DATA)"
+        if REQUIRE_SHARED_DATA:
+            pytest.fail(f"{reason}; RUBRICATE_REQUIRE_SHARED_DATA=1 makes this a failure")
+        pytest.skip(reason)
     return SHARED_DATA

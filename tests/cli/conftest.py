@@ -25,6 +25,7 @@ MANIFEST = {
         {"name": "verdict", "scale": {"type": "labels", "labels": {"0": "fail", "1": "pass"}}},
     ],
 }
+PROMPT = "Rate the answer.\nQuestion: {{ input }}\nAnswer: {{ output }}\n"
 QUALITY = {"a": [2, 2, 3], "b": [1, 2, 3], "c": [4, 4], "d": [5]}
 VERDICT = {"a": ["pass", "pass", "fail"], "b": ["fail", "fail", "fail"], "c": ["pass", "pass"]}
 
@@ -78,6 +79,14 @@ def make_dataset(tmp_path: Path) -> MakeDataset:
 def tiny(make_dataset: MakeDataset) -> Path:
     """A dataset folder: 4 rows, criteria quality (1–5) and verdict (fail/pass)."""
     return make_dataset()
+
+
+@pytest.fixture
+def prompt(tmp_path: Path) -> Path:
+    """A scoring prompt file for a custom metric."""
+    path = tmp_path / "prompt.txt"
+    path.write_text(PROMPT, encoding="utf-8")
+    return path
 
 
 class Cli:

@@ -15,6 +15,7 @@ from tests.alignment.alignment_support import (
     expected_disagreements,
     write_dataset,
 )
+from tests.runs.test_run_control import workflows
 
 from rubricate.models import fake
 
@@ -97,12 +98,23 @@ def test_cancel_is_idempotent_and_a_cancelled_run_stays_cancelled(loaded: Cli) -
     assert json.loads(loaded.ok("align", "run", "run-c", "--json").stdout)["status"] == "cancelled"
 
 
+def test_cancelling_a_finished_run_leaves_its_workflow_alone(loaded: Cli) -> None:
+    """The rule the API and the web keep too: a finished run's cancel changes nothing."""
+    loaded.ok(*START, "--run-id", "run-f")  # queued for a worker
+    loaded.ok("align", "run", "run-f")  # carried out here
+    assert "Run run-f is Aligned." in loaded.ok("align", "cancel", "run-f").stdout
+    with loaded.workspace() as rb:
+        assert workflows(rb, "run-f") == {"run-f": "ENQUEUED"}
+    again = loaded.ok(*START, "--run-id", "run-f").stdout
+    assert "Run run-f is Aligned already: nothing was queued." in again
+
+
 def test_bad_parameters_exit_2_and_name_the_parameter(loaded: Cli) -> None:
-    assert "field 'delta'" in loaded.fails(*START, "--delta", "9")
+    assert "option --delta: delta threshold" in loaded.fails(*START, "--delta", "9")
     assert "no evaluation named 'nope'" in loaded.fails(
         "align", "start", "--metric", METRIC, "--evaluation", "nope"
     )
-    assert "field 'judge_model'" in loaded.fails(*START, "--judge-model", "gpt")
+    assert "option --judge-model:" in loaded.fails(*START, "--judge-model", "gpt")
     assert "no alignment run 'missing'" in loaded.fails("align", "show", "missing")
     with loaded.workspace() as rb:
         assert rb.alignment_runs.list(METRIC) == []

@@ -92,12 +92,17 @@ def test_agreement_table_and_undefined_figures(imported: Cli, tmp_path: Path) ->
     rows = tmp_path / "rows.jsonl"
     rows.write_text(json.dumps({"id": "s", "input": "q", "output": "a"}) + "\n", encoding="utf-8")
     cli.ok("import", str(rows), "-e", "solo")
+    # No annotations at all: an error (exit 2), not an empty table that reads as agreement.
+    empty = cli.fails("annotations", "agreement", "-e", "solo", "-m", "quality")
+    assert "quality has no annotations in solo" in empty
     cli.ok("annotations", "add", "-e", "solo", "--row", "s", "-m", "quality", "--annotator",
            "r1", "--score", "3")  # fmt: skip
     result = cli.json("annotations", "agreement", "-e", "solo", "-m", "quality")
     assert (result["rows"], result["reviewers"]) == (0, 1)
     assert result["alpha_ordinal"] is None  # nan: nothing pairable
-    assert "ordinal –" in cli.ok("annotations", "agreement", "-e", "solo", "-m", "quality").stdout
+    one = cli.ok("annotations", "agreement", "-e", "solo", "-m", "quality").stdout
+    assert "ordinal –" in one and "1 reviewer, 0 rows" in one
+    assert "No row is scored by two reviewers yet" in one
 
 
 def test_add_and_resolve_row(imported: Cli, tmp_path: Path) -> None:

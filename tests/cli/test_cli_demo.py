@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
 from typer.testing import CliRunner
 
 from rubricate.cli import app
@@ -21,7 +21,7 @@ from rubricate.demo import (
     build_demo,
     metric_names,
 )
-from rubricate.domain.runs import RunStatus
+from rubricate.domain.alignment_runs import RunStatus
 from rubricate.domain.traces import Direction
 from rubricate.store.tables import AlignmentRunRecord
 
@@ -141,18 +141,6 @@ def test_a_demo_run_with_other_parameters_is_shown_as_it_is(rb: Rubricate) -> No
     assert len(rb.alignment_runs.list(ALIGNED_METRIC)) == 1
 
 
-def test_demo_uses_the_default_database_and_says_where(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("RUBRICATE_DATABASE_URL", raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    result = CliRunner().invoke(app, ["demo", "--no-serve"])
-    assert result.exit_code == 0, result.output
-    database = tmp_path / "data" / "rubricate" / "rubricate.db"
-    assert f"Demo workspace: sqlite:///{database}" in result.stdout
-    assert database.is_file()
-
-
 def test_demo_help_names_the_serving_options() -> None:
     result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["demo", "--help"])
     assert result.exit_code == 0, result.output
@@ -175,3 +163,20 @@ def test_the_demo_data_set() -> None:
     assert all(j.get("rationale") for row in rows for j in row["judge"].values())
     assert len({row["id"] for row in rows}) == len(rows)
     assert len({row["output"] for row in rows}) == len(rows)  # other tests find rows by text
+
+
+def test_demo_has_a_database_of_its_own_and_says_where(tmp_path: Path) -> None:
+    """Without --database-url or RUBRICATE_DATABASE_URL the demo goes into demo.db in the
+    data folder, not into the default database the user then works in."""
+    env = {
+        "RUBRICATE_DATABASE_URL": None,
+        "RUBRICATE_SETTINGS_FILE": os.devnull,
+        "XDG_DATA_HOME": str(tmp_path),
+        "COLUMNS": "120",
+    }
+    result = CliRunner(env=env).invoke(app, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    demo_db = tmp_path / "rubricate" / "demo.db"
+    assert f"Demo workspace: sqlite:///{demo_db}" in result.stdout
+    assert f"export RUBRICATE_DATABASE_URL=sqlite:///{demo_db}" in result.stdout
+    assert demo_db.exists() and not (tmp_path / "rubricate" / "rubricate.db").exists()

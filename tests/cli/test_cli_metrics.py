@@ -14,14 +14,6 @@ if TYPE_CHECKING:
     from conftest import Cli
 
 SCALE_JSON = '{"type": "ordinal", "min": 1, "max": 3, "labels": {"1": "meh", "3": "wow"}}'
-PROMPT = "Rate the answer.\nQuestion: {{ input }}\nAnswer: {{ output }}\n"
-
-
-@pytest.fixture
-def prompt(tmp_path: Path) -> Path:
-    path = tmp_path / "prompt.txt"
-    path.write_text(PROMPT, encoding="utf-8")
-    return path
 
 
 def test_list_json_holds_the_builtins(cli: Cli) -> None:
@@ -71,7 +63,11 @@ def test_create_with_each_compact_scale(
         version = rb.metrics.version("tone")
     assert (metric.kind, metric.description) == (MetricKind.CUSTOM, "How polite it is.")
     assert metric.judge_model == "openai:gpt-4o-mini"
-    assert (version.number, version.origin, version.prompt) == (1, VersionOrigin.MANUAL, PROMPT)
+    assert (version.number, version.origin, version.prompt) == (
+        1,
+        VersionOrigin.MANUAL,
+        prompt.read_text(encoding="utf-8"),
+    )
     assert version.scale == expected
 
 
@@ -128,7 +124,7 @@ def test_a_bad_prompt_or_a_taken_name(cli: Cli, prompt: Path, tmp_path: Path) ->
 def test_versions_pin_and_unpin(cli: Cli, prompt: Path, tmp_path: Path) -> None:
     cli.ok("metrics", "create", "tone", "--scale", "1-5", "--prompt-file", str(prompt))
     newer = tmp_path / "newer.txt"
-    newer.write_text(PROMPT + "Be strict.\n", encoding="utf-8")
+    newer.write_text(prompt.read_text(encoding="utf-8") + "Be strict.\n", encoding="utf-8")
     assert (
         "Created version 2 of 'tone'; version 2 is active."
         in cli.ok("metrics", "add-version", "tone", "--prompt-file", str(newer)).stdout
@@ -179,7 +175,9 @@ def test_show(cli: Cli, prompt: Path) -> None:
     assert "Scoring prompt" in text
     assert "1 = Not helpful" in text
     cli.ok("metrics", "create", "tone", "--scale", "1-5", "--prompt-file", str(prompt))
-    assert cli.json("metrics", "show", "tone@1")["version"]["prompt"] == PROMPT
+    assert cli.json("metrics", "show", "tone@1")["version"]["prompt"] == prompt.read_text(
+        encoding="utf-8"
+    )
     assert "has no version 7" in cli.fails("metrics", "show", "tone@7")
     assert "field 'version'" in cli.fails("metrics", "show", "tone@x")
     assert "no metric named 'nope'" in cli.fails("metrics", "show", "nope")

@@ -6,6 +6,9 @@ with the real root's options and error handling. export-prompt runs in the real 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +22,7 @@ from rubricate.cli._common import DatabaseUrl, RubricateGroup, Workspace
 from rubricate.cli.align_review import accept, edit_guideline, reject, restore, strike
 from rubricate.demo import EVALUATION, build_demo
 from rubricate.domain.alignment import AlignmentResult, GuidelineItem
-from rubricate.domain.runs import RunStatus
+from rubricate.domain.alignment_runs import RunStatus
 from rubricate.store.runs import store_result
 from rubricate.store.tables import AlignmentRunRecord, utcnow
 
@@ -140,10 +143,10 @@ def new_run(cli: Cli, guidelines: Sequence[str], **kwargs: Any) -> str:
 
 def test_accept_a_custom_metrics_run(cli: Cli, align: Align) -> None:
     run_id = new_run(cli, [G1, G2])
-    line = align.ok("accept", run_id, "--by", "ana")
+    line = align.ok("accept", run_id, "--by", "ana", "--yes")
     assert line == f"Accepted run {run_id}: created version 2 of {CUSTOM}, now active.\n"
-    assert align.ok("accept", run_id) == f"Already accepted: version 2 of {CUSTOM}.\n"
-    again = align.json("accept", run_id)
+    assert align.ok("accept", run_id, "--yes") == f"Already accepted: version 2 of {CUSTOM}.\n"
+    again = align.json("accept", run_id, "--yes")
     assert (again["created"], again["forked"], again["merged"]) == (False, False, False)
     assert again["version"]["number"] == 2
     assert again["version"]["guidelines"] == f"- {G1}\n- {G2}"
@@ -157,24 +160,24 @@ def test_accept_a_builtin_metrics_run(cli: Cli, tmp_path: Path) -> None:
         rb.import_path(write_builtin_dataset(tmp_path / "judged"), "judged")
         run_id = make_run(rb, "helpfulness", "judged", [G1])
     align = Align(cli.database_url)
-    done = align.json("accept", run_id)
+    done = align.json("accept", run_id, "--yes")
     assert (done["metric"], done["created"], done["forked"]) == ("helpfulness-aligned", True, True)
     assert done["version"]["origin"] == "fork"
     with cli.workspace() as rb:
         second = make_run(rb, "helpfulness", "judged", [G2])
         assert len(rb.metrics.versions("helpfulness")) == 1
-    assert align.ok("accept", second) == (
+    assert align.ok("accept", second, "--yes") == (
         f"Accepted run {second}: forked helpfulness into helpfulness-aligned-2, version 1.\n"
     )
 
 
 def test_a_stale_run_needs_merge(cli: Cli, align: Align) -> None:
     first, second = new_run(cli, [G1]), new_run(cli, [G2])
-    align.ok("accept", first)
-    refused = align.fails("accept", second)
+    align.ok("accept", first, "--yes")
+    refused = align.fails("accept", second, "--yes")
     assert "version 2 of 'answer_helpfulness' is active now" in refused
     assert "accept with merge" in refused
-    line = align.ok("accept", second, "--merge")
+    line = align.ok("accept", second, "--merge", "--yes")
     assert line == (
         f"Accepted run {second}: merged with the active version, created version 3 of "
         f"{CUSTOM}, now active.\n"
@@ -206,17 +209,19 @@ def test_strike_edit_restore(cli: Cli, align: Align) -> None:
     align.ok("strike", run_id, "2")
     last = align.ok("strike", run_id, "3")
     assert "Every guideline is struck: there is nothing to accept." in last
-    assert "nothing to accept" in align.fails("accept", run_id)
+    assert "nothing to accept" in align.fails("accept", run_id, "--yes")
 
 
 def test_review_refusals(cli: Cli, align: Align) -> None:
     run_id = new_run(cli, [G1])
-    assert "field 'guideline': run" in align.fails("strike", run_id, "9")
-    assert "field 'text'" in align.fails("edit", run_id, "1", "--text", "   ")
-    assert "no alignment run 'nope'" in align.fails("accept", "nope")
+    assert "argument GUIDELINE: run" in align.fails("strike", run_id, "9")
+    assert "option --text:" in align.fails("edit", run_id, "1", "--text", "   ")
+    assert "no alignment run 'nope'" in align.fails("accept", "nope", "--yes")
     running = new_run(cli, [G1], status=RunStatus.RUNNING)
-    assert "is Running: only an Aligned run can be accepted" in align.fails("accept", running)
-    align.ok("accept", run_id)
+    assert "is Running: only an Aligned run can be accepted" in align.fails(
+        "accept", running, "--yes"
+    )
+    align.ok("accept", run_id, "--yes")
     assert "accepted already" in align.fails("edit", run_id, "1", "--text", "other")
     assert "accepted already" in align.fails("reject", run_id)
 
@@ -229,21 +234,33 @@ def test_reject(cli: Cli, align: Align) -> None:
     assert run["status"] == "aligned"
     assert run["result"]["review"]["decision"] == "rejected"
     assert run["result"]["review"]["by"] == "ana"
-    assert "was rejected" in align.fails("accept", run_id)
+    assert "was rejected" in align.fails("accept", run_id, "--yes")
 
 
 # -- rubricate metrics export-prompt -----------------------------------------------------
 
 
+def test_accept_asks_before_accepting_an_unverified_run(cli: Cli, align: Align) -> None:
+    run_id = new_run(cli, [G1])
+    refused = align.fails("accept", run_id)  # no terminal to ask in: --yes is needed
+    assert f"run '{run_id}' is not verified: no judge model was given" in refused
+    assert "Pass --yes to accept it anyway" in refused
+    assert "Pass --yes" in align.fails("accept", run_id, "--json")  # --json never asks
+    with cli.workspace() as rb:
+        assert rb.metrics.version(CUSTOM).number == 1
+    line = align.ok("accept", run_id, "-y")
+    assert line == f"Accepted run {run_id}: created version 2 of {CUSTOM}, now active.\n"
+
+
 @pytest.fixture
 def accepted(cli: Cli, align: Align) -> str:
-    align.ok("accept", new_run(cli, [G1, G2]))
+    align.ok("accept", new_run(cli, [G1, G2]), "--yes")
     return CUSTOM
 
 
 def test_export_prompt_to_stdout(cli: Cli, accepted: str) -> None:
     text = cli.ok("metrics", "export-prompt", accepted).stdout
-    assert f"- {G1}\n- {G2}" in text
+    assert f"1. {G1}\n2. {G2}" in text  # numbered, as the judge sees them
     assert "{{ input }}" in text or "{{ output }}" in text
     with cli.workspace() as rb:
         assert text == rb.reviews.export_prompt(accepted, "text")
@@ -276,7 +293,7 @@ def test_export_prompt_to_a_file(cli: Cli, accepted: str, tmp_path: Path) -> Non
     assert sorted(p.name for p in out.parent.iterdir()) == ["judge.json"]  # nothing partial
     missing = tmp_path / "nowhere" / "judge.txt"
     refused = cli.fails("metrics", "export-prompt", accepted, "--out", str(missing))
-    assert "field 'out': cannot write" in refused
+    assert "option --out: cannot write" in refused
 
 
 @pytest.mark.parametrize(
@@ -306,11 +323,49 @@ def test_export_prompt_for_rows_without_optional_fields(cli: Cli, accepted: str)
     assert bare["config"]["rubricate"]["variables"] == ["input", "output"]
     assert "[CONTEXT]" not in bare["prompt"][0]["content"]
     refused = cli.fails("metrics", "export-prompt", accepted, "-f", "promptfoo", "--fields", "x")
-    assert "field 'fields': unknown row field 'x'" in refused
+    assert "option --fields: unknown row field 'x'" in refused
 
 
 def test_the_review_commands_are_in_the_align_group(cli: Cli, align: Align) -> None:
     run_id = new_run(cli, [G1, G2])
     assert cli.ok("align", "strike", run_id, "2").stdout.startswith("Struck guideline 2")
-    done = cli.json("align", "accept", run_id)
+    done = cli.json("align", "accept", run_id, "--yes")
     assert (done["created"], done["version"]["guidelines"]) == (True, f"- {G1}")
+
+
+def ask_in_a_terminal(database_url: str, run_id: str, answer: bytes) -> tuple[int, str]:
+    """`rubricate align accept RUN` in a child process whose stdin is a terminal (a pty),
+    answering the question with ``answer``."""
+    primary, secondary = os.openpty()
+    env = {**os.environ, "RUBRICATE_DATABASE_URL": database_url, "COLUMNS": "120"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from rubricate.cli import main; main()", "align", "accept", run_id],
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    os.close(secondary)
+    os.write(primary, answer)
+    out, _ = child.communicate(timeout=60)
+    os.close(primary)
+    return child.returncode, out.decode()
+
+
+@pytest.mark.parametrize(("answer", "accepted"), [(b"y\n", True), (b"n\n", False)])
+def test_accept_in_a_terminal_says_why_and_asks(
+    cli: Cli, align: Align, answer: bytes, accepted: bool
+) -> None:
+    run_id = new_run(cli, [G1])
+    code, out = ask_in_a_terminal(cli.database_url, run_id, answer)
+    text = " ".join(out.split())
+    assert f"Run {run_id} is not verified: no judge model was given" in text
+    assert "Accept its guidelines anyway? [y/N]" in text
+    with cli.workspace() as rb:
+        number = rb.metrics.version(CUSTOM).number
+    if accepted:
+        assert code == 0 and f"Accepted run {run_id}: created version 2" in text
+        assert number == 2
+    else:
+        assert code == 1 and "Not accepted." in text
+        assert number == 1

@@ -86,3 +86,9 @@ def test_the_password_is_asked_for_twice_when_not_given(cli: Cli) -> None:
     assert PASSWORD not in result.output
     with cli.workspace() as rb:
         assert rb.users.sign_in("ada", PASSWORD) is not None
+
+
+def test_users_list_takes_json(cli: Cli) -> None:
+    assert cli.json("users", "list") == []
+    cli.ok("users", "add", "ada", "--role", "admin", "--password", PASSWORD)
+    assert cli.json("users", "list") == [{"name": "ada", "role": "admin"}]

@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rubricate.domain.errors import Conflict
-from rubricate.domain.runs import (
+from rubricate.domain.alignment_runs import (
     AlignmentParams,
     AlignmentRun,
     Budget,
@@ -16,6 +15,7 @@ from rubricate.domain.runs import (
     can_transition,
     check_transition,
 )
+from rubricate.domain.errors import Conflict
 
 LEGAL = {
     (RunStatus.PENDING, RunStatus.RUNNING),

@@ -5,22 +5,25 @@ goes past its total nor backwards."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from tests.alignment.alignment_support import EVALUATION, METRIC, human_score, judge_score, load
+from tests.alignment.alignment_support import (
+    FAKES,
+    GUIDELINE,
+    judge_length,
+    load,
+    reflect_length,
+    start,
+)
 
 from rubricate import Rubricate
-from rubricate.alignment.engine import STAGES, AlignmentEngine
-from rubricate.domain.runs import Phase, RunStatus
+from rubricate.alignment.engine import AlignmentEngine
+from rubricate.alignment.stages import STAGES, Carried, Stage
+from rubricate.domain.alignment_runs import Phase, RunStatus
 from rubricate.models import fake
 
-GUIDELINE = "Do not reward length: a long answer is not better for being long."
-ROW = re.compile(r"### Row (\d+) \(judge too lenient\)")
-ANSWER = re.compile(r"Answer (\d+)\.")
 ORDER = list(Phase)
 
 Shown = tuple[Phase | None, int, int]  # phase, done, total: what a progress bar is given
@@ -28,16 +31,7 @@ Shown = tuple[Phase | None, int, int]  # phase, done, total: what a progress bar
 
 @pytest.fixture
 def models() -> Iterator[None]:
-    def reflect(call: fake.FakeCall) -> fake.FakeReply:
-        ids = [int(i) for i in ROW.findall(call.user)]
-        return {"guidelines": [{"text": GUIDELINE, "direction": "too_lenient", "row_ids": ids}]}
-
-    def judge(call: fake.FakeCall) -> fake.FakeReply:
-        i = int(ANSWER.search(call.user).group(1))  # type: ignore[union-attr]
-        score = human_score(i) if GUIDELINE in call.system else judge_score(i)
-        return {"score": score, "rationale": "fake"}
-
-    with fake.registered("reflect", reflect), fake.registered("judge", judge):
+    with fake.registered("reflect", reflect_length), fake.registered("judge", judge_length):
         yield
 
 
@@ -47,26 +41,14 @@ def workspace(rb: Rubricate, tmp_path: Path, models: None) -> Rubricate:
     return rb
 
 
-def start(rb: Rubricate) -> str:
-    run = rb.alignment_runs.start(
-        metric=METRIC,
-        evaluations=[EVALUATION],
-        delta=1,
-        reflection_lm="fake:reflect",
-        judge_model="fake:judge",
-        seed=3,
-    )
-    return run.id
-
-
 def fail_while_finalizing(
     rb: Rubricate, run_id: str, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, dict[str, Any]]:
+) -> dict[Stage, Carried]:
     """Carry the run out until its last stage has set the phase Finalizing, then crash it
     there (the run ends in Error); what each stage was given, by stage."""
     engine = AlignmentEngine(rb.db, rb.settings, cache=False)
-    given: dict[str, dict[str, Any]] = {}
-    carried: dict[str, Any] = {}
+    given: dict[Stage, Carried] = {}
+    carried = Carried()
     with monkeypatch.context() as patch:
         patch.setattr(AlignmentEngine, "_finish", _crash)
         for stage in STAGES:
@@ -96,11 +78,11 @@ def assert_steady(shown: list[Shown]) -> None:
     assert all(done <= total for _, done, total in shown), shown
 
 
-@pytest.mark.parametrize("resumed_at", ["prepare", "verify"])
+@pytest.mark.parametrize("resumed_at", [Stage.PREPARE, Stage.VERIFY])
 def test_a_run_carried_out_again_keeps_its_progress_within_its_total(
-    workspace: Rubricate, monkeypatch: pytest.MonkeyPatch, resumed_at: str
+    workspace: Rubricate, monkeypatch: pytest.MonkeyPatch, resumed_at: Stage
 ) -> None:
-    run_id = start(workspace)
+    run_id = start(workspace, **FAKES, seed=3).id
     given = fail_while_finalizing(workspace, run_id, monkeypatch)
     workspace.alignment_runs.retry(run_id)
 

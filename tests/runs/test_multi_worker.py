@@ -30,10 +30,11 @@ from pathlib import Path
 import pytest
 from dbos import DBOS, DBOSClient, WorkflowStatus
 from sqlalchemy import select, text
-from tests.runs.workers import WORKER, wait_for, worker_env
+from tests.fake_server_support import use_fake
+from tests.runs.workers import WORKER, demo_workspace, wait_for, worker_env
 
 from rubricate import Rubricate, Settings
-from rubricate.demo import EVALUATION, build_demo
+from rubricate.demo import EVALUATION
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
 from rubricate.runs import queue
 from rubricate.runs.names import HEARTBEAT_SECONDS, MAX_ATTEMPTS
@@ -65,9 +66,9 @@ POISONED_WORKER = """\
 import os
 import signal
 
-from rubricate.service.evaluating import EvaluationRunService
+from rubricate.service.row_scoring import RowScoring
 
-_score_row = EvaluationRunService._score_row
+_score_row = RowScoring._score_row
 
 
 async def _poisoned(self, run, version, client, row):
@@ -77,7 +78,7 @@ async def _poisoned(self, run, version, client, row):
     return await _score_row(self, run, version, client, row)
 
 
-EvaluationRunService._score_row = _poisoned
+RowScoring._score_row = _poisoned
 
 from rubricate.cli import main
 
@@ -139,33 +140,36 @@ def server() -> Iterator[RunningFake]:
 
 @pytest.fixture
 def fake(server: RunningFake, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
-    server.fake.reset(config=True)
     GATE.open()
-    server.fake.responder = GATE.respond
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    fake = use_fake(server, monkeypatch, KEY)
+    fake.responder = GATE.respond
     try:
-        yield server.fake
+        yield fake
     finally:
         GATE.open()  # calls still held return, so the server can stop
 
 
 @pytest.fixture
 def rb(database_url: str) -> Iterator[Rubricate]:
-    workspace = Rubricate(Settings(database_url=database_url, response_cache=False))
-    build_demo(workspace)
-    yield workspace
-    workspace.close()
+    yield from demo_workspace(database_url)
 
 
 @pytest.fixture
 def env(database_url: str, server: RunningFake) -> dict[str, str]:
+    return workers_env(database_url, server, batch_rows=8, dead_after=DEAD_AFTER)
+
+
+def workers_env(
+    database_url: str, server: RunningFake, batch_rows: int, dead_after: float
+) -> dict[str, str]:
+    """The workers' environment: ``batch_rows`` rows a durable step, taken for dead after
+    ``dead_after`` seconds without a beat."""
     return worker_env(
         database_url,
         server.base_url,
         KEY,
-        RUBRICATE_RUN_BATCH_ROWS="8",
-        RUBRICATE_WORKER_DEAD_AFTER=f"{DEAD_AFTER:g}",
+        RUBRICATE_RUN_BATCH_ROWS=str(batch_rows),
+        RUBRICATE_WORKER_DEAD_AFTER=f"{dead_after:g}",
     )
 
 

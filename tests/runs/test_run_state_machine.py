@@ -42,10 +42,12 @@ from tests.alignment.alignment_support import (
 )
 
 from rubricate import Rubricate, Settings
-from rubricate.alignment.engine import STAGES, AlignmentEngine
+from rubricate.alignment.engine import AlignmentEngine
+from rubricate.alignment.stages import STAGES, Carried, Stage
+from rubricate.domain.acceptance import nothing_to_accept
+from rubricate.domain.alignment_runs import AlignmentRun, Phase
 from rubricate.domain.errors import Conflict, InvalidInput, NotFound
 from rubricate.domain.metrics import MetricVersion
-from rubricate.domain.runs import AlignmentRun, Phase
 from rubricate.models import fake
 from rubricate.runs import workflows
 from rubricate.service.alignment_runs import AlignmentRunService
@@ -243,18 +245,18 @@ class RunLife(RuleBasedStateMachine):
     def accept(self, key: str, merge: bool) -> None:
         run = self.runs[key]
         if key in self.accepted:  # accepting again returns the same version
-            again = self.rb.reviews.accept(key, merge=merge)
+            again = self.rb.reviews.accept(key, merge=merge, confirm_unverified=True)
             assert not again.created and again.version == self.accepted[key][1]
             return
         result = self.rb.alignment_runs.get(key).result if run.kind == "align" else None
         stale = run.base_version_id != self.active
-        guidelines = result is not None and result.effective_guidelines()
-        if run.status != "aligned" or not guidelines or (stale and not merge):
+        nothing = result is None or nothing_to_accept(key, result) is not None
+        if run.status != "aligned" or nothing or (stale and not merge):
             note(f"accept: refused ({run.kind} {run.status})")
             with pytest.raises(Conflict if run.kind == "align" else NotFound):
-                self.rb.reviews.accept(key, merge=merge)
+                self.rb.reviews.accept(key, merge=merge, confirm_unverified=True)
             return
-        done = self.rb.reviews.accept(key, merge=merge)
+        done = self.rb.reviews.accept(key, merge=merge, confirm_unverified=True)
         note(f"accept: {'merged' if stale else 'plain'}")
         assert done.created and done.merged == stale and not done.forked
         self.active = done.version.id
@@ -445,7 +447,7 @@ def test_a_source_of_an_alignment_in_flight_is_not_scored(rb: Rubricate, tmp_pat
         with rb.db.write() as session:  # an Error run, to be retried
             session.get_one(EvaluationRunRecord, failed.id).status = "error"
         rb.alignment_runs.start(metric=METRIC, evaluations=[EVALUATION], delta=1, run_id="a1")
-        AlignmentEngine(rb.db, rb.settings).run_stage("a1", "prepare", {})
+        AlignmentEngine(rb.db, rb.settings).run_stage("a1", Stage.PREPARE, Carried())
         with pytest.raises(InvalidInput, match="source of alignment run a1"):
             rb.evaluation_runs.start(metric=METRIC, evaluation=EVALUATION, model="fake:judge")
         with pytest.raises(InvalidInput, match="source of alignment run a1"):

@@ -12,7 +12,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from rubricate import Rubricate, Settings
+from rubricate.demo import build_demo
+
 WORKER = "from rubricate.cli import main; main()"
+
+
+def demo_workspace(database_url: str) -> Iterator[Rubricate]:
+    """The demo workspace on the test's database, without the response cache (a worker's
+    checkpoints must spare the calls, not the cache); closed when the test ends."""
+    workspace = Rubricate(Settings(database_url=database_url, response_cache=False))
+    build_demo(workspace)
+    yield workspace
+    workspace.close()
 
 
 def worker_env(database_url: str, base_url: str, key: str, **extra: str) -> dict[str, str]:

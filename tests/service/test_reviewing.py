@@ -16,9 +16,9 @@ import pytest
 from rubricate import Rubricate, Settings
 from rubricate.demo import EVALUATION, build_demo
 from rubricate.domain.alignment import AlignmentResult, GuidelineItem
+from rubricate.domain.alignment_runs import RunStatus
 from rubricate.domain.errors import Conflict, InvalidInput, NotFound
 from rubricate.domain.metrics import MetricKind, VersionOrigin
-from rubricate.domain.runs import RunStatus
 from rubricate.scoring import render_prompt
 from rubricate.scoring.template import compile_template
 from rubricate.service.reviewing import AcceptResult
@@ -111,7 +111,7 @@ def test_accept_on_a_builtin_metric_forks_it(rb: Rubricate, judged: str) -> None
     versions_before = rb.metrics.versions(BUILTIN)
     run_id = make_run(rb, BUILTIN, judged, [G1, G2])
 
-    done = rb.reviews.accept(run_id, by="ana")
+    done = rb.reviews.accept(run_id, by="ana", confirm_unverified=True)
 
     assert isinstance(done, AcceptResult)
     assert (done.metric, done.created, done.forked, done.merged) == (
@@ -136,7 +136,7 @@ def test_accept_on_a_builtin_metric_forks_it(rb: Rubricate, judged: str) -> None
     assert version.guidelines == f"- {G1}\n- {G2}"
     # the judge sees the guidelines in the fork's prompt
     system = system_of(version.prompt, version.guidelines, rb, "helpfulness-aligned")
-    assert f"- {G1}\n- {G2}" in system
+    assert f"1. {G1}\n2. {G2}" in system  # numbered, so the judge can name those it applied
     assert "Guidelines from your team's reviewers" in system
     # the built-in is untouched
     assert rb.metrics.versions(BUILTIN) == versions_before
@@ -158,9 +158,9 @@ def test_a_second_fork_takes_the_next_free_name(rb: Rubricate, judged: str) -> N
     first = make_run(rb, BUILTIN, judged, [G1])
     second = make_run(rb, BUILTIN, judged, [G2])
     third = make_run(rb, BUILTIN, judged, [G3])
-    assert rb.reviews.accept(first).metric == "helpfulness-aligned"
-    assert rb.reviews.accept(second).metric == "helpfulness-aligned-2"
-    assert rb.reviews.accept(third).metric == "helpfulness-aligned-3"
+    assert rb.reviews.accept(first, confirm_unverified=True).metric == "helpfulness-aligned"
+    assert rb.reviews.accept(second, confirm_unverified=True).metric == "helpfulness-aligned-2"
+    assert rb.reviews.accept(third, confirm_unverified=True).metric == "helpfulness-aligned-3"
     assert rb.metrics.version("helpfulness-aligned-2").guidelines == f"- {G2}"
     assert len(rb.metrics.versions(BUILTIN)) == 1
 
@@ -173,7 +173,7 @@ def test_accept_on_a_custom_metric_adds_the_active_version(rb: Rubricate, demo: 
     base = rb.metrics.version(CUSTOM)
     run_id = make_run(rb, CUSTOM, demo, [G1, G2])
 
-    done = rb.reviews.accept(run_id)
+    done = rb.reviews.accept(run_id, confirm_unverified=True)
 
     assert (done.metric, done.created, done.forked, done.merged) == (CUSTOM, True, False, False)
     version = done.version
@@ -185,13 +185,13 @@ def test_accept_on_a_custom_metric_adds_the_active_version(rb: Rubricate, demo: 
     assert version.guidelines == f"- {G1}\n- {G2}"
     assert rb.metrics.version(CUSTOM) == version  # active now
     assert rb.metrics.get(CUSTOM).pinned_version is None
-    assert f"- {G1}" in system_of(version.prompt, version.guidelines, rb, CUSTOM)
+    assert f"1. {G1}" in system_of(version.prompt, version.guidelines, rb, CUSTOM)
 
 
 def test_accepting_twice_creates_nothing_new(rb: Rubricate, demo: str) -> None:
     run_id = make_run(rb, CUSTOM, demo, [G1])
-    first = rb.reviews.accept(run_id, by="ana")
-    again = rb.reviews.accept(run_id, by="bo")
+    first = rb.reviews.accept(run_id, by="ana", confirm_unverified=True)
+    again = rb.reviews.accept(run_id, by="bo", confirm_unverified=True)
     assert again.created is False
     assert again.version == first.version
     assert (again.metric, again.forked, again.merged) == (CUSTOM, False, False)
@@ -202,8 +202,8 @@ def test_accepting_twice_creates_nothing_new(rb: Rubricate, demo: str) -> None:
 
 def test_accepting_a_fork_twice_names_the_fork(rb: Rubricate, judged: str) -> None:
     run_id = make_run(rb, BUILTIN, judged, [G1])
-    first = rb.reviews.accept(run_id)
-    again = rb.reviews.accept(run_id, merge=True)
+    first = rb.reviews.accept(run_id, confirm_unverified=True)
+    again = rb.reviews.accept(run_id, merge=True, confirm_unverified=True)
     assert (again.created, again.forked, again.metric) == (False, True, "helpfulness-aligned")
     assert again.version == first.version
     assert [m.metric.name for m in rb.metrics.list()].count("helpfulness-aligned") == 1
@@ -218,7 +218,7 @@ def test_concurrent_accepts_of_one_run_create_one_version(database_url: str, dem
     def accept() -> None:
         try:
             with Rubricate(Settings(database_url=database_url)) as own:
-                results.append(own.reviews.accept(run_id))
+                results.append(own.reviews.accept(run_id, confirm_unverified=True))
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -242,7 +242,7 @@ def test_concurrent_accepts_of_two_runs_take_turns(database_url: str, demo: str)
     def accept(run_id: str) -> None:
         with Rubricate(Settings(database_url=database_url)) as own:
             try:
-                own.reviews.accept(run_id)
+                own.reviews.accept(run_id, confirm_unverified=True)
                 outcomes.append("accepted")
             except Conflict as exc:
                 outcomes.append("stale" if "accept with merge" in str(exc) else str(exc))
@@ -263,10 +263,10 @@ def test_concurrent_accepts_of_two_runs_take_turns(database_url: str, demo: str)
 def test_a_stale_base_is_refused_with_an_explanation(rb: Rubricate, demo: str) -> None:
     first = make_run(rb, CUSTOM, demo, [G1, G2])
     second = make_run(rb, CUSTOM, demo, [G3])
-    rb.reviews.accept(first)
+    rb.reviews.accept(first, confirm_unverified=True)
 
     with pytest.raises(Conflict) as refused:
-        rb.reviews.accept(second)
+        rb.reviews.accept(second, confirm_unverified=True)
 
     message = str(refused.value)
     assert "version 2 of 'answer_helpfulness' is active now" in message
@@ -283,7 +283,7 @@ def test_a_hand_made_version_makes_the_base_stale(rb: Rubricate, demo: str) -> N
     base = rb.metrics.version(CUSTOM)
     rb.metrics.add_version(CUSTOM, prompt=base.prompt, guidelines="- Be kind.")
     with pytest.raises(Conflict, match=r"version 2 .* is active now"):
-        rb.reviews.accept(run_id)
+        rb.reviews.accept(run_id, confirm_unverified=True)
 
 
 def test_a_merge_combines_the_active_guidelines_with_the_runs(rb: Rubricate, demo: str) -> None:
@@ -293,9 +293,9 @@ def test_a_merge_combines_the_active_guidelines_with_the_runs(rb: Rubricate, dem
         rb, CUSTOM, demo, ["  reward SHORT answers   that solve the problem. ", G3, G1]
     )
     rb.reviews.strike(second, 3)  # a new guideline struck: not added, not taken out either
-    accepted = rb.reviews.accept(first).version
+    accepted = rb.reviews.accept(first, confirm_unverified=True).version
 
-    done = rb.reviews.accept(second, merge=True, by="bo")
+    done = rb.reviews.accept(second, merge=True, by="bo", confirm_unverified=True)
 
     assert (done.created, done.merged, done.forked) == (True, True, False)
     version = done.version
@@ -325,13 +325,13 @@ def test_a_merge_keeps_what_changed_on_both_sides(rb: Rubricate, demo: str) -> N
     run_id = make_run(rb, CUSTOM, demo, existing)
     rb.reviews.strike(run_id, 3)
     rb.metrics.add_version(CUSTOM, prompt=v1.prompt, guidelines="- Keep it.\n- Hers.\n- Mine.")
-    done = rb.reviews.accept(run_id, merge=True)
+    done = rb.reviews.accept(run_id, merge=True, confirm_unverified=True)
     assert done.version.guidelines == f"- Keep it.\n- Mine.\n- {G3}"
 
 
 def test_merge_on_a_fresh_base_is_a_plain_accept(rb: Rubricate, demo: str) -> None:
     run_id = make_run(rb, CUSTOM, demo, [G1])
-    done = rb.reviews.accept(run_id, merge=True)
+    done = rb.reviews.accept(run_id, merge=True, confirm_unverified=True)
     assert (done.created, done.merged) == (True, False)
     assert done.version.guidelines == f"- {G1}"
 
@@ -362,7 +362,7 @@ def test_edits_are_recorded_and_shape_what_is_accepted(rb: Rubricate, demo: str)
         "Link the help center article.",
     ]
     assert run.result.guidelines[2].text == G3  # the original stays
-    version = rb.reviews.accept(run_id).version
+    version = rb.reviews.accept(run_id, confirm_unverified=True).version
     assert version.guidelines == f"- {G1}\n- Link the help center article."
 
 
@@ -408,14 +408,14 @@ def test_an_unknown_guideline_or_run(rb: Rubricate, demo: str) -> None:
     with pytest.raises(NotFound, match="no alignment run 'nope'"):
         rb.reviews.restore("nope", 1)
     with pytest.raises(NotFound):
-        rb.reviews.accept("nope")
+        rb.reviews.accept("nope", confirm_unverified=True)
     with pytest.raises(NotFound):
         rb.reviews.reject("nope")
 
 
 def test_no_edits_after_a_decision(rb: Rubricate, demo: str) -> None:
     accepted = make_run(rb, CUSTOM, demo, [G1, G2])
-    rb.reviews.accept(accepted)
+    rb.reviews.accept(accepted, confirm_unverified=True)
     with pytest.raises(Conflict, match="accepted already"):
         rb.reviews.edit(accepted, 1, "new words")
     with pytest.raises(Conflict, match="accepted already"):
@@ -442,15 +442,15 @@ def test_reject(rb: Rubricate, demo: str) -> None:
     assert again.result is not None
     assert (again.result.review.by, again.result.review.at) == ("ana", first_at)
     with pytest.raises(Conflict, match="was rejected: it cannot be accepted"):
-        rb.reviews.accept(run_id)
+        rb.reviews.accept(run_id, confirm_unverified=True)
     with pytest.raises(Conflict):
-        rb.reviews.accept(run_id, merge=True)
+        rb.reviews.accept(run_id, merge=True, confirm_unverified=True)
     assert [v.number for v in rb.metrics.versions(CUSTOM)] == [1]
 
 
 def test_an_accepted_run_cannot_be_rejected(rb: Rubricate, demo: str) -> None:
     run_id = make_run(rb, CUSTOM, demo, [G1])
-    rb.reviews.accept(run_id)
+    rb.reviews.accept(run_id, confirm_unverified=True)
     with pytest.raises(Conflict, match="accepted already"):
         rb.reviews.reject(run_id)
     run = rb.alignment_runs.get(run_id)
@@ -466,7 +466,7 @@ def test_an_accepted_run_cannot_be_rejected(rb: Rubricate, demo: str) -> None:
 def test_only_an_aligned_run_is_accepted(rb: Rubricate, demo: str, status: RunStatus) -> None:
     run_id = make_run(rb, CUSTOM, demo, [G1], status=status)
     with pytest.raises(Conflict, match=f"is {status.label}: only an Aligned run can be accepted"):
-        rb.reviews.accept(run_id)
+        rb.reviews.accept(run_id, confirm_unverified=True)
     with pytest.raises(Conflict, match="only an Aligned run"):
         rb.reviews.strike(run_id, 1)
     with pytest.raises(Conflict, match="only an Aligned run"):
@@ -479,10 +479,10 @@ def test_nothing_to_accept(rb: Rubricate, demo: str) -> None:
     rb.reviews.strike(struck, 1)
     rb.reviews.strike(struck, 2)
     with pytest.raises(Conflict, match=r"nothing to accept.*every guideline is struck"):
-        rb.reviews.accept(struck)
+        rb.reviews.accept(struck, confirm_unverified=True)
     empty = make_run(rb, CUSTOM, demo, [])
     with pytest.raises(Conflict, match=r"nothing to accept.*found none"):
-        rb.reviews.accept(empty, merge=True)
+        rb.reviews.accept(empty, merge=True, confirm_unverified=True)
     assert [v.number for v in rb.metrics.versions(CUSTOM)] == [1]
     assert rb.alignment_runs.get(struck).accepted_version_id is None
 
@@ -493,7 +493,7 @@ def test_nothing_to_accept(rb: Rubricate, demo: str) -> None:
 @pytest.fixture
 def accepted_fork(rb: Rubricate, judged: str) -> str:
     run_id = make_run(rb, BUILTIN, judged, [G1, "Never reward {{ braces }} or {% tags %}."])
-    return rb.reviews.accept(run_id).metric
+    return rb.reviews.accept(run_id, confirm_unverified=True).metric
 
 
 def test_export_text_is_the_template_as_the_judge_sees_it(
@@ -501,7 +501,7 @@ def test_export_text_is_the_template_as_the_judge_sees_it(
 ) -> None:
     version = rb.metrics.version(accepted_fork)
     text = rb.reviews.export_prompt(accepted_fork, "text")
-    assert f"- {G1}" in text
+    assert f"1. {G1}" in text
     assert "Guidelines from your team's reviewers" in text
     assert "{{ input }}" in text and "{{ output }}" in text  # row variables kept
     assert "guidelines" not in compile_template(text).names  # filled in
@@ -521,7 +521,7 @@ def test_export_text_appends_the_section_a_template_lacks(rb: Rubricate, demo: s
     rb.metrics.add_version(CUSTOM, prompt=prompt, guidelines=f"- {G1}")
     text = rb.reviews.export_prompt(f"{CUSTOM}@2", "text")
     assert text.startswith("Judge {{ output }} for {{ input }} on 1–5.\n\n## Guidelines")
-    assert text.rstrip().endswith(f"- {G1}")
+    assert text.rstrip().endswith(f"1. {G1}")
     plain = rb.reviews.export_prompt(f"{CUSTOM}@1", "text")
     assert G1 not in plain
     assert "{{ input }}" in plain and "{{ output }}" in plain
@@ -547,7 +547,7 @@ def test_export_langfuse(rb: Rubricate, accepted_fork: str) -> None:
     assert data["type"] == "chat"
     assert [m["role"] for m in data["prompt"]] == ["system", "user"]
     system, user = (m["content"] for m in data["prompt"])
-    assert f"- {G1}" in system
+    assert f"1. {G1}" in system
     assert "[OUTPUT]" in system and "Answer format" in system
     assert "{{input}}" in user and "{{output}}" in user
     assert "{{input}}" not in system
@@ -584,7 +584,7 @@ def test_export_promptfoo(rb: Rubricate, accepted_fork: str) -> None:
     assert [m["role"] for m in messages] == ["system", "user"]
     assert all(set(m) == {"role", "content"} for m in messages)
     system, user = (m["content"] for m in messages)
-    assert f"- {G1}" in system
+    assert f"1. {G1}" in system
     # promptfoo renders with Nunjucks: literal braces are escaped, variables are not
     assert 'Never reward {{ "{" }}{ braces }} or {{ "{" }}% tags %}.' in system
     assert "{{input}}" in user and "{{output}}" in user

@@ -44,7 +44,7 @@ def test_from_nothing_to_head_the_tables_match_the_models(db: Database) -> None:
     assert tables(db) == set()
     assert current_revision(db) is None
     upgrade(db)
-    assert current_revision(db) == head_revision(db) == "0007"
+    assert current_revision(db) == head_revision(db) == "0008"
     assert tables(db) == TABLES
     assert differences(db) == []
 
@@ -94,29 +94,12 @@ def _insert_revision_0001_data(db: Database) -> None:
             pinned_version=1,
             created_at=WHEN,
         )
+        version = {"metric_id": tone, "scale": scale, "origin": "manual", "created_at": WHEN}
         first = _insert(
-            c,
-            t["metric_versions"],
-            metric_id=tone,
-            number=1,
-            prompt="Rate {{ output }}.",
-            guidelines="",
-            scale=scale,
-            origin="manual",
-            created_at=WHEN,
+            c, t["metric_versions"], number=1, prompt="Rate {{ output }}.", guidelines="", **version
         )
-        _insert(
-            c,
-            t["metric_versions"],
-            metric_id=tone,
-            number=2,
-            prompt="Rate {{ output }}!",
-            guidelines="- be kind",
-            scale=scale,
-            origin="manual",
-            parent_version_id=first,
-            created_at=WHEN,
-        )
+        second = {"prompt": "Rate {{ output }}!", "guidelines": "- be kind"}
+        _insert(c, t["metric_versions"], number=2, parent_version_id=first, **second, **version)
         old = _insert(
             c,
             t["evaluations"],

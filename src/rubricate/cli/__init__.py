@@ -6,28 +6,45 @@ become one red line on stderr and exit code 2.
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from rubricate.cli._common import DatabaseUrl, RubricateGroup, Workspace
-from rubricate.cli.align import app as align_app
-from rubricate.cli.annotations import app as annotations_app
-from rubricate.cli.db import app as db_app
-from rubricate.cli.demo import demo
-from rubricate.cli.evaluate import app as evaluation_runs_app
-from rubricate.cli.evaluate import evaluate
-from rubricate.cli.evaluations import app as evaluations_app
-from rubricate.cli.metrics import app as metrics_app
-from rubricate.cli.serve import serve
-from rubricate.cli.transfer import export_data, import_data
-from rubricate.cli.users import app as users_app
-from rubricate.cli.worker import worker
+from rubricate.cli._lazy import MARKUP, LazyCommands
+
+# Each command's module loads when the command is used (or listed by --help).
+COMMANDS = {
+    "demo": "rubricate.cli.demo:demo",
+    "import": "rubricate.cli.transfer:import_data",
+    "export": "rubricate.cli.transfer:export_data",
+    "evaluate": "rubricate.cli.evaluate:evaluate",
+    "worker": "rubricate.cli.worker:worker",
+    "serve": "rubricate.cli.serve:serve",
+    "metrics": "rubricate.cli.metrics:app",
+    "evaluations": "rubricate.cli.evaluations:app",
+    "annotations": "rubricate.cli.annotations:app",
+    "evaluation-runs": "rubricate.cli.evaluate:app",
+    "align": "rubricate.cli.align:app",
+    "db": "rubricate.cli.db:app",
+    "users": "rubricate.cli.users:app",
+}
+
+
+class RootGroup(RubricateGroup):
+    """The `rubricate` group, with COMMANDS loaded on first use."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.commands = LazyCommands(COMMANDS)
+
 
 app = typer.Typer(
     name="rubricate",
-    cls=RubricateGroup,
+    cls=RootGroup,
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="markdown",
+    rich_markup_mode=MARKUP,
     pretty_exceptions_show_locals=False,  # locals may hold a database password
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -46,21 +63,6 @@ def root(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
     workspace = Workspace(database_url)
     ctx.obj = workspace
     ctx.call_on_close(workspace.close)
-
-
-app.command("demo")(demo)
-app.command("import")(import_data)
-app.command("export")(export_data)
-app.command("evaluate")(evaluate)
-app.command("worker")(worker)
-app.command("serve")(serve)
-app.add_typer(metrics_app, name="metrics")
-app.add_typer(evaluations_app, name="evaluations")
-app.add_typer(annotations_app, name="annotations")
-app.add_typer(evaluation_runs_app, name="evaluation-runs")
-app.add_typer(align_app, name="align")
-app.add_typer(db_app, name="db")
-app.add_typer(users_app, name="users")
 
 
 def main() -> None:

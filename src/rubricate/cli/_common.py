@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy import make_url
-from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
-from rubricate import Rubricate, RubricateError, Settings
 from rubricate.cli._output import error
-from rubricate.domain.errors import InvalidInput, Unavailable
-from rubricate.settings import default_database_url
+from rubricate.domain.errors import InvalidInput, RubricateError, Unavailable
+from rubricate.locations import default_database_url
+
+# `rubricate --help` must start fast: the workspace (SQLAlchemy, pydantic-settings and the
+# services) loads when a command first opens it.
+if TYPE_CHECKING:
+    from rubricate.service.workspace import Rubricate
+    from rubricate.settings import Settings
 
 ERROR_EXIT = 2  # a RubricateError: the user's input or the stored state says no
 DATABASE_EXIT = 1  # the database could not be used at all
@@ -46,6 +49,10 @@ class Workspace:
         self._workspace: Rubricate | None = None
 
     def settings(self, **changes: Any) -> Settings:
+        from pydantic import ValidationError
+
+        from rubricate.settings import Settings
+
         try:
             settings = Settings()
         except ValidationError as exc:
@@ -58,6 +65,8 @@ class Workspace:
 
     def open(self, **changes: Any) -> Rubricate:
         if self._workspace is None:
+            from rubricate.service.workspace import Rubricate
+
             settings = self.settings(**changes)
             self._workspace = Rubricate(settings)
         return self._workspace
@@ -68,6 +77,8 @@ class Workspace:
         if self._workspace is not None:
             return self._workspace.db.describe()
         try:
+            from sqlalchemy import make_url
+
             url = self.database_url or self.settings().database_url
             return make_url(url).render_as_string(hide_password=True)
         except Exception:  # an unreadable URL or setting: name nothing rather than leak
@@ -79,7 +90,13 @@ class Workspace:
             self._workspace = None
 
 
+COMMAND_KEY = "rubricate.command"
+
+
 def state(ctx: typer.Context) -> Workspace:
+    # The command being run, for the error printer to name its flags (meta is shared by
+    # the whole chain of contexts; the root's is all it can see once the command failed).
+    ctx.meta[COMMAND_KEY] = ctx.command
     found = ctx.find_object(Workspace)
     if found is None:  # a command run without the root callback (never from `rubricate`)
         found = Workspace(None)
@@ -103,11 +120,44 @@ class RubricateGroup(TyperGroup):
             error(str(exc))
             raise typer.Exit(DATABASE_EXIT) from None
         except RubricateError as exc:
-            error(exc.render() if isinstance(exc, InvalidInput) else str(exc))
+            error(
+                _render(exc, ctx.meta.get(COMMAND_KEY))
+                if isinstance(exc, InvalidInput)
+                else str(exc)
+            )
             raise typer.Exit(ERROR_EXIT) from None
-        except OperationalError as exc:
+        except Exception as exc:
+            if not _is_operational_error(exc):
+                raise
             where = ctx.find_object(Workspace)
             target = where.described if where else "the database"
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            orig = getattr(exc, "orig", None)
+            reason = str(orig).strip().splitlines()[0] if orig else type(exc).__name__
             error(f"cannot use {target}: {reason}")
             raise typer.Exit(DATABASE_EXIT) from None
+
+
+def _render(exc: InvalidInput, command: Any) -> str:
+    """The error as the CLI user typed it: ``option --reflection-lm: ...`` rather than the
+    service's field name (``field 'reflection_lm'``); a file's line stays as it is."""
+    flag = None if exc.file is not None or exc.field is None else _flag(command, exc.field)
+    return f"{flag}: {exc.message}" if flag else exc.render()
+
+
+def _flag(command: Any, field: str) -> str | None:
+    """The option or argument of ``command`` that ``field`` (a service's parameter, plural
+    where the option repeats: evaluations -> --evaluation) came from."""
+    for param in command.params if command is not None else ():
+        if param.name not in (field, field.removesuffix("s")):
+            continue
+        if param.param_type_name == "option":  # typer's own click: no isinstance check
+            return f"option {max(param.opts, key=len)}"
+        return f"argument {param.name.upper()}"
+    return None
+
+
+def _is_operational_error(exc: BaseException) -> bool:
+    """SQLAlchemy's OperationalError, without importing SQLAlchemy: a command that raised
+    one has loaded it already."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.OperationalError)

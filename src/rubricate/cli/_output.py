@@ -13,15 +13,15 @@ import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rubricate.domain.scale import Scale
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print JSON (for scripts) instead of tables.")
@@ -38,6 +38,28 @@ def err() -> Console:
     return Console(file=sys.stderr, highlight=False)
 
 
+def progress_bar(title: str, *, time_left: bool = False, quiet: bool = False) -> Progress:
+    """A bar on stderr, drawn only on a terminal and gone when done: ``title`` (it may
+    name ``{task.description}``), the bar, done/total and, with ``time_left``, an ETA."""
+    # Here, not at the top: only the commands that carry work out draw a bar.
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns: list[ProgressColumn] = [TextColumn(title), BarColumn(), MofNCompleteColumn()]
+    if time_left:
+        columns.append(TimeRemainingColumn())
+    console = err()
+    return Progress(
+        *columns, console=console, transient=True, disable=quiet or not console.is_terminal
+    )
+
+
 def error(message: str) -> None:
     err().print(Text(f"error: {message}", style="red"), soft_wrap=True)
 
@@ -51,6 +73,11 @@ def say(message: str | Text, style: str | None = None) -> None:
 def jsonable(value: Any) -> Any:
     """Dataclasses (fields and properties), pydantic models, enums, datetimes and paths
     as plain JSON values; nan and infinities become null."""
+    # Here, not at the top: only --json needs them, and --help should not load pydantic.
+    from pydantic import BaseModel
+
+    from rubricate.domain.scale import Scale
+
     if isinstance(value, Scale):
         return value.to_json()
     if isinstance(value, BaseModel):
@@ -118,6 +145,11 @@ def figure(value: float, digits: int = 3) -> str:
 
 def percent(value: float) -> str:
     return "–" if math.isnan(value) else f"{value:.0%}"
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 row``, ``2 rows``: a count in plain English."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def score(value: float) -> str:

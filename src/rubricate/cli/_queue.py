@@ -1,41 +1,89 @@
-"""Handing runs to workers from the CLI, and saying whether one is alive to take them."""
+"""The CLI's side of the run use cases (rubricate.runs.control): what `align` and
+`evaluation-runs` say when they queue, retry or cancel a run, written once for both."""
 
 from __future__ import annotations
 
-import uuid
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from rubricate import Rubricate
-from rubricate.domain.errors import Unavailable
-from rubricate.settings import Settings
+import typer
+
+from rubricate.cli._output import print_json, say
+
+if TYPE_CHECKING:
+    from rubricate import Rubricate
+    from rubricate.domain.alignment_runs import AlignmentRun
+    from rubricate.domain.evaluation_runs import EvaluationRun
+    from rubricate.runs.control import QueuedRuns, RunControl
+
+# The arguments every run command takes alike.
+RunId = Annotated[str, typer.Argument(help="The run's id.", show_default=False)]
+WaitHere = Annotated[bool, typer.Option("--wait", help="Carry it out here and wait.")]
+IdempotencyKey = Annotated[
+    str | None, typer.Option("--run-id", help="Idempotency key: the same id, one run.")
+]
+CacheFlag = Annotated[
+    bool | None,
+    typer.Option(
+        "--cache/--no-cache",
+        help="Reuse identical earlier calls. Default: RUBRICATE_RESPONSE_CACHE (on).",
+        show_default=False,
+    ),
+]
+
+Kind = Literal["alignment", "evaluation"]
+RUN_HERE = {"alignment": "align run", "evaluation": "evaluation-runs run"}  # + the run id
 
 
-def enqueue(rb: Rubricate, kind: str, run_id: str, *, retry: bool = False) -> None:
-    """Queue the run; if it cannot be queued, the run is cancelled (not left Pending with
-    nothing to carry it out) and the error says why."""
-    from rubricate.runs import queue
+def run_control(rb: Rubricate) -> RunControl:
+    from rubricate.runs.control import RunControl
 
-    try:
-        queue.enqueue(rb.settings, kind, run_id, attempt=uuid.uuid4().hex[:8] if retry else "")
-    except Exception as error:
-        runs = rb.alignment_runs if kind == "alignment" else rb.evaluation_runs
-        runs.cancel(run_id)
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise Unavailable(f"could not queue run {run_id} for a worker: {reason}") from None
+    return RunControl(rb)
 
 
-def cancel_workflows(settings: Settings, run_id: str) -> None:
-    from rubricate.runs import queue
-
-    queue.cancel(settings, [run_id])
+def _runs(control: RunControl, kind: Kind) -> QueuedRuns[AlignmentRun] | QueuedRuns[EvaluationRun]:
+    return control.alignment if kind == "alignment" else control.evaluation
 
 
-def queued_line(rb: Rubricate, run_id: str, group: str) -> str:
-    from rubricate.runs.queue import alive_workers
+def report_queued(
+    control: RunControl,
+    kind: Kind,
+    run: AlignmentRun | EvaluationRun,
+    *,
+    queued: bool,
+    json_output: bool,
+) -> None:
+    """The run as JSON, or whether a worker is alive to take it (or how to carry it out
+    here); a repeated start of a run that ended queues nothing, and says so."""
+    if json_output:
+        print_json(run)
+    elif not queued:
+        say(f"Run {run.id} is {run.status.label} already: nothing was queued.")
+    else:
+        say(queued_line(control, run.id, f"{RUN_HERE[kind]} {run.id}"))
 
-    alive = alive_workers(rb.db, rb.settings.worker_dead_after)
+
+def queued_line(control: RunControl, run_id: str, here: str) -> str:
+    """``here``: the command that carries the run out in this process instead."""
+    alive = control.alive_workers()
     if alive:
         return f"Run {run_id} is queued; {alive} worker(s) alive will take it."
     return (
         f"Run {run_id} is queued, but no worker is alive to take it: start one with "
-        f"`rubricate worker`, or carry it out here with `rubricate {group} run {run_id}`."
+        f"`rubricate worker`, or carry it out here with `rubricate {here}`."
     )
+
+
+def retry_queued(rb: Rubricate, kind: Kind, run_id: str, *, json_output: bool) -> None:
+    """`retry` without --wait: an Error run queued again for a worker."""
+    control = run_control(rb)
+    run = _runs(control, kind).retry(run_id)
+    report_queued(control, kind, run, queued=True, json_output=json_output)
+
+
+def cancel_and_report(rb: Rubricate, kind: Kind, run_id: str, *, json_output: bool) -> None:
+    """`cancel`: a run in flight stops; a finished run is left as it is."""
+    run = _runs(run_control(rb), kind).cancel(run_id)
+    if json_output:
+        print_json(run)
+        return
+    say(f"Run {run.id} is {run.status.label}.")

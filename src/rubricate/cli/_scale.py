@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import ValidationError
 
-from rubricate.domain.scale import Scale
+if TYPE_CHECKING:  # pydantic loads when a scale is parsed, not for --help
+    from pydantic import ValidationError
+
+    from rubricate.domain.scale import Scale
 
 _NUMBER = r"-?\d+(?:\.\d+)?"
 _RANGE = re.compile(rf"^({_NUMBER})\s*(?:-|–|\.\.)\s*({_NUMBER})(?:\s*:\s*([a-z]+))?$")
@@ -24,6 +27,10 @@ _FORMS = "use MIN-MAX (1-5), MIN-MAX:interval (0-1:interval) or labels (fail,pas
 
 def parse_scale(text: str | None, as_json: str | None) -> Scale:
     """The scale given by exactly one of ``--scale`` and ``--scale-json``."""
+    from pydantic import ValidationError
+
+    from rubricate.domain.scale import Scale
+
     if (text is None) == (as_json is None):
         raise typer.BadParameter(
             "give the scale with --scale or --scale-json (one of them)", param_hint="'--scale'"
@@ -43,6 +50,8 @@ def parse_scale(text: str | None, as_json: str | None) -> Scale:
 
 
 def _compact(text: str) -> Scale:
+    from rubricate.domain.scale import Scale
+
     match = _RANGE.match(text)
     if match:
         low, high, kind = match.groups()

@@ -4,19 +4,22 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from rubricate.cli._common import workspace
 from rubricate.cli._output import JsonFlag, print_json, say
-from rubricate.domain.errors import InvalidInput
-from rubricate.domain.runs import AlignmentRun
+from rubricate.domain.errors import Conflict, InvalidInput
 from rubricate.service.prompt_export import EXPORT_FORMATS
-from rubricate.service.reviewing import AcceptResult
+
+if TYPE_CHECKING:
+    from rubricate.domain.alignment_runs import AlignmentRun
+    from rubricate.service.reviewing import AcceptResult
 
 RunId = Annotated[
     str, typer.Argument(metavar="RUN", help="The alignment run's id.", show_default=False)
@@ -45,12 +48,37 @@ def accept(
             "guidelines with the run's instead of refusing.",
         ),
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Accept a run that is not verified (no judge, too few rows, a budget cut, "
+            "a drop on the test rows) without asking.",
+        ),
+    ] = False,
     by: By = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Accept an Aligned run: a custom metric gets its next version (made active); a
-    built-in metric is forked into a new custom metric. Accepting again creates nothing."""
-    result = workspace(ctx).reviews.accept(run, merge=merge, by=by)
+    built-in metric is forked into a new custom metric. Accepting again creates nothing.
+    A run that is not verified says why and asks first (or needs --yes)."""
+    from rubricate.domain.acceptance import UnverifiedRun  # pydantic: only when it runs
+
+    reviews = workspace(ctx).reviews
+    try:
+        result = reviews.accept(run, merge=merge, confirm_unverified=yes, by=by)
+    except UnverifiedRun as unverified:
+        if json_output or not sys.stdin.isatty():
+            raise Conflict(
+                f"run {run!r} is not verified: {unverified.reason}. Pass --yes to accept it "
+                "anyway (in a terminal, accept asks instead)"
+            ) from None
+        say(f"Run {run} is not verified: {unverified.reason}.", "yellow")
+        if not typer.confirm("Accept its guidelines anyway?", default=False):
+            say("Not accepted.")
+            raise typer.Exit(1) from None
+        result = reviews.accept(run, merge=merge, confirm_unverified=True, by=by)
     if json_output:
         print_json(result)
         return

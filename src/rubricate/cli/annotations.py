@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from rubricate.cli._common import workspace
 from rubricate.cli._output import (
     JsonFlag,
     add_row,
+    counted,
     figure,
     percent,
     print_json,
@@ -19,8 +19,13 @@ from rubricate.cli._output import (
     show,
     table,
 )
+from rubricate.domain.errors import NotFound
 from rubricate.domain.resolution import Policy
-from rubricate.service.annotations import ResolveReport, ReviewerAgreement
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from rubricate.service.annotations import ResolveReport, ReviewerAgreement
 
 app = typer.Typer(
     help="Reviewers' annotations: add them, resolve disagreements, measure agreement.",
@@ -68,9 +73,10 @@ def resolve(
 def resolve_summary(evaluation: str, metric: str, report: ResolveReport) -> str:
     cleared = f", {report.cleared} earlier policy values removed" if report.cleared else ""
     return (
-        f"{metric} on {evaluation}, {report.policy.value} policy: {report.resolved} rows "
-        f"resolved, {report.unresolved} left unresolved for an admin{cleared}, {report.kept} "
-        f"kept as resolved before ({report.annotated_rows} annotated rows)."
+        f"{metric} on {evaluation}, {report.policy.value} policy: "
+        f"{counted(report.resolved, 'row')} resolved, {report.unresolved} left unresolved "
+        f"for an admin{cleared}, {report.kept} "
+        f"kept as resolved before ({counted(report.annotated_rows, 'annotated row')})."
     )
 
 
@@ -81,6 +87,8 @@ def agreement(
     """Reviewer agreement: Krippendorff's alpha (ordinal and interval) among reviewers, and
     the agreement of each pair of reviewers."""
     result = workspace(ctx).annotations.agreement(evaluation, metric)
+    if result.reviewers == 0:  # an empty table and exit 0 would read as "they agree"
+        raise NotFound(f"nothing to compare: {metric} has no annotations in {evaluation}")
     if json_output:
         print_json(result)
         return
@@ -89,13 +97,16 @@ def agreement(
 
 def show_agreement(evaluation: str, metric: str, result: ReviewerAgreement) -> None:
     say(
-        f"Reviewer agreement on {metric} in {evaluation}: {result.reviewers} reviewers, "
-        f"{result.rows} rows scored by two or more."
+        f"Reviewer agreement on {metric} in {evaluation}: {counted(result.reviewers, 'reviewer')}, "
+        f"{counted(result.rows, 'row')} scored by two or more."
     )
     say(
         f"Krippendorff's alpha: ordinal {figure(result.alpha_ordinal)}, "
         f"interval {figure(result.alpha_interval)}"
     )
+    if result.rows == 0:
+        say("No row is scored by two reviewers yet: there is nothing to compare.")
+        return
     show(pairs_table(result))
 
 

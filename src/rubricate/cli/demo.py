@@ -3,25 +3,21 @@ metric with the offline engine, then serve the web UI on the run's page."""
 
 from __future__ import annotations
 
+import shlex
 from typing import Annotated
 
 import typer
 
 from rubricate.cli._common import CommandDatabaseUrl, state
 from rubricate.cli._output import say, show
-from rubricate.cli.align import phase_progress, show_run
+from rubricate.cli.align import phase_progress
+from rubricate.cli.align_show import rows_of, show_run
 from rubricate.cli.annotations import resolve_summary, show_agreement
 from rubricate.cli.evaluations import coverage_table, evaluations_table
 from rubricate.cli.metrics import metrics_table
+from rubricate.cli.serve import url_host
 from rubricate.cli.transfer import import_progress, import_summary
-from rubricate.demo import (
-    ALIGNED_METRIC,
-    DATASET,
-    DELTA,
-    REFLECTION_LM,
-    align_demo,
-    build_demo,
-)
+from rubricate.locations import demo_database_url
 
 
 def demo(
@@ -40,12 +36,19 @@ def demo(
     offline engine (no model needed), print the guidelines it distilled, and serve the
     web UI on the run's page (--no-serve stops after printing).
 
-    Running it again changes nothing and shows the same run. The demo goes into the normal
-    database unless --database-url names another one.
+    Running it again changes nothing and shows the same run. The demo has a database of its
+    own (demo.db in rubricate's data folder; it says where), so its metrics never mix with
+    yours, unless --database-url or RUBRICATE_DATABASE_URL names another one.
     """
+    # The demo module loads the alignment engine: here, so that other commands start fast.
+    from rubricate.demo import ALIGNED_METRIC, DATASET, DELTA, REFLECTION_LM, align_demo, build_demo
+
     where = state(ctx)
     if database_url:  # the command's own option wins over the root's (not opened yet)
         where.database_url = database_url
+    own = where.database_url is None  # neither the option nor RUBRICATE_DATABASE_URL
+    if own:
+        where.database_url = demo_database_url()
     rb = where.open()
     say(f"Demo workspace: {rb.db.describe()}", style="bold")
     with import_progress(DATASET) as progress:
@@ -74,10 +77,12 @@ def demo(
     )
     with phase_progress() as alignment_progress:
         run = align_demo(rb, progress=alignment_progress)
-    show_run(run)
+    show_run(run, rows_of(rb, run))
 
     say("")
     say("Next, try" + (" (with the same --database-url):" if database_url else ":"), style="bold")
+    if own:  # the demo's database is not the one other commands open by default
+        say(f"  export RUBRICATE_DATABASE_URL={shlex.quote(demo_database_url())}")
     say(f"  rubricate metrics show {run.metric}")
     say(f"  rubricate evaluations rows {report.evaluation} --limit 5")
     say(f"  rubricate align show {run.id}")
@@ -89,12 +94,10 @@ def demo(
     path = f"/alignment-runs/{run.id}"
     settings = rb.settings
     where.close()  # the server opens its own workspace
-    say("")
-    say(f"Open http://{url_host(host)}:{port}{path} to review it", style="bold")
-    say("Serving the web UI; Ctrl-C stops it.")
-    serve_ui(settings, host=host, port=port, open_path=path)
 
+    def ready() -> None:  # after the server's checks: a refused host prints no URL
+        say("")
+        say(f"Open http://{url_host(host)}:{port}{path} to review it", style="bold")
+        say("Serving the web UI; Ctrl-C stops it.")
 
-def url_host(host: str) -> str:
-    """The host as a URL writes it: an IPv6 address in brackets."""
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+    serve_ui(settings, host=host, port=port, open_path=path, ready=ready)

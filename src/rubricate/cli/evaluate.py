@@ -5,32 +5,50 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 from rubricate.cli._common import workspace
-from rubricate.cli._output import JsonFlag, add_row, err, print_json, say, show, table, when
-from rubricate.cli._queue import cancel_workflows, enqueue, queued_line
-from rubricate.domain.evaluation_runs import EvaluationRun
+from rubricate.cli._output import (
+    JsonFlag,
+    add_row,
+    counted,
+    print_json,
+    progress_bar,
+    say,
+    show,
+    table,
+    when,
+)
+from rubricate.cli._queue import (
+    CacheFlag,
+    IdempotencyKey,
+    RunId,
+    WaitHere,
+    cancel_and_report,
+    report_queued,
+    retry_queued,
+    run_control,
+)
 from rubricate.models.cost import format_cost
-from rubricate.service.evaluating import CostEstimate
-from rubricate.service.evaluating import Progress as ProgressCallback
+
+if TYPE_CHECKING:  # the scoring service loads pydantic-ai: only when a command runs
+    from rubricate.domain.evaluation_runs import EvaluationRun
+    from rubricate.service.evaluating import CostEstimate
+    from rubricate.service.evaluating import Progress as ProgressCallback
 
 app = typer.Typer(help="Evaluation runs: scorings of an evaluation by a judge model.")
-
-RunId = Annotated[str, typer.Argument(help="The run's id.", show_default=False)]
 
 
 def evaluate(
     ctx: typer.Context,
     metric: Annotated[
-        str, typer.Option("--metric", help="NAME (its active version) or NAME@VERSION.")
+        str, typer.Option("--metric", "-m", help="NAME (its active version) or NAME@VERSION.")
     ],
-    evaluation: Annotated[str, typer.Option("--evaluation", help="The evaluation to score.")],
+    evaluation: Annotated[str, typer.Option("--evaluation", "-e", help="The evaluation to score.")],
     model: Annotated[
         str | None,
         typer.Option(
@@ -45,12 +63,8 @@ def evaluate(
         int | None,
         typer.Option(min=1, max=1024, help="Calls in flight. Default: the provider's setting."),
     ] = None,
-    cache: Annotated[
-        bool, typer.Option("--cache/--no-cache", help="Reuse identical earlier calls.")
-    ] = True,
-    run_id: Annotated[
-        str | None, typer.Option("--run-id", help="Idempotency key: the same id, one run.")
-    ] = None,
+    cache: CacheFlag = None,
+    run_id: IdempotencyKey = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only estimate tokens and cost; call no model.")
     ] = False,
@@ -70,43 +84,52 @@ def evaluate(
         else:
             say(estimate_line(estimate))
         return
-    run = rb.evaluation_runs.start(
-        metric=metric,
-        evaluation=evaluation,
-        model=model,
-        temperature=temperature,
-        seed=seed,
-        run_id=run_id,
-    )
+    options = {
+        "metric": metric,
+        "evaluation": evaluation,
+        "model": model,
+        "temperature": temperature,
+        "seed": seed,
+        "run_id": run_id,
+    }
     if not wait:
-        enqueue(rb, "evaluation", run.id)
-        if json_output:
-            print_json(run)
-        else:
-            say(queued_line(rb, run.id, "evaluation-runs"))
+        control = run_control(rb)
+        run = rb.evaluation_runs.start(**options)  # type: ignore[arg-type]
+        queued = control.evaluation.queue(run)
+        report_queued(control, "evaluation", run, queued=queued, json_output=json_output)
         return
+    run = rb.evaluation_runs.start(**options)  # type: ignore[arg-type]
     with scoring_progress(run, quiet=json_output) as progress:
         run = rb.evaluation_runs.run(
             run.id, concurrency=concurrency, cache=cache, progress=progress
         )
-    if json_output:
-        print_json(run)
-        return
-    say(run_summary(run))
+    report_run(run, json_output=json_output)
 
 
 def estimate_line(estimate: CostEstimate) -> str:
     return (
-        f"Scoring {estimate.rows} rows with {estimate.model} would send about "
+        f"Scoring {counted(estimate.rows, 'row')} with {estimate.model} would send about "
         f"{estimate.input_tokens:,} prompt tokens and receive about "
         f"{estimate.output_tokens:,}: {format_cost(estimate.cost_usd)}."
     )
 
 
+def report_run(run: EvaluationRun, *, json_output: bool) -> None:
+    """A run as JSON for scripts, or its one-paragraph summary for people."""
+    if json_output:
+        print_json(run)
+    else:
+        say(run_summary(run))
+
+
 def run_summary(run: EvaluationRun) -> Text:
-    scored = f"{run.rows_scored} of {run.rows_total} rows scored"
-    failed = f", {run.rows_failed} failed (see the rows' errors)" if run.rows_failed else ""
-    calls = f"{run.calls} model calls, {run.cache_hits} from the cache"
+    scored = f"{run.rows_scored} of {counted(run.rows_total, 'row')} scored"
+    failed = (
+        f", {run.rows_failed} failed (see `rubricate evaluation-runs errors {run.id}`)"
+        if run.rows_failed
+        else ""
+    )
+    calls = f"{counted(run.calls, 'model call')}, {run.cache_hits} from the cache"
     tokens = f"{run.input_tokens:,} + {run.output_tokens:,} tokens"
     return Text.assemble(
         (f"Run {run.id}: {run.status.label}. ", "bold"),
@@ -116,16 +139,7 @@ def run_summary(run: EvaluationRun) -> Text:
 
 @contextmanager
 def scoring_progress(run: EvaluationRun, *, quiet: bool = False) -> Iterator[ProgressCallback]:
-    console = err()
-    with Progress(
-        TextColumn(f"Scoring with {run.model}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=quiet or not console.is_terminal,
-    ) as bar:
+    with progress_bar(f"Scoring with {run.model}", time_left=True, quiet=quiet) as bar:
         task = bar.add_task("rows", total=run.rows_total)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
@@ -134,7 +148,7 @@ def scoring_progress(run: EvaluationRun, *, quiet: bool = False) -> Iterator[Pro
 def list_runs(
     ctx: typer.Context,
     evaluation: Annotated[
-        str | None, typer.Option("--evaluation", help="Only this evaluation's runs.")
+        str | None, typer.Option("--evaluation", "-e", help="Only this evaluation's runs.")
     ] = None,
     json_output: JsonFlag = False,
 ) -> None:
@@ -172,24 +186,37 @@ def runs_table(runs: list[EvaluationRun]) -> Table:
 def show_run(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False) -> None:
     """Show one evaluation run: status, counts, tokens and cost."""
     run = workspace(ctx).evaluation_runs.get(run_id)
-    if json_output:
-        print_json(run)
-        return
-    say(run_summary(run))
-    if run.error:
+    report_run(run, json_output=json_output)
+    if run.error and not json_output:
         say(f"Error: {run.error}", "red")
+
+
+@app.command("errors")
+def row_errors(
+    ctx: typer.Context,
+    run_id: RunId,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 50,
+    json_output: JsonFlag = False,
+) -> None:
+    """The rows a run could not score, with each one's error, in the evaluation's order."""
+    errors, total = workspace(ctx).evaluation_runs.errors(run_id, limit=limit)
+    if json_output:
+        print_json({"rows": errors, "total": total})
+        return
+    grid = table(f"Rows run {run_id} could not score", "Row", "Error")
+    for e in errors:
+        add_row(grid, e.row, e.error)
+    if not errors:
+        add_row(grid, "none: every row was scored", "")
+    show(grid)
+    if total > len(errors):
+        say(f"… and {counted(total - len(errors), 'more row')} (--limit {total} lists them all).")
 
 
 @app.command("cancel")
 def cancel_run(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False) -> None:
     """Cancel a run; cancelling a finished run changes nothing."""
-    rb = workspace(ctx)
-    run = rb.evaluation_runs.cancel(run_id)
-    cancel_workflows(rb.settings, run.id)
-    if json_output:
-        print_json(run)
-        return
-    say(f"Run {run.id} is {run.status.label}.")
+    cancel_and_report(workspace(ctx), "evaluation", run_id, json_output=json_output)
 
 
 @app.command("run")
@@ -199,30 +226,22 @@ def run_here(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False) -
     run = rb.evaluation_runs.get(run_id)
     with scoring_progress(run, quiet=json_output) as progress:
         run = rb.evaluation_runs.run(run_id, progress=progress)
-    if json_output:
-        print_json(run)
-        return
-    say(run_summary(run))
+    report_run(run, json_output=json_output)
 
 
 @app.command("retry")
 def retry(
     ctx: typer.Context,
     run_id: RunId,
-    wait: Annotated[bool, typer.Option("--wait", help="Carry it out here and wait.")] = False,
+    wait: WaitHere = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Try an Error run again: rows already scored are kept, finished calls replayed."""
     rb = workspace(ctx)
+    if not wait:
+        retry_queued(rb, "evaluation", run_id, json_output=json_output)
+        return
     run = rb.evaluation_runs.retry(run_id)
-    if wait:
-        with scoring_progress(run, quiet=json_output) as progress:
-            run = rb.evaluation_runs.run(run.id, progress=progress)
-    else:
-        enqueue(rb, "evaluation", run.id, retry=True)
-    if json_output:
-        print_json(run)
-    elif wait:
-        say(run_summary(run))
-    else:
-        say(queued_line(rb, run.id, "evaluation-runs"))
+    with scoring_progress(run, quiet=json_output) as progress:
+        run = rb.evaluation_runs.run(run.id, progress=progress)
+    report_run(run, json_output=json_output)

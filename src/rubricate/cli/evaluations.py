@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from rubricate.cli._common import workspace
-from rubricate.cli._output import JsonFlag, add_row, print_json, say, show, table, when
-from rubricate.domain.evaluations import Evaluation
-from rubricate.service.evaluations import EvaluationDetail
+from rubricate.cli._output import JsonFlag, add_row, counted, print_json, say, show, table, when
+
+if TYPE_CHECKING:
+    from rubricate.domain.evaluations import Evaluation
+    from rubricate.service.evaluations import EvaluationDetail
 
 app = typer.Typer(
     help="Evaluations: rows scored by judge metrics and annotated by reviewers.",
@@ -54,7 +56,7 @@ def show_evaluation(ctx: typer.Context, name: Name, json_output: JsonFlag = Fals
     if e.description:
         say(e.description)
     state = "completed" if e.completed else f"{e.scoring_in_progress} scoring still under way"
-    say(f"{e.row_count} rows, {state}.")
+    say(f"{counted(e.row_count, 'row')}, {state}.")
     show(coverage_table(detail))
 
 

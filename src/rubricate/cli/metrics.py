@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.panel import Panel
@@ -22,8 +22,10 @@ from rubricate.cli._output import (
 )
 from rubricate.cli._scale import SCALE_HELP, SCALE_JSON_HELP, parse_scale
 from rubricate.cli.align_review import export_prompt
-from rubricate.domain.metrics import Metric, MetricVersion
-from rubricate.service.metrics import MetricSummary
+
+if TYPE_CHECKING:
+    from rubricate.domain.metrics import Metric, MetricVersion
+    from rubricate.service.metrics import MetricSummary
 
 app = typer.Typer(
     help="Judge metrics: list them, create your own, and manage their versions.",

@@ -36,5 +36,14 @@ def serve(
     from rubricate.web.server import serve as run_server
 
     settings = state(ctx).settings()
-    say(f"rubricate is serving http://{host}:{port}/ (Ctrl-C stops it)", style="bold")
-    run_server(settings, host=host, port=port, workers=workers)
+    url = f"http://{url_host(host)}:{port}/"
+
+    def ready() -> None:  # after the server's checks: a refused host prints no URL
+        say(f"rubricate is serving {url} (Ctrl-C stops it)", style="bold")
+
+    run_server(settings, host=host, port=port, workers=workers, ready=ready)
+
+
+def url_host(host: str) -> str:
+    """The host as a URL writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
 from rubricate.cli._common import workspace
-from rubricate.cli._output import JsonFlag, err, print_json, say
+from rubricate.cli._otel import export_summary as otel_export_summary
+from rubricate.cli._otel import import_otel, otel_skipped
+from rubricate.cli._output import JsonFlag, counted, print_json, progress_bar, say
 from rubricate.domain.errors import RubricateError
-from rubricate.io.layout import DATASET, plan
-from rubricate.service.exporting import ExportReport
-from rubricate.service.importing import ImportReport
-from rubricate.service.importing import Progress as ProgressCallback
+
+if TYPE_CHECKING:
+    from rubricate.service.exporting import ExportReport
+    from rubricate.service.importing import ImportReport
+    from rubricate.service.importing import Progress as ProgressCallback
 
 
 class Kind(StrEnum):
@@ -41,15 +38,23 @@ class Layout(StrEnum):
     dataset = "dataset"
     jsonl = "jsonl"
     csv = "csv"
+    otel = "otel"
+
+
+class Format(StrEnum):
+    """What the files are, when not rubricate's own layouts (told by their names)."""
+
+    otel = "otel"
 
 
 def import_data(
     ctx: typer.Context,
-    path: Annotated[
-        Path,
+    paths: Annotated[
+        list[Path],
         typer.Argument(
             help="A dataset folder (dataset.json + rows.jsonl), a folder of flat files "
-            "(rows, annotations, judge_results, resolutions as .jsonl or .csv), or one flat file.",
+            "(rows, annotations, judge_results, resolutions as .jsonl or .csv), or one flat "
+            "file. With --format otel: OTLP JSON files (or folders of them), one or more.",
             show_default=False,
         ),
     ],
@@ -60,27 +65,61 @@ def import_data(
         Kind | None,
         typer.Option(help="What a single flat file holds, when its name does not say."),
     ] = None,
+    file_format: Annotated[
+        Format | None,
+        typer.Option(
+            "--format",
+            help="otel: OpenTelemetry files (OTLP JSON lines, as the Collector's file "
+            "exporter writes them): GenAI spans become rows, gen_ai.evaluation.result events "
+            "judge results or annotations.",
+        ),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            "-m",
+            help="With --format otel: the metric to store the evaluation events under "
+            "(default: each event's gen_ai.evaluation.name).",
+        ),
+    ] = None,
     description: Annotated[
         str | None, typer.Option(help="The description of a new evaluation.")
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count what would come in; keep nothing.")
+    ] = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Import rows, annotations, judge results and resolutions into an evaluation, all of it
     or nothing. Importing the same data again changes nothing."""
     rb = workspace(ctx)
-    chosen = kind.value if kind else None
-    with import_progress(path, chosen, quiet=json_output) as progress:
-        report = rb.import_path(
-            path,
-            evaluation,
-            kind=chosen,
-            description=description,
-            progress=progress,
-        )
+    if file_format is Format.otel:
+        if kind is not None:
+            raise typer.BadParameter("--kind is for rubricate's flat files", param_hint="--kind")
+        report: ImportReport = import_otel(rb, paths, evaluation, metric, description, dry_run,
+                                           quiet=json_output)  # fmt: skip
+        source = ", ".join(str(p) for p in paths)
+    else:
+        if metric is not None:
+            raise typer.BadParameter("--metric is for --format otel", param_hint="--metric")
+        if len(paths) != 1:
+            raise typer.BadParameter("give one path (several only with --format otel)")
+        path, chosen = paths[0], kind.value if kind else None
+        with import_progress(path, chosen, quiet=json_output) as progress:
+            report = rb.import_path(
+                path,
+                evaluation,
+                kind=chosen,
+                description=description,
+                progress=progress,
+                dry_run=dry_run,
+            )
+        source = str(path)
     if json_output:
         print_json(report)
         return
-    say(import_summary(str(path), report))
+    say(import_summary(source, report))
 
 
 @contextmanager
@@ -88,16 +127,7 @@ def import_progress(
     path: Path, kind: str | None = None, *, quiet: bool = False
 ) -> Iterator[ProgressCallback]:
     """A progress bar on stderr (drawn only on a terminal), advanced by the callback."""
-    console = err()
-    with Progress(
-        TextColumn("Importing {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=quiet or not console.is_terminal,
-    ) as bar:
+    with progress_bar("Importing {task.description}", time_left=True, quiet=quiet) as bar:
         task = bar.add_task(path.name, total=expected_records(path, kind) or None)
         yield lambda lines: bar.advance(task, lines)
 
@@ -105,6 +135,8 @@ def import_progress(
 def expected_records(path: Path, kind: str | None = None) -> int:
     """About how many records an import will read, for the bar: line counts, cheaply, of
     the files the import itself will read."""
+    from rubricate.io.layout import DATASET, plan
+
     try:
         files = plan(path, kind)
     except RubricateError:
@@ -125,10 +157,14 @@ def _lines(path: Path) -> int:
 
 
 def import_summary(source: str, report: ImportReport) -> str:
+    if report.dry_run:
+        return "Dry run, nothing kept. " + import_summary(
+            source, dataclasses.replace(report, dry_run=False)
+        ).replace("Imported ", "Would import ", 1)
     if not report.changed:
         return (
             f"Nothing changed: {report.evaluation} already holds everything in {source} "
-            f"({report.rows_unchanged} rows unchanged)."
+            f"({counted(report.rows_unchanged, 'row')} unchanged)."
         )
     lines = [
         f"Imported {source} into {report.evaluation}"
@@ -140,7 +176,7 @@ def import_summary(source: str, report: ImportReport) -> str:
     ]
     if report.metrics_created:
         lines.append(f"  metrics        {', '.join(report.metrics_created)} created")
-    return "\n".join(lines)
+    return "\n".join(lines + otel_skipped(report))
 
 
 def export_data(
@@ -149,19 +185,52 @@ def export_data(
         str, typer.Option("--evaluation", "-e", help="The evaluation to export.")
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", file_okay=False, help="The folder to write into.")
-    ],
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="The folder to write into (with --layout otel: the file)."
+        ),
+    ] = None,
     layout: Annotated[
         Layout,
         typer.Option(
             help="dataset: dataset.json + rows.jsonl; jsonl or csv: rows, annotations, "
-            "judge_results and resolutions files."
+            "judge_results and resolutions files; otel: judge results as OpenTelemetry "
+            "gen_ai.evaluation.result events (OTLP JSON lines), tied to the spans the rows "
+            "came from."
         ),
     ] = Layout.dataset,
+    metric: Annotated[
+        str | None,
+        typer.Option("--metric", "-m", help="With --layout otel: only this metric's results."),
+    ] = None,
+    otlp_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--otlp-endpoint",
+            help="With --layout otel: also POST the events to this OTLP/HTTP endpoint "
+            "(JSON to /v1/logs; headers from OTEL_EXPORTER_OTLP_HEADERS).",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Write an evaluation to a folder in a layout that `rubricate import` reads back."""
-    report = workspace(ctx).export(evaluation, out, layout=layout.value)
+    rb = workspace(ctx)
+    if layout is Layout.otel:
+        from rubricate.service.otel_export import http_sender
+
+        send = None if otlp_endpoint is None else http_sender(otlp_endpoint)
+        otel = rb.export_otel(evaluation, out, metric=metric, send=send)
+        if json_output:
+            print_json(otel)
+            return
+        say(otel_export_summary(otel, otlp_endpoint))
+        return
+    if metric is not None or otlp_endpoint is not None:
+        hint = "--metric" if metric is not None else "--otlp-endpoint"
+        raise typer.BadParameter("is for --layout otel", param_hint=hint)
+    if out is None:
+        raise typer.BadParameter("give the folder to write into", param_hint="--out")
+    report = rb.export(evaluation, out, layout=layout.value)
     if json_output:
         print_json(report)
         return
@@ -170,9 +239,10 @@ def export_data(
 
 def export_summary(report: ExportReport) -> str:
     lines = [
-        f"Exported {report.evaluation} ({report.layout} layout): {report.rows} rows, "
-        f"{report.annotations} annotations, {report.judge_results} judge results, "
-        f"{report.resolutions} resolutions.",
+        f"Exported {report.evaluation} ({report.layout} layout): {counted(report.rows, 'row')}, "
+        f"{counted(report.annotations, 'annotation')}, "
+        f"{counted(report.judge_results, 'judge result')}, "
+        f"{counted(report.resolutions, 'resolution')}.",
         *(f"  {file}" for file in report.files),
     ]
     return "\n".join(lines)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from rubricate.cli._common import workspace
-from rubricate.cli._output import say
+from rubricate.cli._output import JsonFlag, print_json, say
 
 app = typer.Typer(
     help="People who sign in to the web UI, and their API tokens.", no_args_is_help=True
@@ -43,9 +43,12 @@ def add(
 
 
 @app.command("list")
-def list_users(ctx: typer.Context) -> None:
+def list_users(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     """The users and their roles."""
     users = workspace(ctx).users.list()
+    if json_output:
+        print_json([{"name": user.name, "role": user.role} for user in users])
+        return
     if not users:
         say("no users: `rubricate serve` on localhost runs in single-user mode")
     for user in users:

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from rubricate.domain.traces import Direction
+from rubricate.domain.traces import Direction, GuidelineKind
 
 VerificationStatus = Literal[
     "verified",  # figures on held-out test rows
@@ -18,12 +18,19 @@ VerificationStatus = Literal[
     "unverified: budget exhausted",
     "nothing beat the current prompt",
 ]
+Design = Literal["random", "stratified"]
+Outcome = Literal["kept", "dropped", "unchecked"]
 MIN_TEST_ROWS = 30
 
 
 class GuidelineItem(BaseModel):
     """One guideline of a run. ``id`` is stable within the run (1, 2, ...), so reviewers'
-    edits can name it; ``existing`` marks one carried over from the base version."""
+    edits can name it; ``existing`` marks one carried over from the base version.
+    ``verified``: kept by verification's test on held-out rows, and not edited since (a
+    person's edit makes it unverified again). ``dropped_reason``: why verification did not
+    put a proposed guideline forward. ``applies_when``, ``target`` (lowest and highest
+    score reviewers give such outputs), ``kind`` and ``counter_row_ids``: what reflection
+    said of it (empty for the offline engine and for existing guidelines)."""
 
     id: int
     text: str
@@ -31,6 +38,12 @@ class GuidelineItem(BaseModel):
     row_ids: list[int] = Field(default_factory=list)
     evidence: str = ""
     existing: bool = False
+    applies_when: str = ""
+    target: tuple[float, float] | None = None
+    kind: GuidelineKind | None = None
+    counter_row_ids: list[int] = Field(default_factory=list)
+    verified: bool = False
+    dropped_reason: str | None = None
 
 
 class Figure(BaseModel):
@@ -58,6 +71,7 @@ class RowVerdict(BaseModel):
     human: float
     before: float | None
     after: float | None
+    weight: float = 1.0  # how many rows of the whole evaluation this sampled row stands for
 
 
 class Proposal(BaseModel):
@@ -68,15 +82,49 @@ class Proposal(BaseModel):
     note: str = ""
 
 
+class GuidelineDecision(BaseModel):
+    """What the ablation found for one new guideline on the selection rows: the rows
+    where leaving it out was tried, how many it improved or made worse (|judge - human|
+    with it against without it), the one-sided sign test's p-value on those rows, and
+    Holm's adjusted p-value of what decided it (for a guideline settled before all its rows
+    were tried, the bound that settled it)."""
+
+    guideline_id: int
+    outcome: Outcome
+    rows: int = 0
+    improved: int = 0
+    regressed: int = 0
+    p_value: float | None = None
+    adjusted_p: float | None = None
+    reason: str = ""
+
+
 class Verification(BaseModel):
+    """``before`` and ``after`` are estimates for the whole evaluation from the test rows
+    (``test_design``: a simple random sample, or stratified by disagreeing and agreeing
+    rows with inverse-probability weights); ``difference`` is after minus before weighted
+    kappa, paired on the same rows, with a bootstrap interval over input groups. ``raised``
+    only when that interval lies above 0; ``test_drop`` when the test rows show a drop
+    (``warning`` says so plainly, and Accept asks for confirmation)."""
+
     status: VerificationStatus = "not run"
     message: str = ""
+    warning: str = ""
     distill_rows: int = 0
     selection_rows: int = 0
     test_rows: int = 0
+    selection_design: Design | None = None
+    test_design: Design | None = None
     proposals: list[Proposal] = Field(default_factory=list)
+    decisions: list[GuidelineDecision] = Field(default_factory=list)
+    unchecked: list[int] = Field(default_factory=list)  # guidelines the budget left untested
     before: AgreementFigures | None = None
     after: AgreementFigures | None = None
+    difference: Figure | None = None
+    raised: bool = False
+    test_drop: bool = False
+    planned_calls: int = 0  # the judge calls verification may make at most
+    cross_fit_folds: int = 0  # > 0: distilled and verified fold by fold (small data)
     rows: list[RowVerdict] = Field(default_factory=list)
 
 
@@ -109,6 +157,7 @@ class Review(BaseModel):
     version_id: int | None = None  # the version an accept created
     metric: str | None = None  # the metric it belongs to (a fork has a new name)
     merged: bool = False  # accepted on top of a newer active version
+    unverified: str | None = None  # accepted unverified: the reason the person confirmed
     edits: list[ReviewEdit] = Field(default_factory=list)
 
 
@@ -133,7 +182,8 @@ class AlignmentResult(BaseModel):
 
     def effective_guidelines(self) -> list[GuidelineItem]:
         """The guidelines after the reviewer's edits: struck ones gone, edited ones with
-        their new text (the last edit of a guideline wins)."""
+        their new text (the last edit of a guideline wins). An edited guideline is no
+        longer the one verification tested, so it is marked unverified."""
         struck: set[int] = set()
         texts: dict[int, str] = {}
         for edit in self.review.edits:
@@ -144,7 +194,9 @@ class AlignmentResult(BaseModel):
             elif edit.text is not None:
                 texts[edit.guideline_id] = edit.text
         return [
-            g.model_copy(update={"text": texts.get(g.id, g.text)})
+            g.model_copy(update={"text": texts[g.id], "verified": False})
+            if g.id in texts and texts[g.id] != g.text
+            else g
             for g in self.guidelines
             if g.id not in struck
         ]

@@ -38,10 +38,10 @@ class InvalidInput(RubricateError):
         line: int | None = None,
         field: str | None = None,
     ) -> None:
-        self.message = message
-        self.file = file
+        self.message = _printable(message)
+        self.file = None if file is None else _printable(file)
         self.line = line
-        self.field = field
+        self.field = None if field is None else _printable(field)
         super().__init__(self.render())
 
     @property
@@ -55,3 +55,13 @@ class InvalidInput(RubricateError):
 
     def render(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
+
+
+def _printable(text: str) -> str:
+    """``text`` with lone surrogates (a key written ``"\\ud800"`` in a file) as escapes,
+    so that the message can be printed and sent as UTF-8 JSON."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text

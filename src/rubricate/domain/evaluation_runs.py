@@ -74,3 +74,11 @@ class EvaluationRun:
     @property
     def rows_scored(self) -> int:
         return self.rows_done - self.rows_failed
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A row an evaluation run could not score, by the user's row id."""
+
+    row: str
+    error: str

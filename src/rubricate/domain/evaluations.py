@@ -42,31 +42,6 @@ class Row:
 
 
 @dataclass(frozen=True, slots=True)
-class JudgeResult:
-    id: int
-    row_id: int
-    metric_version_id: int
-    score: float | None
-    rationale: str | None
-    judge_model: str | None
-    created_at: datetime
-    raw_output: str | None = None
-    error: str | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cost_usd: float | None = None  # None: unknown, never 0 by default
-
-
-@dataclass(frozen=True, slots=True)
-class Annotation:
-    row_id: int
-    metric_id: int
-    annotator: str
-    score: float
-    comment: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Resolution:
     row_id: int
     metric_id: int

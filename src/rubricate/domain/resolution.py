@@ -6,9 +6,12 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from rubricate.domain.errors import InvalidInput
-from rubricate.domain.scale import Scale
+
+if TYPE_CHECKING:  # the CLI reads Policy at start-up; pydantic need not load for it
+    from rubricate.domain.scale import Scale
 
 
 class Policy(StrEnum):

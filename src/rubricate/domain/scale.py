@@ -6,7 +6,9 @@ import math
 import numbers
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from rubricate.limits import SCALE_MAX_ABS, SCALE_MAX_POINTS
 
 ScaleType = Literal["ordinal", "interval", "labels"]
 
@@ -30,6 +32,43 @@ class Scale(BaseModel):
     min: float | None = None
     max: float | None = None
     labels: dict[float, str] = Field(default_factory=dict)
+
+    # Limits first, as field errors (so they name the field): pages, plots and imports
+    # list a scale's points, and a 0–10,000,000 scale once exhausted the server's memory.
+    @field_validator("min", "max")
+    @classmethod
+    def _not_huge(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and math.isfinite(value) and abs(value) > SCALE_MAX_ABS:
+            raise ValueError(
+                f"a scale's {info.field_name} must be at most {SCALE_MAX_ABS:g} "
+                f"in size, not {value:g}"
+            )
+        return value
+
+    @field_validator("max")
+    @classmethod
+    def _not_too_wide(cls, high: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get("min")
+        if info.data.get("type") != "ordinal" or low is None or high is None:
+            return high
+        if math.isfinite(low) and math.isfinite(high) and high - low + 1 > SCALE_MAX_POINTS:
+            raise ValueError(
+                f"an ordinal scale has at most {SCALE_MAX_POINTS} points: "
+                f"{low:g}–{high:g} would have {high - low + 1:g}"
+            )
+        return high
+
+    @field_validator("labels")
+    @classmethod
+    def _few_labels(cls, labels: dict[float, str]) -> dict[float, str]:
+        if len(labels) > SCALE_MAX_POINTS:
+            raise ValueError(f"a scale has at most {SCALE_MAX_POINTS} labels, not {len(labels)}")
+        huge = [v for v in labels if math.isfinite(v) and abs(v) > SCALE_MAX_ABS]
+        if huge:
+            raise ValueError(
+                f"a label's value must be at most {SCALE_MAX_ABS:g} in size, not {huge[0]:g}"
+            )
+        return labels
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -91,12 +130,21 @@ class Scale(BaseModel):
 
     @property
     def points(self) -> list[float] | None:
-        """The allowed values in order, or None for a continuous scale."""
+        """The allowed values in order, or None for a continuous scale; at most
+        ``SCALE_MAX_POINTS`` of them (the validator refuses wider scales)."""
         if self.type == "labels":
             return sorted(self.labels)
         if self.type == "ordinal":
             return [float(v) for v in range(int(self.low), int(self.high) + 1)]
         return None
+
+    def is_point(self, value: float) -> bool:
+        """Whether ``value`` is one of the scale's points, without listing them."""
+        if self.type == "labels":
+            return value in self.labels
+        if self.type == "ordinal":
+            return self.low <= value <= self.high and float(value).is_integer()
+        return False
 
     @property
     def span(self) -> float:
@@ -106,7 +154,11 @@ class Scale(BaseModel):
         """Return ``value`` as a float if the scale allows it, else raise ScaleError."""
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ScaleError(f"score must be a number, not {type(value).__name__}")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a 400-digit integer: far outside any scale
+            size = "large" if value > 0 else "small"
+            raise ScaleError(f"score is too {size}: outside the scale {self.describe()}") from None
         if not math.isfinite(number):
             raise ScaleError(f"score {value!r} is not a finite number")
         if self.type == "labels":

@@ -2,7 +2,8 @@
 
 A trace is what a reflection model reads about one row: the texts, the judge's verdict, the
 resolved human value and every reviewer's score and comment. A guideline is one plain-language
-rule distilled from traces, with the rows that support it."""
+rule distilled from traces, with the rows that support it, the condition it applies under and
+the score reviewers give such outputs."""
 
 from __future__ import annotations
 
@@ -60,15 +61,38 @@ class Trace:
         return Direction.of(self.judge_score, self.human_score)
 
 
+class GuidelineKind(StrEnum):
+    """What a guideline does to the rubric."""
+
+    CLARIFIES = "clarifies_rubric"  # says how a point of the rubric applies
+    NEW_CRITERION = "new_criterion"  # something the rubric does not mention
+    PREFERENCE = "reviewer_preference"  # a taste of these reviewers, not of the rubric
+
+    @property
+    def label(self) -> str:
+        return {
+            GuidelineKind.CLARIFIES: "clarifies a rubric point",
+            GuidelineKind.NEW_CRITERION: "new criterion",
+            GuidelineKind.PREFERENCE: "reviewer preference",
+        }[self]
+
+
 @dataclass(frozen=True, slots=True)
 class Guideline:
     """A rule for the judge. ``row_ids`` are the traces that support it; ``evidence`` says
-    in a line why it was proposed (a score pattern, a reviewers' phrase)."""
+    in a line why it was proposed (a score pattern, a reviewers' phrase). A reflection
+    model also says when it applies (``applies_when``, an observable condition), what
+    reviewers give such outputs (``target``: the lowest and highest score, equal for one
+    point), its ``kind``, and rows it saw that speak against it (``counter_ids``)."""
 
     text: str
     direction: Direction
     row_ids: tuple[int, ...]
     evidence: str = ""
+    applies_when: str = ""
+    target: tuple[float, float] | None = None
+    kind: GuidelineKind | None = None
+    counter_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,18 +13,22 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from dbos import DBOS, DBOSClient
-from sqlalchemy import select, text
+from dbos._error import DBOSAwaitedWorkflowCancelledError, DBOSWorkflowCancelledError
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from rubricate.domain.alignment_runs import RunStatus
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
-from rubricate.domain.runs import RunStatus
-from rubricate.models import leases
+from rubricate.models import leases, ownership
 from rubricate.runs.names import HEARTBEAT_SECONDS, MAX_ATTEMPTS
 from rubricate.runs.system import (
     QUEUE,
@@ -34,6 +38,7 @@ from rubricate.runs.system import (
     system_database_url,
 )
 from rubricate.settings import Settings
+from rubricate.store import leadership
 from rubricate.store.database import Database
 from rubricate.store.tables import (
     AlignmentRunRecord,
@@ -63,11 +68,14 @@ class Worker:
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set."""
         dbos = DBOS(config=dbos_config(self.settings, self.executor_id))
+        quiet = _QuietCancels(self._cancelled)
+        logging.getLogger("dbos").addFilter(quiet)
         from rubricate.runs import workflows  # registers the workflows
 
         workflows.configure(self.settings)
         leases.hold_as(self.executor_id)  # the leader frees them by it if this worker dies
         self._register()
+        ownership.renew(time.monotonic() + self.settings.worker_dead_after / 2)
         DBOS.launch()
         steps = dbos._executor  # where DBOS runs the workflows (its steps in flight)
         DBOS.register_queue(QUEUE, worker_concurrency=self.concurrency, polling_interval_sec=0.5)
@@ -89,7 +97,15 @@ class Worker:
             stopped_beating.set()
             beat.join()
             self._stopped()
+            ownership.reset()
+            logging.getLogger("dbos").removeFilter(quiet)
             self.db.dispose()
+
+    def _cancelled(self, run_id: str) -> bool:
+        with self.db.read() as session:
+            evaluation = session.get(EvaluationRunRecord, run_id)
+            alignment = session.get(AlignmentRunRecord, run_id)
+        return any(r is not None and r.status == "cancelled" for r in (evaluation, alignment))
 
     # -- heartbeat -----------------------------------------------------------------------
 
@@ -111,15 +127,28 @@ class Worker:
     def _beat(self, stop: threading.Event) -> None:
         while not stop.wait(HEARTBEAT_SECONDS):
             try:
-                with self.db.write() as session:
-                    record = session.get(WorkerRecord, self.executor_id)
-                    if record is not None:
-                        record.heartbeat_at = utcnow()
-                        # Taken for dead while paused (GC, VM, network): alive again, so
-                        # the leader watches it again and recovers its runs if it dies.
-                        record.stopped_at = None
+                self.beat()
             except Exception:  # a missed beat is retried; never kill the worker for it
                 log.warning("heartbeat failed", exc_info=True)
+
+    def beat(self) -> None:
+        """One heartbeat; it renews this worker's ownership of its runs (checked before
+        every model call, see models.ownership), or ends it if the worker was taken for
+        dead meanwhile (its runs are recovered elsewhere)."""
+        began = time.monotonic()
+        with self.db.write() as session:
+            record = session.get(WorkerRecord, self.executor_id)
+            if record is None:
+                return
+            taken = record.stopped_at is not None
+            record.heartbeat_at = utcnow()
+            # Taken for dead while paused (GC, VM, network): alive again, so the leader
+            # watches it again and recovers its runs if it dies.
+            record.stopped_at = None
+        if taken:
+            ownership.lose()
+            log.warning("taken for dead while paused: its runs are another worker's now")
+        ownership.renew(began + self.settings.worker_dead_after / 2)
 
     def _drain(self, steps: ThreadPoolExecutor) -> None:
         """Wait for the steps in flight to end (each workflow then stops at its next step),
@@ -171,17 +200,35 @@ class Worker:
     def _lead(self) -> bool:
         if self.db.engine.dialect.name != "postgresql":
             return True
+        if self._leader is not None and not leadership.still_holds(self._leader):
+            # Ended by another worker while this one was taken for dead (paused).
+            log.warning("no longer the leader: taken for dead while paused")
+            self._leader.close()
+            self._leader = None
         if self._leader is None:
             self._leader = self.db.engine.connect()
-            held = self._leader.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK}
-            ).scalar()
-            self._leader.commit()
-            if not held:
+            if not leadership.try_lead(self._leader, LEADER_LOCK, self.executor_id):
+                self._depose_dead_leader(self._leader)
                 self._leader.close()
                 self._leader = None
                 return False
         return True
+
+    def _depose_dead_leader(self, connection: Connection) -> None:
+        """End the leader's connection if its worker is taken for dead (heartbeat past the
+        dead-after): frozen, it would hold the lock, and every dead worker's runs, forever.
+        The next look takes the lock."""
+        found = leadership.holder(connection, LEADER_LOCK)
+        if found is None or found[1] == self.executor_id:
+            return
+        pid, executor = found
+        since = utcnow() - timedelta(seconds=self.settings.worker_dead_after)
+        with self.db.read() as session:
+            record = session.get(WorkerRecord, executor)
+        if record is None or record.heartbeat_at >= since:
+            return  # alive (or no worker of this workspace's): it leads
+        if leadership.end_connection(connection, pid):
+            log.warning("leader %s is dead: its lock is freed for a live worker", executor)
 
     def _recover_dead(self) -> None:
         """Hand the pending workflows of workers whose heartbeat stopped to live workers
@@ -191,7 +238,10 @@ class Worker:
             dead = list(
                 session.scalars(
                     select(WorkerRecord).where(
-                        WorkerRecord.heartbeat_at < since, WorkerRecord.stopped_at.is_(None)
+                        WorkerRecord.heartbeat_at < since,
+                        WorkerRecord.stopped_at.is_(None),
+                        # A late beat of its own (a busy host) is no death: it is running.
+                        WorkerRecord.executor_id != self.executor_id,
                     )
                 )
             )
@@ -258,3 +308,43 @@ class Worker:
 FINISHED = {s.value for s in RunStatus if s.finished} | {
     s.value for s in EvaluationRunStatus if s.finished
 }
+
+
+_CANCELS = (DBOSWorkflowCancelledError, DBOSAwaitedWorkflowCancelledError)
+_WORKFLOW = re.compile(r"[Ww]orkflow (\S+) ")
+
+
+class _QuietCancels(logging.Filter):
+    """A cancelled run is one line in the console: DBOS logs the cancellation its workflow
+    meets at the next step as an error with a traceback (and warns that the workflow is no
+    longer this execution's). The traceback becomes ``run ID cancelled``; the warning about
+    a cancelled run is dropped."""
+
+    def __init__(self, cancelled: Callable[[str], bool]) -> None:
+        super().__init__()
+        self._cancelled = cancelled
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, _CANCELS):
+            found = getattr(error, "workflow_id", None) or _workflow_in(str(error))
+            record.msg, record.args = "run %s cancelled", (_run_of(found or "?"),)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            return True
+        if record.levelno == logging.WARNING and "no longer owned" in str(record.msg):
+            found = _workflow_in(record.getMessage())
+            try:
+                return found is None or not self._cancelled(_run_of(found))
+            except Exception:  # a log line never fails the worker
+                return True
+        return True
+
+
+def _workflow_in(message: str) -> str | None:
+    match = _WORKFLOW.search(message)
+    return match.group(1) if match else None
+
+
+def _run_of(workflow_id: str) -> str:
+    return workflow_id.split(".attempt-")[0]

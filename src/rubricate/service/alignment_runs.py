@@ -5,48 +5,70 @@ a run out lives in rubricate.alignment."""
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import uuid
 from collections.abc import Sequence
-from typing import cast
+from typing import TypedDict, Unpack
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rubricate.alignment.engine import AlignmentEngine, Progress
 from rubricate.alignment.estimate import AlignmentPreview, estimate
-from rubricate.domain.errors import Conflict, InvalidInput
-from rubricate.domain.metrics import MetricVersion, active_version
-from rubricate.domain.runs import (
+from rubricate.domain.alignment import AlignmentResult
+from rubricate.domain.alignment_runs import (
     AlignmentParams,
     AlignmentRun,
     Budget,
     RunStatus,
     check_transition,
 )
+from rubricate.domain.errors import Conflict, InvalidInput, Unavailable
+from rubricate.domain.metrics import MetricVersion, active_version
+from rubricate.domain.row_refs import RowRef
 from rubricate.domain.scale import Scale
 from rubricate.models.names import OFFLINE_ENGINE, parse_model_name
 from rubricate.models.providers import resolve_model
-from rubricate.service.evaluating import claim_run_id
 from rubricate.service.evaluations import find_evaluation, scoring_in_progress
 from rubricate.service.metrics import find_metric, load_versions
+from rubricate.service.run_rows import result_rows
 from rubricate.settings import Settings
+from rubricate.store.alignment_runs import (
+    has_judge_results,
+    has_resolutions,
+    run_history,
+    runs_of_metric,
+)
 from rubricate.store.database import Database
+from rubricate.store.evaluation_runs import claim_run_id
 from rubricate.store.mapping import to_metric
 from rubricate.store.runs import find_run as find_run  # re-exported for the use cases
 from rubricate.store.runs import load_run as load_run
-from rubricate.store.runs import load_runs
 from rubricate.store.tables import (
     AlignmentRunEvaluationRecord,
     AlignmentRunRecord,
     EvaluationRecord,
     EvaluationRunRecord,
-    JudgeResultRecord,
     MetricRecord,
     MetricVersionRecord,
-    ResolutionRecord,
-    RowRecord,
     utcnow,
 )
+
+
+class RunChoices(TypedDict, total=False):
+    """What a start or a preview may choose besides the metric, its sources and delta;
+    left out: the default reflection model, the metric's judge model, the default budget,
+    seed 0."""
+
+    reflection_lm: str | None
+    judge_model: str | None
+    budget: Budget | None
+    seed: int
+
+
+class StartOptions(RunChoices, total=False):
+    """A start's choices and its id (the idempotency key)."""
+
+    run_id: str | None
 
 
 class AlignmentRunService:
@@ -60,18 +82,15 @@ class AlignmentRunService:
         metric: str,
         evaluations: Sequence[str],
         delta: float,
-        reflection_lm: str | None = None,
-        judge_model: str | None = None,
-        budget: Budget | None = None,
-        seed: int = 0,
         run_id: str | None = None,
+        **choices: Unpack[RunChoices],
     ) -> AlignmentRun:
         """Record a Pending run. A repeated start with the same ``run_id`` (the
         idempotency key) returns the first one, whatever its sources are doing now (one may
         be being scored again); every refusal changes nothing."""
         with self._db.write() as session:
             metric_record, base, sources, params = self._checked(
-                session, metric, evaluations, delta, reflection_lm, judge_model, budget, seed
+                session, metric, evaluations, delta, choices
             )
             if run_id is not None:
                 claim_run_id(session, run_id, other_kind=EvaluationRunRecord)
@@ -103,20 +122,24 @@ class AlignmentRunService:
         metric: str,
         evaluations: Sequence[str],
         delta: float,
-        reflection_lm: str | None = None,
-        judge_model: str | None = None,
-        budget: Budget | None = None,
-        seed: int = 0,
+        **choices: Unpack[RunChoices],
     ) -> AlignmentPreview:
         """What a run with these parameters would find and cost, before it starts:
         disagreements at the threshold, reviewer agreement, the low-confidence flag and the
         estimated calls, tokens and money. No model is called and nothing is written."""
         with self._db.read() as session:
+            # A dry run calls no model, so it needs no key (like `evaluate --dry-run`).
             metric_record, base, sources, params = self._checked(
-                session, metric, evaluations, delta, reflection_lm, judge_model, budget, seed
+                session, metric, evaluations, delta, choices, keys=False
             )
             check_sources(session, metric_record, sources)
-            return estimate(session, metric_record.id, base, params, self._settings)
+            found = estimate(session, metric_record.id, base, params, self._settings)
+        try:
+            self._reflection_lm(choices.get("reflection_lm"))
+            self._judge_model(choices.get("judge_model"))
+        except Unavailable as missing:
+            return dataclasses.replace(found, cannot_start=str(missing))
+        return found
 
     def _checked(
         self,
@@ -124,16 +147,16 @@ class AlignmentRunService:
         metric: str,
         evaluations: Sequence[str],
         delta: float,
-        reflection_lm: str | None,
-        judge_model: str | None,
-        budget: Budget | None,
-        seed: int,
+        choices: RunChoices,
+        *,
+        keys: bool = True,
     ) -> tuple[MetricRecord, MetricVersion, builtins.list[EvaluationRecord], AlignmentParams]:
         """The parameters checked and normalized, and the source evaluations found (not yet
-        checked for use: a repeated start must not depend on what they are doing now)."""
-        reflection = self._reflection_lm(reflection_lm)
-        judge = self._judge_model(judge_model)
-        chosen_budget = check_budget(budget or Budget())
+        checked for use: a repeated start must not depend on what they are doing now);
+        the models' keys too unless ``keys`` is false."""
+        reflection = self._reflection_lm(choices.get("reflection_lm"), keys)
+        judge = self._judge_model(choices.get("judge_model"), keys)
+        chosen_budget = check_budget(choices.get("budget") or Budget())
         metric_record = find_metric(session, metric, lock=True)
         base = active_version(to_metric(metric_record), load_versions(session, metric_record.id))
         check_delta(delta, base.scale)
@@ -144,7 +167,7 @@ class AlignmentRunService:
             reflection_lm=reflection,
             judge_model=judge,
             budget=chosen_budget,
-            seed=seed,
+            seed=choices.get("seed", 0),
         )
         return metric_record, base, sources, params
 
@@ -162,56 +185,32 @@ class AlignmentRunService:
         metric: str,
         evaluations: Sequence[str],
         delta: float,
-        reflection_lm: str | None = None,
-        judge_model: str | None = None,
-        budget: Budget | None = None,
-        seed: int = 0,
-        run_id: str | None = None,
         cache: bool | None = None,
         progress: Progress | None = None,
+        **options: Unpack[StartOptions],
     ) -> AlignmentRun:
         """Start a run and carry it out here."""
-        run = self.start(
-            metric=metric,
-            evaluations=evaluations,
-            delta=delta,
-            reflection_lm=reflection_lm,
-            judge_model=judge_model,
-            budget=budget,
-            seed=seed,
-            run_id=run_id,
-        )
+        run = self.start(metric=metric, evaluations=evaluations, delta=delta, **options)
         return self.run(run.id, cache=cache, progress=progress)
 
     def get(self, run_id: str) -> AlignmentRun:
         with self._db.read() as session:
             return load_run(session, find_run(session, run_id))
 
+    def result_rows(self, result: AlignmentResult | None) -> dict[int, RowRef]:
+        """The rows ``result`` names, as the user knows them, by database id."""
+        return result_rows(self._db, result)
+
     def list(self, metric: str) -> builtins.list[AlignmentRun]:
         """Every run of ``metric``, newest first."""
         with self._db.read() as session:
-            record = find_metric(session, metric)
-            runs = session.scalars(
-                select(AlignmentRunRecord)
-                .where(AlignmentRunRecord.metric_id == record.id)
-                .order_by(AlignmentRunRecord.created_at.desc(), AlignmentRunRecord.id.desc())
-            ).all()
-            return load_runs(session, runs)
+            return runs_of_metric(session, find_metric(session, metric).id)
 
     def history(self, metric: str) -> builtins.list[AlignmentRun]:
         """Every run of ``metric``, newest first, without results (their summaries stay):
         a result grows with the data, and a list of runs shows little of it."""
         with self._db.read() as session:
-            record = find_metric(session, metric)
-            # Plain rows of every column but the result: no ORM objects to build either.
-            columns = [c for c in AlignmentRunRecord.__table__.c if c.name != "result"]
-            rows = session.execute(
-                select(*columns)
-                .where(AlignmentRunRecord.metric_id == record.id)
-                .order_by(AlignmentRunRecord.created_at.desc(), AlignmentRunRecord.id.desc())
-            ).all()
-            runs = cast("list[AlignmentRunRecord]", rows)  # the same attributes, read-only
-            return load_runs(session, runs, with_results=False)
+            return run_history(session, find_metric(session, metric).id)
 
     def cancel(self, run_id: str) -> AlignmentRun:
         """Cancel a run in flight (it stops at its next step); a finished run is left as
@@ -234,20 +233,26 @@ class AlignmentRunService:
             record.finished_at = None
             return load_run(session, record)
 
-    def _reflection_lm(self, name: str | None) -> str:
-        chosen = (name or "").strip() or self._settings.reflection_lm or OFFLINE_ENGINE
+    def default_reflection_lm(self) -> str:
+        """The reflection model a run takes when none is given (the one place that says
+        so): RUBRICATE_REFLECTION_LM, else the built-in offline engine."""
+        return self._settings.reflection_lm or OFFLINE_ENGINE
+
+    def _reflection_lm(self, name: str | None, keys: bool = True) -> str:
+        chosen = (name or "").strip() or self.default_reflection_lm()
         parsed = str(parse_model_name(chosen, self._settings, field="reflection_lm"))
-        if parsed != OFFLINE_ENGINE:
+        if parsed != OFFLINE_ENGINE and keys:
             resolve_model(parsed, self._settings, field="reflection_lm")  # keys checked now
         return parsed
 
-    def _judge_model(self, name: str | None) -> str | None:
+    def _judge_model(self, name: str | None, keys: bool = True) -> str | None:
         if not (name or "").strip():
             return None
         parsed = str(parse_model_name(name or "", self._settings, field="judge_model"))
         if parsed == OFFLINE_ENGINE:
             raise InvalidInput(f"{OFFLINE_ENGINE} cannot judge rows", field="judge_model")
-        resolve_model(parsed, self._settings, field="judge_model")
+        if keys:
+            resolve_model(parsed, self._settings, field="judge_model")
         return parsed
 
 
@@ -286,40 +291,29 @@ def check_sources(
     """Each source evaluation is completed and holds resolved annotations and judge results
     for ``metric``; the first that is not says why."""
     for evaluation in sources:
-        name = evaluation.name
-        if scoring_in_progress(session, evaluation.id).get(evaluation.id):
-            raise InvalidInput(
-                f"evaluation {name!r} is not completed: scoring is still under way",
-                field="evaluations",
-            )
-        in_evaluation = RowRecord.evaluation_id == evaluation.id
-        resolved = session.scalar(
-            select(ResolutionRecord.id)
-            .join(RowRecord, RowRecord.id == ResolutionRecord.row_id)
-            .where(ResolutionRecord.metric_id == metric.id, in_evaluation)
-            .limit(1)
+        problem = _source_problem(session, metric, evaluation)
+        if problem is not None:
+            raise InvalidInput(problem, field="evaluations")
+
+
+def _source_problem(
+    session: Session, metric: MetricRecord, evaluation: EvaluationRecord
+) -> str | None:
+    """Why a run of ``metric`` cannot read ``evaluation`` yet, or None."""
+    name = evaluation.name
+    if scoring_in_progress(session, evaluation.id).get(evaluation.id):
+        return f"evaluation {name!r} is not completed: scoring is still under way"
+    if not has_resolutions(session, evaluation.id, metric.id):
+        return (
+            f"evaluation {name!r} has no resolved annotations for metric {metric.name!r}: "
+            "resolve them first (rubricate annotations resolve)"
         )
-        if not resolved:
-            raise InvalidInput(
-                f"evaluation {name!r} has no resolved annotations for metric {metric.name!r}: "
-                "resolve them first (rubricate annotations resolve)",
-                field="evaluations",
-            )
-        judged = session.scalar(
-            select(JudgeResultRecord.id)
-            .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
-            .join(
-                MetricVersionRecord, JudgeResultRecord.metric_version_id == MetricVersionRecord.id
-            )
-            .where(in_evaluation, MetricVersionRecord.metric_id == metric.id)
-            .limit(1)
+    if not has_judge_results(session, evaluation.id, metric.id):
+        return (
+            f"evaluation {name!r} has no judge results for metric {metric.name!r}: "
+            "score it first (rubricate evaluate)"
         )
-        if not judged:
-            raise InvalidInput(
-                f"evaluation {name!r} has no judge results for metric {metric.name!r}: "
-                "score it first (rubricate evaluate)",
-                field="evaluations",
-            )
+    return None
 
 
 def _same_start(

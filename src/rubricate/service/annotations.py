@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import groupby
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from rubricate.domain.errors import InvalidInput, NotFound
@@ -16,7 +14,9 @@ from rubricate.domain.resolution import Policy, check_policy, resolve
 from rubricate.domain.scale import Scale, ScaleError
 from rubricate.service.evaluations import find_evaluation
 from rubricate.service.metrics import find_metric, load_versions
+from rubricate.store.annotations import resolvers, scores_by_row
 from rubricate.store.database import Database
+from rubricate.store.evaluations import row_named
 from rubricate.store.mapping import to_metric
 from rubricate.store.tables import AnnotationRecord, ResolutionRecord, RowRecord, table_of
 from rubricate.store.upsert import upsert
@@ -116,20 +116,11 @@ class AnnotationService:
             evaluation_id = find_evaluation(session, evaluation, lock=True).id
             metric_id, scale = _metric_scale(session, metric)
             policy = check_policy(policy, scale)
-            existing = dict(
-                session.execute(
-                    select(ResolutionRecord.row_id, ResolutionRecord.resolved_by).where(
-                        ResolutionRecord.metric_id == metric_id,
-                        ResolutionRecord.row_id.in_(
-                            select(RowRecord.id).where(RowRecord.evaluation_id == evaluation_id)
-                        ),
-                    )
-                ).all()
-            )
+            existing = resolvers(session, evaluation_id, metric_id)
             annotated = resolved = unresolved = kept = cleared = 0
             new: list[dict[str, object]] = []
             replaced: list[int] = []
-            for row_id, scores in _scores_by_row(session, evaluation_id, metric_id):
+            for row_id, scores in scores_by_row(session, evaluation_id, metric_id):
                 annotated += 1
                 before = existing.get(row_id)
                 if before is not None and not (replace and before.startswith("policy:")):
@@ -173,7 +164,7 @@ class AnnotationService:
             metric_id, _ = _metric_scale(session, metric)
             ratings = {
                 row_id: dict(scores)
-                for row_id, scores in _scores_by_row(session, evaluation_id, metric_id)
+                for row_id, scores in scores_by_row(session, evaluation_id, metric_id)
             }
         units = [list(r.values()) for r in ratings.values() if len(r) >= 2]
         reviewers = {name for r in ratings.values() for name in r}
@@ -186,21 +177,6 @@ class AnnotationService:
         )
 
 
-def _scores_by_row(
-    session: Session, evaluation_id: int, metric_id: int
-) -> Iterator[tuple[int, list[tuple[str, float]]]]:
-    """(row id, [(annotator, score)]) for every annotated row, streamed in row order."""
-    result = session.execute(
-        select(AnnotationRecord.row_id, AnnotationRecord.annotator, AnnotationRecord.score)
-        .join(RowRecord, RowRecord.id == AnnotationRecord.row_id)
-        .where(RowRecord.evaluation_id == evaluation_id, AnnotationRecord.metric_id == metric_id)
-        .order_by(AnnotationRecord.row_id, AnnotationRecord.annotator)
-        .execution_options(yield_per=5000)
-    )
-    for row_id, group in groupby(result, key=lambda t: t[0]):
-        yield row_id, [(annotator, score) for _, annotator, score in group]
-
-
 def _metric_scale(session: Session, name: str) -> tuple[int, Scale]:
     record = find_metric(session, name)
     version = active_version(to_metric(record), load_versions(session, record.id))
@@ -211,11 +187,7 @@ def _target(
     session: Session, evaluation: str, row_id: str, metric: str, *, lock: bool = False
 ) -> tuple[RowRecord, int, Scale]:
     evaluation_id = find_evaluation(session, evaluation, lock=lock).id
-    row = session.scalar(
-        select(RowRecord).where(
-            RowRecord.evaluation_id == evaluation_id, RowRecord.external_id == row_id
-        )
-    )
+    row = row_named(session, evaluation_id, row_id)
     if row is None:
         raise NotFound(f"evaluation {evaluation!r} has no row {row_id!r}")
     metric_id, scale = _metric_scale(session, metric)

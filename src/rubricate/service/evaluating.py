@@ -6,55 +6,52 @@ resumes where it stopped and never pays for a finished row again."""
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-import gc
 import uuid
-import zlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import and_, exists, func, select, text, tuple_
-from sqlalchemy.orm import Session
+from typing import Any, TypedDict, Unpack
 
 from rubricate.domain.errors import Conflict, InvalidInput, NotFound, RubricateError
 from rubricate.domain.evaluation_runs import (
     EvaluationRun,
     EvaluationRunStatus,
+    RowError,
     check_evaluation_transition,
 )
 from rubricate.domain.metrics import MetricVersion
+from rubricate.limits import ROW_ERRORS_MAX
 from rubricate.models import cost
 from rubricate.models.cache import ResponseCache
-from rubricate.models.client import CallFailed, ChatRequest, ModelClient
+from rubricate.models.client import ModelClient
 from rubricate.models.journal import RunJournal
 from rubricate.models.names import parse_model_name
+from rubricate.models.ownership import OwnershipLost
 from rubricate.models.providers import price_provider_of, resolve_model
 from rubricate.models.secrets import redact
-from rubricate.scoring.judge import JUDGE_SCHEMA, read_judgement
-from rubricate.scoring.render import RenderedPrompt, render_prompt
 from rubricate.service.evaluations import find_evaluation
 from rubricate.service.metrics import MetricService
+from rubricate.service.row_scoring import Progress as Progress  # for callers of run()
+from rubricate.service.row_scoring import RowScoring, render_row, steady_gc
 from rubricate.settings import Settings
 from rubricate.store.database import Database
+from rubricate.store.evaluation_runs import (
+    check_not_being_aligned,
+    claim_run_id,
+    evaluation_runs,
+    failed_rows,
+    find_evaluation_run,
+    row_batches,
+)
+from rubricate.store.evaluations import row_count
 from rubricate.store.mapping import to_evaluation_run, to_version
 from rubricate.store.tables import (
-    AlignmentRunEvaluationRecord,
     AlignmentRunRecord,
     EvaluationRecord,
     EvaluationRunRecord,
-    JudgeResultRecord,
     MetricVersionRecord,
-    RowRecord,
     utcnow,
 )
-from rubricate.store.upsert import insert_ignoring_duplicates
 from rubricate.util import run_coroutine
-
-Progress = Callable[[int, int], None]  # rows done, rows in all
-RUN_ID_LOCKS = 7_426_003  # PostgreSQL advisory locks of run ids: (this, a hash of the id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +63,24 @@ class CostEstimate:
     input_tokens: int
     output_tokens: int
     cost_usd: float | None  # None: the model's price is unknown
+
+
+class StartOptions(TypedDict, total=False):
+    """What a start may choose besides the metric and the evaluation (start's defaults
+    otherwise)."""
+
+    model: str | None
+    temperature: float | None
+    seed: int | None
+    run_id: str | None
+
+
+class EvaluateOptions(StartOptions, total=False):
+    """A start's choices and how this process carries the run out."""
+
+    concurrency: int | None
+    cache: bool | None
+    progress: Progress | None
 
 
 class EvaluationRunService:
@@ -98,12 +113,8 @@ class EvaluationRunService:
                 claim_run_id(session, run_id, other_kind=AlignmentRunRecord)
                 if existing := session.get(EvaluationRunRecord, run_id):
                     return _same_start(existing, target.id, chosen, params)
-            _check_not_being_aligned(session, target.id, target.name, version.metric_id)
-            rows = session.scalar(
-                select(func.count())
-                .select_from(RowRecord)
-                .where(RowRecord.evaluation_id == target.id)
-            )
+            check_not_being_aligned(session, target.id, target.name, version.metric_id)
+            rows = row_count(session, target.id)
             if not rows:
                 raise InvalidInput(f"evaluation {evaluation!r} has no rows", field="evaluation")
             record = EvaluationRunRecord(
@@ -148,13 +159,17 @@ class EvaluationRunService:
                 journal=RunJournal(self._db, run_id),
                 db=self._db,
                 concurrency=concurrency,
+                owned_runs=True,
             )
         version = self._version(run.metric_version_id)
         try:
-            with _steady_gc():
-                run_coroutine(self._score_all(run, version, client, progress, max_rows))
+            with steady_gc():
+                scoring = RowScoring(self._db, self._settings)
+                run_coroutine(scoring.score_all(run, version, client, progress, max_rows))
         except RubricateError as error:
             self._fail(run_id, str(error))
+            raise
+        except OwnershipLost:  # the run is another worker's now: leave it as it is
             raise
         except BaseException:
             self._fail(run_id, "interrupted before it finished; start it again to resume")
@@ -172,36 +187,26 @@ class EvaluationRunService:
         *,
         metric: str,
         evaluation: str,
-        model: str | None = None,
-        temperature: float | None = 0.0,
-        seed: int | None = None,
         concurrency: int | None = None,
         cache: bool | None = None,
-        run_id: str | None = None,
         progress: Progress | None = None,
+        **options: Unpack[StartOptions],
     ) -> EvaluationRun:
         """Start a run and carry it out in this process."""
-        run = self.start(
-            metric=metric,
-            evaluation=evaluation,
-            model=model,
-            temperature=temperature,
-            seed=seed,
-            run_id=run_id,
-        )
+        run = self.start(metric=metric, evaluation=evaluation, **options)
         return self.run(run.id, concurrency=concurrency, cache=cache, progress=progress)
 
     def retry(self, run_id: str) -> EvaluationRun:
         """Make an Error run Pending again; carried out anew, it scores only the rows it
         has not scored, and replays the calls its journal holds."""
         with self._db.write() as session:
-            record = _find(session, run_id)
+            record = find_evaluation_run(session, run_id)
             check_evaluation_transition(
                 EvaluationRunStatus(record.status), EvaluationRunStatus.PENDING
             )
             evaluation = session.get_one(EvaluationRecord, record.evaluation_id)
             version = session.get_one(MetricVersionRecord, record.metric_version_id)
-            _check_not_being_aligned(session, evaluation.id, evaluation.name, version.metric_id)
+            check_not_being_aligned(session, evaluation.id, evaluation.name, version.metric_id)
             record.status = EvaluationRunStatus.PENDING.value
             record.error = None
             record.finished_at = None
@@ -210,7 +215,7 @@ class EvaluationRunService:
     def cancel(self, run_id: str) -> EvaluationRun:
         """Stop a run at its next batch; cancelling a finished run changes nothing."""
         with self._db.write() as session:
-            record = _find(session, run_id)
+            record = find_evaluation_run(session, run_id)
             if not EvaluationRunStatus(record.status).finished:
                 record.status = EvaluationRunStatus.CANCELLED.value
                 record.finished_at = utcnow()
@@ -220,18 +225,22 @@ class EvaluationRunService:
 
     def get(self, run_id: str) -> EvaluationRun:
         with self._db.read() as session:
-            return to_evaluation_run(_find(session, run_id))
+            return to_evaluation_run(find_evaluation_run(session, run_id))
+
+    def errors(self, run_id: str, *, limit: int = 50) -> tuple[builtins.list[RowError], int]:
+        """The first ``limit`` rows the run could not score, with their errors, and how
+        many failed in all."""
+        if not 1 <= limit <= ROW_ERRORS_MAX:
+            raise InvalidInput(f"limit must be from 1 to {ROW_ERRORS_MAX}", field="limit")
+        with self._db.read() as session:
+            find_evaluation_run(session, run_id)
+            return failed_rows(session, run_id, limit=limit)
 
     def list(self, evaluation: str | None = None) -> builtins.list[EvaluationRun]:
         """Runs, newest first; of one evaluation when it is named."""
         with self._db.read() as session:
-            query = select(EvaluationRunRecord).order_by(
-                EvaluationRunRecord.created_at.desc(), EvaluationRunRecord.id
-            )
-            if evaluation is not None:
-                target = find_evaluation(session, evaluation)
-                query = query.where(EvaluationRunRecord.evaluation_id == target.id)
-            return [to_evaluation_run(r) for r in session.scalars(query)]
+            target = find_evaluation(session, evaluation).id if evaluation is not None else None
+            return [to_evaluation_run(r) for r in evaluation_runs(session, target)]
 
     def estimate(self, *, metric: str, evaluation: str, model: str | None = None) -> CostEstimate:
         """Tokens and money for scoring every row, from the rendered prompts; no model is
@@ -242,184 +251,14 @@ class EvaluationRunService:
         rows = input_tokens = 0
         with self._db.read() as session:
             target = find_evaluation(session, evaluation)
-            for batch in _row_batches(session, target.id, None, 500):
+            for batch in row_batches(session, target.id, None, 500):
                 for row in batch:
-                    prompt = _render(version, row)
+                    prompt = render_row(version, row)
                     rows += 1
                     input_tokens += cost.estimate_tokens(prompt.system + prompt.user)
         output_tokens = rows * cost.ANSWER_TOKENS
         price = cost.price(price_provider_of(name), name.model, input_tokens, output_tokens)
         return CostEstimate(chosen, rows, input_tokens, output_tokens, price)
-
-    # -- the work ----------------------------------------------------------------------
-
-    async def _score_all(
-        self,
-        run: EvaluationRun,
-        version: MetricVersion,
-        client: ModelClient,
-        progress: Progress | None,
-        max_rows: int | None = None,
-    ) -> None:
-        try:
-            await self._score_batches(run, version, client, progress, max_rows)
-        finally:
-            await client.aclose()  # on this loop, before asyncio.run closes it
-
-    async def _score_batches(
-        self,
-        run: EvaluationRun,
-        version: MetricVersion,
-        client: ModelClient,
-        progress: Progress | None,
-        max_rows: int | None = None,
-    ) -> None:
-        """Rows stream through the calls: the next page of rows is started while the last
-        page's calls finish (when fewer than twice the concurrency limit are left), so a
-        page boundary never leaves the limit idle, and results are written as they come,
-        ``batch_size`` at a time with their counts. A cancel is seen at the next page."""
-        limit = client.limit_for(run.model)
-        batch_size = min(1024, max(64, 8 * limit), max_rows or 1024)
-        started = 0
-        low = min(batch_size, 2 * limit)  # rows in flight or queued before the next page
-        done = self.get(run.id).rows_done
-        if progress is not None:
-            progress(done, run.rows_total)
-        after: tuple[int, int] | None = None  # the last row started (position, id)
-        more = True
-        running: set[asyncio.Task[tuple[dict[str, Any], cost.Tally]]] = set()
-        finished: asyncio.Queue[asyncio.Task[tuple[dict[str, Any], cost.Tally]]] = asyncio.Queue()
-        results: list[dict[str, Any]] = []
-        tally = cost.Tally()
-        try:
-            while True:
-                if more and len(running) < low:
-                    size = batch_size if max_rows is None else min(batch_size, max_rows - started)
-                    rows = self._next_rows(run, after, size)
-                    started += len(rows)
-                    more = len(rows) == size and (max_rows is None or started < max_rows)
-                    if rows:
-                        after = (rows[-1].position, rows[-1].id)
-                    for row in rows:
-                        task = asyncio.create_task(self._score_row(run, version, client, row))
-                        task.add_done_callback(finished.put_nowait)
-                        running.add(task)
-                if not running:
-                    break
-                ended = [await finished.get()]
-                while not finished.empty():
-                    ended.append(finished.get_nowait())
-                running.difference_update(ended)
-                failures = [e for task in ended if (e := task.exception()) is not None]
-                for task in ended:
-                    if task.exception() is None:
-                        result, row_tally = task.result()
-                        results.append(result)
-                        tally.merge(row_tally)
-                if failures or len(results) >= batch_size or not running:
-                    # Finished rows are kept even when the run stops: never paid for twice.
-                    self._save(run.id, results, tally)
-                    done += len(results)
-                    results, tally = [], cost.Tally()
-                    if progress is not None:
-                        progress(done, run.rows_total)
-                if failures:  # a fatal error: the run stops, the other calls are cancelled
-                    raise _first(failures)
-        finally:
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
-
-    def _next_rows(
-        self, run: EvaluationRun, after: tuple[int, int] | None, size: int
-    ) -> builtins.list[RowRecord]:
-        """The next rows to score, none once the run is no longer Running (cancelled)."""
-        if self.get(run.id).status is not EvaluationRunStatus.RUNNING:
-            return []
-        with self._db.read() as session:
-            return _rows_after(session, run.evaluation_id, run.id, after, size)
-
-    async def _score_row(
-        self,
-        run: EvaluationRun,
-        version: MetricVersion,
-        client: ModelClient,
-        row: RowRecord,
-    ) -> tuple[dict[str, Any], cost.Tally]:
-        """The row's result, and the calls, tokens and cost it took."""
-        tally = cost.Tally()
-        result: dict[str, Any] = {
-            "row_id": row.id,
-            "metric_version_id": version.id,
-            "evaluation_run_id": run.id,
-            "judge_model": run.model,
-            "temperature": run.params.get("temperature"),
-            "seed": run.params.get("seed"),
-            "score": None,
-            "rationale": None,
-            "raw_output": None,
-            "error": None,
-            "input_tokens": None,
-            "output_tokens": None,
-            "cost_usd": None,
-            "latency_ms": None,
-            "cached": False,
-            "created_at": utcnow(),
-        }
-        try:
-            prompt = _render(version, row)
-            request = ChatRequest(
-                prompt.system,
-                prompt.user,
-                JUDGE_SCHEMA,
-                temperature=run.params.get("temperature"),
-                seed=run.params.get("seed"),
-            )
-            reply = await client.call(run.model, request)
-        except CallFailed as failure:
-            tally.failed(failure.attempts)
-            return result | {"error": redact(str(failure), self._settings)}, tally
-        except InvalidInput as error:  # the prompt cannot be rendered for this row
-            return result | {"error": error.render()}, tally
-        tally.add(
-            reply.input_tokens,
-            reply.output_tokens,
-            reply.cost_usd,
-            cached=reply.cached,
-            attempts=reply.attempts,
-        )
-        judgement = read_judgement(reply, version.scale)
-        scored = result | {
-            "score": judgement.score,
-            "rationale": judgement.rationale,
-            "raw_output": reply.raw,
-            "error": judgement.error,
-            "input_tokens": reply.input_tokens,
-            "output_tokens": reply.output_tokens,
-            "cost_usd": 0.0 if reply.cached else reply.cost_usd,
-            "latency_ms": round(reply.latency_s * 1000, 1),
-            "cached": reply.cached,
-        }
-        return scored, tally
-
-    def _save(self, run_id: str, results: Sequence[dict[str, Any]], tally: cost.Tally) -> None:
-        with self._db.write() as session:
-            record = _find(session, run_id)
-            # A result already stored for (run, row) stays: a resumed batch pays nothing twice.
-            insert_ignoring_duplicates(
-                session, JudgeResultRecord, results, ["evaluation_run_id", "row_id"]
-            )
-            record.rows_done += len(results)
-            record.rows_failed += sum(1 for r in results if r["error"] is not None)
-            record.calls += tally.calls
-            record.cache_hits += tally.cache_hits
-            record.input_tokens += tally.input_tokens
-            record.output_tokens += tally.output_tokens
-            # One unknown price makes the sum unknown: a total never hides a missing price.
-            if record.cost_usd is not None and tally.cost_usd is not None:
-                record.cost_usd += tally.cost_usd
-            else:
-                record.cost_usd = None
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -449,7 +288,7 @@ class EvaluationRunService:
         finished: bool = False,
     ) -> None:
         with self._db.write() as session:
-            record = _find(session, run_id)
+            record = find_evaluation_run(session, run_id)
             check_evaluation_transition(EvaluationRunStatus(record.status), target)
             record.status = target.value
             if started:
@@ -459,30 +298,12 @@ class EvaluationRunService:
 
     def _fail(self, run_id: str, message: str) -> None:
         with self._db.write() as session:
-            record = _find(session, run_id)
+            record = find_evaluation_run(session, run_id)
             if EvaluationRunStatus(record.status).finished:
                 return
             record.status = EvaluationRunStatus.ERROR.value
             record.error = redact(message, self._settings)
             record.finished_at = utcnow()
-
-
-@contextmanager
-def _steady_gc() -> Iterator[None]:
-    """Leave the objects that exist before the run (the libraries' modules, classes and
-    schemas, a few hundred thousand) out of garbage collection while it lasts: each full
-    collection walks all of them, pausing every call in flight for a third of a second,
-    for nothing to free. The run's own objects are collected as usual."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-def _first(errors: Sequence[BaseException]) -> BaseException:
-    """The error to report of those raised together: a RubricateError if there is one."""
-    return next((e for e in errors if isinstance(e, RubricateError)), errors[0])
 
 
 def _params(metric: str, temperature: float | None, seed: int | None) -> dict[str, Any]:
@@ -506,106 +327,3 @@ def _same_start(
     if asked != stored:
         raise Conflict(f"run {existing.id!r} already exists with other parameters")
     return to_evaluation_run(existing)
-
-
-def claim_run_id(
-    session: Session,
-    run_id: str,
-    *,
-    other_kind: type[AlignmentRunRecord] | type[EvaluationRunRecord],
-) -> None:
-    """Refuse a run id that a run of the other kind holds: evaluation and alignment runs
-    share one namespace of ids, since a run's journal (run_calls) and its workflow are keyed
-    by the id alone. On PostgreSQL the id is locked until the transaction ends, so that two
-    starts with one id cannot both insert (SQLite's write lock serializes them already)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
-            {"space": RUN_ID_LOCKS, "key": zlib.crc32(run_id.encode()) & 0x7FFFFFFF},
-        )
-    if session.get(other_kind, run_id) is not None:
-        kind = "an alignment run" if other_kind is AlignmentRunRecord else "an evaluation run"
-        raise Conflict(
-            f"run id {run_id!r} is already used by {kind}: evaluation and alignment runs "
-            "share ids, so choose another"
-        )
-
-
-def _find(session: Session, run_id: str) -> EvaluationRunRecord:
-    record = session.get(EvaluationRunRecord, run_id)
-    if record is None:
-        raise NotFound(f"no evaluation run {run_id!r} (see `rubricate evaluate list`)")
-    return record
-
-
-def _row_batches(
-    session: Session, evaluation_id: int, run_id: str | None, size: int
-) -> Iterator[builtins.list[RowRecord]]:
-    """Rows in file order, ``size`` at a time; with ``run_id``, only rows that run has not
-    scored yet. Keyset paging keeps memory flat whatever the evaluation's size."""
-    after: tuple[int, int] | None = None
-    while batch := _rows_after(session, evaluation_id, run_id, after, size):
-        yield batch
-        after = (batch[-1].position, batch[-1].id)
-
-
-def _rows_after(
-    session: Session,
-    evaluation_id: int,
-    run_id: str | None,
-    after: tuple[int, int] | None,
-    size: int,
-) -> builtins.list[RowRecord]:
-    """Up to ``size`` rows after ``after`` (position, id) in file order; with ``run_id``,
-    only rows that run has not scored yet."""
-    query = select(RowRecord).where(RowRecord.evaluation_id == evaluation_id)
-    if run_id is not None:
-        scored = exists().where(
-            and_(
-                JudgeResultRecord.evaluation_run_id == run_id,
-                JudgeResultRecord.row_id == RowRecord.id,
-            )
-        )
-        query = query.where(~scored)
-    if after is not None:
-        query = query.where(tuple_(RowRecord.position, RowRecord.id) > tuple_(*after))
-    return list(session.scalars(query.order_by(RowRecord.position, RowRecord.id).limit(size)))
-
-
-def _render(version: MetricVersion, row: RowRecord) -> RenderedPrompt:
-    return render_prompt(
-        version.prompt,
-        input=row.input,
-        output=row.output,
-        context=row.context,
-        expected=row.expected,
-        metadata=row.row_metadata,
-        guidelines=version.guidelines,
-        scale=version.scale,
-    )
-
-
-def _check_not_being_aligned(
-    session: Session, evaluation_id: int, name: str, metric_id: int
-) -> None:
-    """An alignment run in flight reads the evaluation's judge results for the metric at
-    every stage: scoring it meanwhile would change what its later stages read."""
-    aligning = session.scalar(
-        select(AlignmentRunRecord.id)
-        .join(
-            AlignmentRunEvaluationRecord,
-            AlignmentRunEvaluationRecord.run_id == AlignmentRunRecord.id,
-        )
-        .where(
-            AlignmentRunEvaluationRecord.evaluation_id == evaluation_id,
-            AlignmentRunRecord.metric_id == metric_id,
-            AlignmentRunRecord.status.in_(["pending", "running"]),
-        )
-        .limit(1)
-    )
-    if aligning is not None:
-        raise InvalidInput(
-            f"evaluation {name!r} is a source of alignment run {aligning}, which "
-            "is under way: wait for it to finish or cancel it first",
-            field="evaluation",
-        )

@@ -5,24 +5,16 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rubricate.domain.errors import InvalidInput, NotFound
-from rubricate.domain.evaluation_runs import EvaluationRunStatus
+from rubricate.domain.errors import InvalidInput
 from rubricate.domain.evaluations import Evaluation, Row
+from rubricate.store import evaluations as store
 from rubricate.store.database import Database
-from rubricate.store.mapping import to_evaluation, to_row
-from rubricate.store.tables import (
-    AnnotationRecord,
-    EvaluationRecord,
-    EvaluationRunRecord,
-    JudgeResultRecord,
-    MetricRecord,
-    MetricVersionRecord,
-    ResolutionRecord,
-    RowRecord,
-)
+from rubricate.store.evaluations import find_evaluation as find_evaluation  # for the use cases
+from rubricate.store.evaluations import scoring_in_progress as scoring_in_progress
+from rubricate.store.mapping import to_evaluation
+from rubricate.store.tables import EvaluationRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +41,9 @@ class EvaluationService:
 
     def list(self) -> builtins.list[Evaluation]:
         with self._db.read() as session:
-            counts = dict(
-                session.execute(
-                    select(RowRecord.evaluation_id, func.count()).group_by(RowRecord.evaluation_id)
-                ).all()
-            )
+            counts = store.row_counts(session)
             busy = scoring_in_progress(session)
-            records = session.scalars(select(EvaluationRecord).order_by(EvaluationRecord.name))
+            records = store.all_evaluations(session)
             return [to_evaluation(r, counts.get(r.id, 0), busy.get(r.id, 0)) for r in records]
 
     def get(self, name: str) -> Evaluation:
@@ -77,99 +65,25 @@ class EvaluationService:
             raise InvalidInput(f"limit must be 1 or more, not {limit}", field="limit")
         with self._db.read() as session:
             record = find_evaluation(session, name)
-            rows = session.scalars(
-                select(RowRecord)
-                .where(RowRecord.evaluation_id == record.id)
-                .order_by(RowRecord.position, RowRecord.id)
-                .offset(offset)
-                .limit(limit)
-            )
-            return [to_row(r) for r in rows]
-
-
-def find_evaluation(session: Session, name: str, *, lock: bool = False) -> EvaluationRecord:
-    """The evaluation named ``name``; ``lock``: held until the transaction ends, so that
-    writers of its resolutions queue on PostgreSQL (SQLite's write lock covers it already)."""
-    query = select(EvaluationRecord).where(EvaluationRecord.name == name)
-    record = session.scalar(query.with_for_update(key_share=True) if lock else query)
-    if record is None:
-        raise NotFound(f"no evaluation named {name!r} (see `rubricate evaluations list`)")
-    return record
+            return store.rows_in_order(session, record.id, offset, limit)
 
 
 def _evaluation(session: Session, record: EvaluationRecord) -> Evaluation:
     busy = scoring_in_progress(session, record.id).get(record.id, 0)
-    return to_evaluation(record, _row_count(session, record.id), busy)
-
-
-def scoring_in_progress(session: Session, evaluation_id: int | None = None) -> dict[int, int]:
-    """Evaluation runs still pending or running, per evaluation: an evaluation is completed
-    when it has none."""
-    in_flight = [s.value for s in EvaluationRunStatus if s.in_flight]
-    query = (
-        select(EvaluationRunRecord.evaluation_id, func.count())
-        .where(EvaluationRunRecord.status.in_(in_flight))
-        .group_by(EvaluationRunRecord.evaluation_id)
-    )
-    if evaluation_id is not None:
-        query = query.where(EvaluationRunRecord.evaluation_id == evaluation_id)
-    return {evaluation: count for evaluation, count in session.execute(query)}  # noqa: C416
-
-
-def _row_count(session: Session, evaluation_id: int) -> int:
-    count = session.scalar(
-        select(func.count()).select_from(RowRecord).where(RowRecord.evaluation_id == evaluation_id)
-    )
-    return count or 0
+    return to_evaluation(record, store.row_count(session, record.id), busy)
 
 
 def _coverage(session: Session, evaluation_id: int) -> list[MetricCoverage]:
-    in_evaluation = select(RowRecord.id).where(RowRecord.evaluation_id == evaluation_id)
-    annotated = session.execute(
-        select(
-            AnnotationRecord.metric_id,
-            func.count(func.distinct(AnnotationRecord.row_id)),
-            func.count(),
-            func.count(func.distinct(AnnotationRecord.annotator)),
-        )
-        .where(AnnotationRecord.row_id.in_(in_evaluation))
-        .group_by(AnnotationRecord.metric_id)
-    ).all()
-    resolved = dict(
-        session.execute(
-            select(ResolutionRecord.metric_id, func.count())
-            .where(ResolutionRecord.row_id.in_(in_evaluation))
-            .group_by(ResolutionRecord.metric_id)
-        ).all()
-    )
-    judged = dict(
-        session.execute(
-            select(
-                MetricVersionRecord.metric_id, func.count(func.distinct(JudgeResultRecord.row_id))
-            )
-            .join(
-                MetricVersionRecord, MetricVersionRecord.id == JudgeResultRecord.metric_version_id
-            )
-            .where(JudgeResultRecord.row_id.in_(in_evaluation))
-            .group_by(MetricVersionRecord.metric_id)
-        ).all()
-    )
-    stats = {metric_id: (rows, total, people) for metric_id, rows, total, people in annotated}
-    metric_ids = set(stats) | set(resolved) | set(judged)
-    names = dict(
-        session.execute(
-            select(MetricRecord.id, MetricRecord.name).where(MetricRecord.id.in_(metric_ids))
-        ).all()
-    )
+    counts = store.coverage_counts(session, evaluation_id)
     coverage = [
         MetricCoverage(
-            metric=names[metric_id],
-            annotated_rows=stats.get(metric_id, (0, 0, 0))[0],
-            annotations=stats.get(metric_id, (0, 0, 0))[1],
-            reviewers=stats.get(metric_id, (0, 0, 0))[2],
-            resolved_rows=resolved.get(metric_id, 0),
-            judged_rows=judged.get(metric_id, 0),
+            metric=name,
+            annotated_rows=counts.annotated.get(metric_id, (0, 0, 0))[0],
+            annotations=counts.annotated.get(metric_id, (0, 0, 0))[1],
+            reviewers=counts.annotated.get(metric_id, (0, 0, 0))[2],
+            resolved_rows=counts.resolved.get(metric_id, 0),
+            judged_rows=counts.judged.get(metric_id, 0),
         )
-        for metric_id in metric_ids
+        for metric_id, name in counts.names.items()
     ]
     return sorted(coverage, key=lambda c: c.metric)

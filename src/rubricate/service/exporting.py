@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from rubricate.domain.errors import InvalidInput
@@ -21,12 +20,11 @@ from rubricate.scoring import imported_prompt
 from rubricate.service.evaluations import find_evaluation
 from rubricate.service.metrics import load_versions
 from rubricate.store.database import Database
+from rubricate.store.export_reads import metrics_used, of_rows, rows_after, version_numbers
 from rubricate.store.mapping import to_metric
 from rubricate.store.tables import (
     AnnotationRecord,
     JudgeResultRecord,
-    MetricRecord,
-    MetricVersionRecord,
     ResolutionRecord,
     RowRecord,
 )
@@ -35,6 +33,7 @@ LAYOUTS = ("dataset", "jsonl", "csv")
 CHUNK = 1000
 Versions = dict[int, tuple[int, int]]  # version id -> (metric id, number)
 T = TypeVar("T")
+R = TypeVar("R", AnnotationRecord, JudgeResultRecord, ResolutionRecord)
 
 
 @dataclass
@@ -105,16 +104,7 @@ class _Writer:
         self.session = session
         self.evaluation_id = evaluation_id
         self.metrics = _metrics(session, evaluation_id)
-        self.versions: Versions = {
-            version_id: (metric_id, number)
-            for version_id, metric_id, number in session.execute(
-                select(
-                    MetricVersionRecord.id,
-                    MetricVersionRecord.metric_id,
-                    MetricVersionRecord.number,
-                )
-            )
-        }
+        self.versions: Versions = version_numbers(session)
 
     def dataset(self, files: AtomicFiles, task: str, report: ExportReport) -> None:
         rows_file = files.open("rows.jsonl")
@@ -177,14 +167,8 @@ class _Writer:
         within a row, sorted by metric name so that every export of the same data is the
         same file."""
         after, name = (-1, -1), self._name
-        place = tuple_(RowRecord.position, RowRecord.id)  # the id breaks ties of position
         while True:
-            rows = self.session.scalars(
-                select(RowRecord)
-                .where(RowRecord.evaluation_id == self.evaluation_id, place > tuple_(*after))
-                .order_by(RowRecord.position, RowRecord.id)
-                .limit(CHUNK)
-            ).all()
+            rows = rows_after(self.session, self.evaluation_id, after, CHUNK)
             if not rows:
                 return
             after = (rows[-1].position, rows[-1].id)
@@ -201,12 +185,11 @@ class _Writer:
             self.session.expunge_all()  # keep memory flat on large evaluations
 
     def _by_row(
-        self, record: type[T], ids: list[int], order: Callable[[T], tuple[str, Any]]
-    ) -> dict[int, list[T]]:
-        grouped: dict[int, list[T]] = {}
-        query = select(record).where(record.row_id.in_(ids))  # type: ignore[attr-defined]
-        for item in self.session.scalars(query):
-            grouped.setdefault(item.row_id, []).append(item)  # type: ignore[attr-defined]
+        self, record: type[R], ids: list[int], order: Callable[[R], tuple[str, Any]]
+    ) -> dict[int, list[R]]:
+        grouped: dict[int, list[R]] = {}
+        for item in of_rows(self.session, record, ids):
+            grouped.setdefault(item.row_id, []).append(item)
         return {row_id: sorted(items, key=order) for row_id, items in grouped.items()}
 
     def _name(self, metric_id: int) -> str:
@@ -246,31 +229,8 @@ class _Writer:
 
 def _metrics(session: Session, evaluation_id: int) -> dict[int, _MetricInfo]:
     """Every metric the evaluation's annotations, resolutions or judge results use."""
-    in_evaluation = select(RowRecord.id).where(RowRecord.evaluation_id == evaluation_id)
-    ids = set(
-        session.scalars(
-            select(AnnotationRecord.metric_id)
-            .where(AnnotationRecord.row_id.in_(in_evaluation))
-            .distinct()
-        )
-    )
-    ids |= set(
-        session.scalars(
-            select(ResolutionRecord.metric_id)
-            .where(ResolutionRecord.row_id.in_(in_evaluation))
-            .distinct()
-        )
-    )
-    ids |= set(
-        session.scalars(
-            select(MetricVersionRecord.metric_id)
-            .join(JudgeResultRecord, JudgeResultRecord.metric_version_id == MetricVersionRecord.id)
-            .where(JudgeResultRecord.row_id.in_(in_evaluation))
-            .distinct()
-        )
-    )
     infos: dict[int, _MetricInfo] = {}
-    for record in session.scalars(select(MetricRecord).where(MetricRecord.id.in_(ids))):
+    for record in metrics_used(session, evaluation_id):
         versions = load_versions(session, record.id)
         scale = active_version(to_metric(record), versions).scale
         # the version that import (of this export) pins judge results to by default

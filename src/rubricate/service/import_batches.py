@@ -9,11 +9,11 @@ input is kept in memory beyond a batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from rubricate.domain.metrics import VersionOrigin
@@ -22,6 +22,7 @@ from rubricate.io.places import Repeated, Where, resolved_value, score_of, show
 from rubricate.io.records import FlatRow, JudgeIn
 from rubricate.service.metrics import add_version
 from rubricate.store.bulk import insert_many
+from rubricate.store.import_lookups import analyze, largest_id, stored_where_in
 from rubricate.store.tables import (
     AnnotationRecord,
     Base,
@@ -31,9 +32,7 @@ from rubricate.store.tables import (
     RowRecord,
     table_of,
 )
-from rubricate.util import batched
 
-IN_CHUNK = 5000  # ids per IN (...) query, well below any database's parameter limit
 JUDGE_PAYLOAD = (
     "score", "rationale", "error", "raw_output", "input_tokens", "output_tokens", "cost_usd",
 )  # fmt: skip
@@ -61,13 +60,10 @@ class Target:
     prompt: str  # the prompt of its imported version, written from the criterion
     imported_version_id: int | None  # found, or created when a judge result needs it
     versions: dict[int, int] = field(default_factory=dict)  # number -> id
-    points: frozenset[float] = field(init=False)  # the scale's values, for a quick check
-
-    def __post_init__(self) -> None:
-        self.points = frozenset(self.scale.points or ())
 
     def score(self, score: float | None, label: str | None, where: Where) -> float:
-        if label is None and score in self.points:
+        # a quick check that never lists the scale's points
+        if label is None and isinstance(score, float) and self.scale.is_point(score):
             return score
         return score_of(self.scale, score, label, where)
 
@@ -118,7 +114,8 @@ class BatchWriter:
         in_evaluation = rows.c.evaluation_id == self.evaluation_id
         wanted = [row.id for _, row in batch]
         stored = {
-            r.external_id: r for r in self._select(rows, rows.c.external_id, wanted, in_evaluation)
+            r.external_id: r
+            for r in stored_where_in(self.session, rows, rows.c.external_id, wanted, in_evaluation)
         }
         refs: dict[str, RowRef] = {}
         first_line: dict[str, int] = {}
@@ -161,7 +158,7 @@ class BatchWriter:
         """The rows of the evaluation among ``ids``."""
         rows = table_of(RowRecord)
         in_evaluation = rows.c.evaluation_id == self.evaluation_id
-        found = self._select(rows, rows.c.external_id, ids, in_evaluation)
+        found = stored_where_in(self.session, rows, rows.c.external_id, ids, in_evaluation)
         return {r.external_id: RowRef(r.id) for r in found}
 
     def add_annotations(self, items: Sequence[Item]) -> None:
@@ -219,13 +216,15 @@ class BatchWriter:
             return 0
         table = table_of(record)
         if table.name not in self._start_ids:  # before this import's first insert into it
-            self._start_ids[table.name] = self.session.scalar(select(func.max(table.c.id))) or 0
+            self._start_ids[table.name] = largest_id(self.session, table)
         start = self._start_ids[table.name]
         columns = [table.c[c] for c in (*key, *payload)] + [table.c.id]
         row_ids = [item.values["row_id"] for item in items if item.existed]
         stored = {
             tuple(found[: len(key)]): tuple(found[len(key) :])
-            for found in self._select(table, table.c.row_id, row_ids, columns=columns)
+            for found in stored_where_in(
+                self.session, table, table.c.row_id, row_ids, columns=columns
+            )
         }
         first: dict[tuple[Any, ...], Where] = {}
         new = []
@@ -267,22 +266,9 @@ class BatchWriter:
         done, analyzed = self._inserted.get(table.name, (0, 0))
         done += count
         if done >= max(2 * analyzed, ANALYZE_FROM):
-            self.session.execute(text(f"ANALYZE {table.name}"))
+            analyze(self.session, table)
             analyzed = done
         self._inserted[table.name] = (done, analyzed)
-
-    def _select(
-        self,
-        table: Table,
-        column: Any,
-        wanted: Sequence[Any],
-        where: Any = None,
-        columns: Sequence[Any] | None = None,
-    ) -> Iterator[Any]:
-        """Rows of ``table`` whose ``column`` is in ``wanted``, IN_CHUNK values a query."""
-        for chunk in batched(sorted(set(wanted)), IN_CHUNK):
-            query = select(*(columns or table.c)).where(column.in_(chunk))
-            yield from self.session.execute(query if where is None else query.where(where))
 
     def _version_for(self, target: Target, judge: JudgeIn, where: Where) -> int:
         if judge.metric_version is not None:

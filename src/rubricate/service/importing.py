@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rubricate.domain.errors import InvalidInput
@@ -21,6 +20,7 @@ from rubricate.domain.metrics import (
     VersionOrigin,
     active_version,
 )
+from rubricate.domain.names import check_evaluation_name
 from rubricate.domain.scale import Scale
 from rubricate.io.layout import (
     DATASET,
@@ -40,12 +40,13 @@ from rubricate.scoring import imported_prompt
 from rubricate.service.import_batches import BatchWriter, Item, Target
 from rubricate.service.metrics import add_version, load_versions
 from rubricate.store.database import Database
+from rubricate.store.evaluations import evaluation_named, last_position
 from rubricate.store.mapping import to_metric
-from rubricate.store.tables import EvaluationRecord, MetricRecord, RowRecord
+from rubricate.store.metrics import metric_named
+from rubricate.store.tables import EvaluationRecord, MetricRecord
 from rubricate.util import batched
 
-__all__ = ["FLAT_KINDS", "ImportReport", "Progress", "import_path"]
-NAME_LIMIT = 200
+__all__ = ["FLAT_KINDS", "ImportReport", "Importer", "Progress", "import_path", "import_records"]
 FLAT_KEYS = ("row_id", "metric", "annotator", "model", "metric_version")  # tell records apart
 Progress = Callable[[int], None]  # called with the number of lines just read
 Manifested = tuple[Manifest, JsonDocument]
@@ -61,6 +62,7 @@ class ImportReport:
     annotations_added: int = 0
     judge_results_added: int = 0
     resolutions_added: int = 0
+    dry_run: bool = False  # counted, then rolled back: nothing was kept
 
     @property
     def changed(self) -> bool:
@@ -83,33 +85,67 @@ def import_path(
     description: str | None = None,
     batch_size: int = 2000,
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Import a dataset folder (dataset.json + rows.jsonl), a folder of flat files, or
-    one flat file; all of it or nothing."""
-    if not evaluation.strip():
-        raise InvalidInput("evaluation name must not be empty", field="evaluation")
-    if len(evaluation) > NAME_LIMIT:
-        raise InvalidInput(
-            f"evaluation name is longer than {NAME_LIMIT} characters", field="evaluation"
-        )
+    one flat file; all of it or nothing. A dry run checks and counts, then keeps nothing."""
+    check_evaluation_name(evaluation)
     files = plan(path, kind)
     manifest: Manifested | None = None
     if files[0][0] == DATASET:
         manifest = read_manifest(files[0][1])
         files = files[1:]
-    with db.write() as session, _fewer_collections():
-        report = ImportReport(evaluation)
-        evaluation_id, base = _evaluation(session, evaluation, description, manifest, report)
-        importer = _Importer(session, evaluation_id, base, report, progress)
-        if manifest is not None:
-            criteria, document = manifest[0].criteria, manifest[1]
-            importer.writer.targets = {
-                c.name: _criterion_metric(session, c, i, document, report)
-                for i, c in enumerate(criteria)
-            }
-        for file_kind, file_path in files:
-            importer.run(file_kind, file_path, batch_size)
-        return report
+    try:
+        with db.write() as session, _fewer_collections():
+            report = ImportReport(evaluation)
+            evaluation_id, base = _evaluation(session, evaluation, description, manifest, report)
+            importer = Importer(session, evaluation_id, base, report, progress)
+            if manifest is not None:
+                criteria, document = manifest[0].criteria, manifest[1]
+                importer.writer.targets = {
+                    c.name: _criterion_metric(session, c, i, document, report)
+                    for i, c in enumerate(criteria)
+                }
+            for file_kind, file_path in files:
+                importer.run(file_kind, file_path, batch_size)
+            if dry_run:
+                report.dry_run = True
+                raise _DryRun(report)  # leaves the transaction: nothing is kept
+            return report
+    except _DryRun as done:
+        return done.report
+
+
+class _DryRun(Exception):
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+
+
+def import_records(
+    db: Database,
+    evaluation: str,
+    fill: Callable[[Importer], None],
+    *,
+    description: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    report: ImportReport | None = None,
+) -> ImportReport:
+    """The same all-or-nothing import for records read elsewhere (another format):
+    ``fill`` hands them to the importer's batch writer. A dry run checks and counts
+    everything, then rolls it all back."""
+    check_evaluation_name(evaluation)
+    try:
+        with db.write() as session, _fewer_collections():
+            report = report or ImportReport(evaluation)
+            evaluation_id, base = _evaluation(session, evaluation, description, None, report)
+            fill(Importer(session, evaluation_id, base, report, progress))
+            if dry_run:
+                report.dry_run = True
+                raise _DryRun(report)  # leaves the transaction: nothing is kept
+            return report
+    except _DryRun as done:
+        return done.report
 
 
 @contextmanager
@@ -132,7 +168,7 @@ def _evaluation(
     report: ImportReport,
 ) -> tuple[int, int]:
     """The evaluation's id and the position after its last row."""
-    record = session.scalar(select(EvaluationRecord).where(EvaluationRecord.name == name))
+    record = evaluation_named(session, name)
     if record is None:
         task = manifest[0].task if manifest else None
         record = EvaluationRecord(
@@ -142,10 +178,7 @@ def _evaluation(
         session.flush()
         report.evaluation_created = True
         return record.id, 0
-    last = session.scalar(
-        select(func.max(RowRecord.position)).where(RowRecord.evaluation_id == record.id)
-    )
-    return record.id, last or 0
+    return record.id, last_position(session, record.id)
 
 
 def _criterion_metric(
@@ -157,7 +190,7 @@ def _criterion_metric(
 ) -> Target:
     """Reuse the metric of this name (its scale must match) or create a custom one whose
     first version is an imported one."""
-    record = session.scalar(select(MetricRecord).where(MetricRecord.name == criterion.name))
+    record = metric_named(session, criterion.name)
     prompt = imported_prompt(criterion.name, criterion.description, criterion.scale)
     if record is None:
         record = MetricRecord(
@@ -206,7 +239,7 @@ def _target(
     )
 
 
-class _Importer:
+class Importer:
     """Reads each file in batches and hands them to the batch writer."""
 
     def __init__(
@@ -297,7 +330,7 @@ class _Importer:
                     f"no row {record.row_id!r} in this evaluation: import its row first",
                     "row_id",
                 )
-            items.append((where, refs[record.row_id], self._metric(where, record.metric), record))
+            items.append((where, refs[record.row_id], self.metric(where, record.metric), record))
         if kind == "annotations":
             self.writer.add_annotations(items)
         elif kind == "judge_results":
@@ -305,10 +338,10 @@ class _Importer:
         else:
             self.writer.add_resolutions(items)
 
-    def _metric(self, where: Where, name: str) -> Target:
+    def metric(self, where: Where, name: str) -> Target:
         """A metric named by a flat record; it must exist already (it gives the scale)."""
         if name not in self.writer.targets:
-            record = self.session.scalar(select(MetricRecord).where(MetricRecord.name == name))
+            record = metric_named(self.session, name)
             if record is None:
                 raise where.error(
                     f"no metric named {name!r}: create it first (rubricate metrics create) or "

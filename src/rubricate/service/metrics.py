@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,10 +19,20 @@ from rubricate.domain.metrics import (
     check_metric_name,
 )
 from rubricate.domain.scale import Scale
-from rubricate.scoring import check_template
+from rubricate.store import metrics as store
 from rubricate.store.database import Database
-from rubricate.store.mapping import to_metric, to_version
-from rubricate.store.tables import MetricRecord, MetricVersionRecord
+from rubricate.store.mapping import to_metric
+from rubricate.store.metrics import add_version as add_version  # for the use cases
+from rubricate.store.metrics import find_metric as find_metric
+from rubricate.store.metrics import load_versions as load_versions
+from rubricate.store.tables import MetricRecord
+
+
+def check_template(template: str, *, scale: Scale | None = None) -> None:
+    """``scoring.check_template``, loaded on first use: listing metrics needs no Jinja2."""
+    from rubricate.scoring import check_template as check
+
+    check(template, scale=scale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +48,8 @@ class MetricService:
 
     def list(self) -> builtins.list[MetricSummary]:
         with self._db.read() as session:
-            records = session.scalars(select(MetricRecord).order_by(MetricRecord.name)).all()
-            versions = _versions_by_metric(session)
+            records = store.all_metrics(session)
+            versions = store.versions_by_metric(session)
             summaries = []
             for record in records:
                 metric = to_metric(record)
@@ -86,7 +95,7 @@ class MetricService:
         check_template(prompt, scale=scale)
         taken = Conflict(f"a metric named {name!r} already exists")
         with self._db.write() as session:
-            if session.scalar(select(MetricRecord.id).where(MetricRecord.name == name)):
+            if store.metric_named(session, name) is not None:
                 raise taken
             record = MetricRecord(
                 name=name,
@@ -108,13 +117,22 @@ class MetricService:
 
         The new version becomes the active one: a pin (roll-back) is lifted.
         """
+        with self._db.read() as session:  # checked before the write: no render holds a lock
+            found = find_metric(session, name)
+            if found.kind == MetricKind.BUILTIN:
+                raise Conflict(
+                    f"{name!r} is a built-in metric and is never modified: accepting an "
+                    f"alignment run of it makes a custom copy ({name}-aligned) to change, "
+                    "or create a custom metric from its prompt"
+                )
+            scale = active_version(to_metric(found), load_versions(session, found.id)).scale
+        check_template(prompt, scale=scale)
         with self._db.write() as session:
             record = find_metric(session, name, lock=True)
-            if record.kind == MetricKind.BUILTIN:
-                raise Conflict(f"{name!r} is a built-in metric and is never modified: fork it")
             metric = to_metric(record)
             current = active_version(metric, load_versions(session, record.id))
-            check_template(prompt, scale=current.scale)
+            if current.scale != scale:  # changed meanwhile (a version's scale is fixed)
+                raise Conflict(f"metric {name!r} changed meanwhile: try again")
             version = add_version(
                 session,
                 record,
@@ -141,25 +159,6 @@ class MetricService:
             return to_metric(record)
 
 
-def find_metric(session: Session, name: str, *, lock: bool = False) -> MetricRecord:
-    """The metric named ``name``; ``lock``: held until the transaction ends (PostgreSQL's
-    FOR UPDATE; a SQLite write transaction holds the whole database already)."""
-    query = select(MetricRecord).where(MetricRecord.name == name)
-    record = session.scalar(query.with_for_update(key_share=True) if lock else query)
-    if record is None:
-        raise NotFound(f"no metric named {name!r} (see `rubricate metrics list`)")
-    return record
-
-
-def load_versions(session: Session, metric_id: int) -> list[MetricVersion]:
-    records = session.scalars(
-        select(MetricVersionRecord)
-        .where(MetricVersionRecord.metric_id == metric_id)
-        .order_by(MetricVersionRecord.number)
-    ).all()
-    return [to_version(r) for r in records]
-
-
 def _version_number(ref: str, text: str) -> int:
     try:
         number = int(text)
@@ -171,47 +170,6 @@ def _version_number(ref: str, text: str) -> int:
             field="version",
         )
     return number
-
-
-def _versions_by_metric(session: Session) -> dict[int, list[MetricVersion]]:
-    grouped: dict[int, list[MetricVersion]] = {}
-    for record in session.scalars(select(MetricVersionRecord)):
-        grouped.setdefault(record.metric_id, []).append(to_version(record))
-    return grouped
-
-
-def add_version(
-    session: Session,
-    metric: MetricRecord,
-    *,
-    prompt: str,
-    scale: Scale,
-    origin: VersionOrigin,
-    guidelines: str = "",
-    parent_version_id: int | None = None,
-) -> MetricVersion:
-    """Store the next version of ``metric``. Numbering holds the metric's row lock, so
-    that concurrent writers on PostgreSQL queue instead of taking the same number."""
-    session.execute(
-        select(MetricRecord.id).where(MetricRecord.id == metric.id).with_for_update(key_share=True)
-    )
-    newest = session.scalar(
-        select(func.max(MetricVersionRecord.number)).where(
-            MetricVersionRecord.metric_id == metric.id
-        )
-    )
-    record = MetricVersionRecord(
-        metric_id=metric.id,
-        number=(newest or 0) + 1,
-        prompt=prompt,
-        guidelines=guidelines,
-        scale=scale.model_dump(mode="json"),
-        origin=origin,
-        parent_version_id=parent_version_id,
-    )
-    session.add(record)
-    session.flush()
-    return to_version(record)
 
 
 def sync_builtins(db: Database) -> None:
@@ -236,7 +194,7 @@ def sync_builtins(db: Database) -> None:
 
 
 def _builtin_differs(session: Session, builtin: BuiltinMetric) -> bool:
-    record = session.scalar(select(MetricRecord).where(MetricRecord.name == builtin.name))
+    record = store.metric_named(session, builtin.name)
     if record is None:
         return True
     if record.kind != MetricKind.BUILTIN:
@@ -253,7 +211,7 @@ def _builtin_differs(session: Session, builtin: BuiltinMetric) -> bool:
 def _sync_builtin(session: Session, builtin: BuiltinMetric) -> None:
     if not _builtin_differs(session, builtin):
         return
-    record = session.scalar(select(MetricRecord).where(MetricRecord.name == builtin.name))
+    record = store.metric_named(session, builtin.name)
     if record is None:
         record = MetricRecord(
             name=builtin.name, description=builtin.description, kind=MetricKind.BUILTIN

@@ -7,16 +7,14 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, nodes
-
-from rubricate.domain.alignment import parse_guidelines_text
 from rubricate.domain.errors import InvalidInput
-from rubricate.domain.metrics import Metric, MetricVersion
-from rubricate.scoring.filled import escape_jinja, filled_template
-from rubricate.scoring.render import render_prompt
-from rubricate.scoring.template import compile_template
+
+# Jinja2, the scoring templates and the alignment models load when a prompt is exported:
+# the CLI imports this module at start-up for EXPORT_FORMATS.
+if TYPE_CHECKING:
+    from rubricate.domain.metrics import Metric, MetricVersion
 
 EXPORT_FORMATS = ("text", "json", "langfuse", "promptfoo")
 
@@ -32,6 +30,8 @@ def export_prompt(
         )
     given = _optional_fields(fields)
     if chosen == "text":
+        from rubricate.scoring.filled import filled_template
+
         return filled_template(version)
     if chosen == "json":
         return _dumps(_json_export(metric, version))
@@ -41,6 +41,8 @@ def export_prompt(
 
 
 def _parse_items(text: str) -> list[str]:
+    from rubricate.domain.alignment import parse_guidelines_text
+
     return [item for item in parse_guidelines_text(text) if item.strip()]
 
 
@@ -91,6 +93,9 @@ def _chat_prompt(version: MetricVersion, fields: frozenset[str] | None) -> _Chat
     """The judge's two messages with ``{{name}}`` where a row's data goes, for rows that
     have the optional ``fields`` (None: all the template uses); tests on them, such as
     ``{% if context %}``, are decided that way."""
+    from rubricate.scoring.render import render_prompt
+    from rubricate.scoring.template import compile_template
+
     used = compile_template(version.prompt).names
     names = used if fields is None else used & fields
     optional = [name for name in OPTIONAL_FIELDS if name in names]
@@ -122,6 +127,8 @@ def _chat_prompt(version: MetricVersion, fields: frozenset[str] | None) -> _Chat
 
 def _metadata_keys(source: str) -> list[str]:
     """The metadata keys a template names (``metadata.key``, ``metadata['key']``)."""
+    from jinja2 import Environment, nodes
+
     ast = Environment().parse(source)
     keys: list[str] = []
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
@@ -180,6 +187,8 @@ def _promptfoo_export(
 ) -> list[dict[str, str]]:
     """A promptfoo prompt file in its JSON chat layout. promptfoo renders prompts with
     Nunjucks, so literal text that could open a tag is escaped."""
+    from rubricate.scoring.filled import escape_jinja
+
     chat = _chat_prompt(version, fields)
     variables = [f"{{{{{name}}}}}" for name in chat.variables]
     pattern = re.compile("|".join(re.escape(v) for v in variables))

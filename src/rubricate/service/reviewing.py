@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rubricate.domain.acceptance import UnverifiedRun, nothing_to_accept, unverified_reason
 from rubricate.domain.alignment import AlignmentResult, ReviewEdit, parse_guidelines_text
+from rubricate.domain.alignment_runs import AlignmentRun, RunStatus
 from rubricate.domain.errors import Conflict, InvalidInput, NotFound
 from rubricate.domain.metrics import (
     MetricKind,
@@ -24,13 +25,13 @@ from rubricate.domain.metrics import (
     active_version,
     check_metric_name,
 )
-from rubricate.domain.runs import AlignmentRun, RunStatus
 from rubricate.service.alignment_runs import find_run, load_run
 from rubricate.service.metrics import MetricService, add_version, load_versions
 from rubricate.service.prompt_export import export_prompt
 from rubricate.settings import Settings
 from rubricate.store.database import Database
 from rubricate.store.mapping import to_metric, to_version
+from rubricate.store.metrics import lock_metric, metric_name, names_starting
 from rubricate.store.runs import store_result
 from rubricate.store.tables import (
     AlignmentRunRecord,
@@ -130,11 +131,20 @@ class ReviewService:
 
     # -- accepting -------------------------------------------------------------------
 
-    def accept(self, run_id: str, *, merge: bool = False, by: str | None = None) -> AcceptResult:
+    def accept(
+        self,
+        run_id: str,
+        *,
+        merge: bool = False,
+        confirm_unverified: bool = False,
+        by: str | None = None,
+    ) -> AcceptResult:
         """Turn an Aligned run's guidelines into a metric version: the next version of a
         custom metric (made active), or a fork of a built-in one. Accepting again returns
         the same version. A run whose base version is no longer active is refused unless
-        ``merge``: then the active version's guidelines and the run's are combined."""
+        ``merge``: then the active version's guidelines and the run's are combined. A run
+        that is not verified (or whose test rows show a drop) is refused with the reason
+        (``UnverifiedRun``) unless ``confirm_unverified``."""
         with self._db.write() as session:
             # The run's row first, then the metric's: every accept takes them in this order.
             record = find_run(session, run_id, lock=True)
@@ -143,10 +153,12 @@ class ReviewService:
             result = _aligned_result(record, "accepted")
             if result.review.decision == "rejected":
                 raise Conflict(f"run {run_id!r} was rejected: it cannot be accepted")
-            effective = result.effective_guidelines()
-            if not effective:
-                why = "every guideline is struck" if result.guidelines else "it found none"
-                raise Conflict(f"nothing to accept: run {run_id!r} has no guidelines ({why})")
+            nothing = nothing_to_accept(run_id, result)
+            if nothing is not None:
+                raise Conflict(nothing)
+            unverified = unverified_reason(result)
+            if unverified is not None and not confirm_unverified:
+                raise UnverifiedRun(run_id, unverified)
             metric_record = _lock_metric(session, record.metric_id)
             metric = to_metric(metric_record)
             versions = load_versions(session, metric.id)
@@ -192,6 +204,7 @@ class ReviewService:
             review.version_id = version.id
             review.metric = target.name
             review.merged = merged
+            review.unverified = unverified
             store_result(record, result)
             record.accepted_version_id = version.id
             session.flush()
@@ -289,7 +302,7 @@ def _accepted_before(session: Session, record: AlignmentRunRecord) -> AcceptResu
     if version_record is None:
         raise NotFound(f"the version that run {record.id!r} was accepted as does not exist")
     version = to_version(version_record)
-    name = session.scalar(select(MetricRecord.name).where(MetricRecord.id == version.metric_id))
+    name = metric_name(session, version.metric_id)
     result = AlignmentResult.model_validate(record.result) if record.result else None
     return AcceptResult(
         run=load_run(session, record),
@@ -303,9 +316,7 @@ def _accepted_before(session: Session, record: AlignmentRunRecord) -> AcceptResu
 
 def _lock_metric(session: Session, metric_id: int) -> MetricRecord:
     """The metric's row, held until the transaction ends (as ``find_metric(lock=True)``)."""
-    record = session.scalar(
-        select(MetricRecord).where(MetricRecord.id == metric_id).with_for_update(key_share=True)
-    )
+    record = lock_metric(session, metric_id)
     if record is None:
         raise NotFound(f"the metric of this run (id {metric_id}) does not exist")
     return record
@@ -313,11 +324,7 @@ def _lock_metric(session: Session, metric_id: int) -> MetricRecord:
 
 def _fork(session: Session, builtin: MetricRecord) -> MetricRecord:
     """A new custom metric from a built-in: ``NAME-aligned``, ``NAME-aligned-2``, ..."""
-    taken = set(
-        session.scalars(
-            select(MetricRecord.name).where(MetricRecord.name.startswith(builtin.name + "-"))
-        )
-    )
+    taken = names_starting(session, builtin.name + "-")
     name = builtin.name + FORK_SUFFIX
     number = 1
     while name in taken:

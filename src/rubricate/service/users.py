@@ -5,20 +5,39 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
+from datetime import timedelta
 
-from sqlalchemy import select
-
-from rubricate.domain.errors import Conflict, InvalidInput, NotFound
+from rubricate.domain.errors import Conflict, InvalidInput, NotFound, RubricateError
 from rubricate.domain.users import Role, User
+from rubricate.limits import (
+    SIGNIN_MAX_FAILURES_PER_ADDRESS,
+    SIGNIN_MAX_FAILURES_PER_USER,
+    SIGNIN_WINDOW_SECONDS,
+)
+from rubricate.store import sign_ins, users
 from rubricate.store.database import Database
-from rubricate.store.tables import UserRecord
+from rubricate.store.tables import UserRecord, utcnow
 
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
 MIN_PASSWORD = 8
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # OWASP's minimum for scrypt; about 50 ms a check
+SIGNIN_WINDOW = timedelta(seconds=SIGNIN_WINDOW_SECONDS)
 _UNUSABLE = "scrypt$" + "0" * 32 + "$" + "0" * 128  # compared against for unknown users
+
+
+class SignInThrottled(RubricateError):
+    """Too many failed sign-ins for a name or from an address: try after ``retry_after``
+    seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        minutes = math.ceil(self.retry_after / 60)
+        super().__init__(
+            f"too many failed sign-ins: try again in {minutes} minute{'s' * (minutes != 1)}"
+        )
 
 
 def hash_password(password: str) -> str:
@@ -72,11 +91,11 @@ class UserService:
 
     def list(self) -> list[User]:
         with self.db.read() as session:
-            return [_user(r) for r in session.scalars(select(UserRecord).order_by("name"))]
+            return [_user(r) for r in users.all_users(session)]
 
     def any(self) -> bool:
         with self.db.read() as session:
-            return session.scalars(select(UserRecord.name).limit(1)).first() is not None
+            return users.any_user(session)
 
     def get(self, name: str) -> User:
         with self.db.read() as session:
@@ -92,14 +111,34 @@ class UserService:
                 raise NotFound(f"no user named {name!r}")
             session.delete(record)
 
-    def sign_in(self, name: str, password: str) -> User | None:
+    def sign_in(self, name: str, password: str, address: str = "") -> User | None:
         """The user if ``password`` is theirs; None otherwise (the same work either way,
-        so timing does not tell which names exist)."""
+        so timing does not tell which names exist). After too many failures for the
+        name or from ``address`` (the client's) within the window, SignInThrottled is
+        raised before the password is even checked."""
+        now = utcnow()
         with self.db.read() as session:
+            until = sign_ins.blocked_until(
+                session,
+                name,
+                address,
+                now,
+                SIGNIN_WINDOW,
+                per_user=SIGNIN_MAX_FAILURES_PER_USER,
+                per_address=SIGNIN_MAX_FAILURES_PER_ADDRESS,
+            )
+            if until is not None:
+                raise SignInThrottled(math.ceil((until - now).total_seconds()))
             record = session.get(UserRecord, name) if USER_NAME.fullmatch(name) else None
             stored = record.password_hash if record is not None else None
             matches = password_matches(password, stored or _UNUSABLE)
-            return _user(record) if record is not None and stored and matches else None
+            user = _user(record) if record is not None and stored and matches else None
+        with self.db.write() as session:
+            if user is None:
+                sign_ins.record_failure(session, name, address, now, SIGNIN_WINDOW)
+            else:
+                sign_ins.forget_user(session, name)
+        return user
 
     def new_token(self, name: str) -> str:
         """A new API token for ``name``, replacing any earlier one; shown once."""
@@ -113,7 +152,5 @@ class UserService:
 
     def by_token(self, token: str) -> User | None:
         with self.db.read() as session:
-            record = session.scalars(
-                select(UserRecord).where(UserRecord.token_digest == token_digest(token))
-            ).first()
+            record = users.user_with_token(session, token_digest(token))
             return _user(record) if record is not None else None

@@ -3,25 +3,35 @@ goes through this class; none holds logic of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Unpack
 
 from sqlalchemy.exc import OperationalError
 
 from rubricate.domain.errors import Unavailable
-from rubricate.domain.evaluation_runs import EvaluationRun
-from rubricate.service.alignment_runs import AlignmentRunService
-from rubricate.service.annotations import AnnotationService
-from rubricate.service.evaluating import EvaluationRunService
-from rubricate.service.evaluating import Progress as ScoringProgress
-from rubricate.service.evaluations import EvaluationService
-from rubricate.service.exporting import ExportReport, export_evaluation
-from rubricate.service.importing import ImportReport, Progress, import_path
-from rubricate.service.metrics import MetricService, sync_builtins
-from rubricate.service.reviewing import ReviewService
-from rubricate.service.users import UserService
 from rubricate.settings import Settings
 from rubricate.store.database import Database
 from rubricate.store.migrate import current_revision
+
+# Each service loads on first use: a command imports only what it calls (the alignment
+# engine and the model providers behind evaluation runs take a second or two to import).
+if TYPE_CHECKING:
+    from rubricate.domain.evaluation_runs import EvaluationRun
+    from rubricate.service.alignment_runs import AlignmentRunService
+    from rubricate.service.annotations import AnnotationService
+    from rubricate.service.evaluating import EvaluateOptions, EvaluationRunService
+    from rubricate.service.evaluation_reads import EvaluationReadService
+    from rubricate.service.evaluations import EvaluationService
+    from rubricate.service.exporting import ExportReport
+    from rubricate.service.importing import ImportReport, Progress
+    from rubricate.service.metrics import MetricService
+    from rubricate.service.otel_export import OtelExportReport, Send
+    from rubricate.service.otel_import import OtelImportReport
+    from rubricate.service.reverifying import VerifyService
+    from rubricate.service.reviewing import ReviewService
+    from rubricate.service.users import UserService
 
 
 class Rubricate:
@@ -39,17 +49,66 @@ class Rubricate:
         except BaseException:
             self.db.dispose()  # never leave connections behind a workspace that failed to open
             raise
-        self.metrics = MetricService(self.db)
-        self.evaluations = EvaluationService(self.db)
-        self.annotations = AnnotationService(self.db)
-        self.evaluation_runs = EvaluationRunService(self.db, self.settings)
-        self.alignment_runs = AlignmentRunService(self.db, self.settings)
-        self.reviews = ReviewService(self.db, self.settings)
-        self.users = UserService(self.db)
+
+    @cached_property
+    def metrics(self) -> MetricService:
+        from rubricate.service.metrics import MetricService
+
+        return MetricService(self.db)
+
+    @cached_property
+    def evaluations(self) -> EvaluationService:
+        from rubricate.service.evaluations import EvaluationService
+
+        return EvaluationService(self.db)
+
+    @cached_property
+    def evaluation_reads(self) -> EvaluationReadService:
+        from rubricate.service.evaluation_reads import EvaluationReadService
+
+        return EvaluationReadService(self.db)
+
+    @cached_property
+    def annotations(self) -> AnnotationService:
+        from rubricate.service.annotations import AnnotationService
+
+        return AnnotationService(self.db)
+
+    @cached_property
+    def evaluation_runs(self) -> EvaluationRunService:
+        from rubricate.service.evaluating import EvaluationRunService
+
+        return EvaluationRunService(self.db, self.settings)
+
+    @cached_property
+    def alignment_runs(self) -> AlignmentRunService:
+        from rubricate.service.alignment_runs import AlignmentRunService
+
+        return AlignmentRunService(self.db, self.settings)
+
+    @cached_property
+    def reviews(self) -> ReviewService:
+        from rubricate.service.reviewing import ReviewService
+
+        return ReviewService(self.db, self.settings)
+
+    @cached_property
+    def verifying(self) -> VerifyService:
+        from rubricate.service.reverifying import VerifyService
+
+        return VerifyService(self.db, self.settings)
+
+    @cached_property
+    def users(self) -> UserService:
+        from rubricate.service.users import UserService
+
+        return UserService(self.db)
 
     def upgrade(self) -> tuple[str | None, str | None]:
         """Bring the schema up to date and store the built-in metrics; returns the schema
         revision before and after."""
+        from rubricate.service.metrics import sync_builtins
+
         try:
             before = current_revision(self.db)
             self.db.migrate()
@@ -67,9 +126,13 @@ class Rubricate:
         kind: str | None = None,
         description: str | None = None,
         progress: Progress | None = None,
+        dry_run: bool = False,
     ) -> ImportReport:
         """Import a dataset folder or flat JSONL/CSV files into ``evaluation``, whole or
-        not at all; importing the same data again changes nothing."""
+        not at all; importing the same data again changes nothing. A dry run checks and
+        counts what would come in, and keeps nothing."""
+        from rubricate.service.importing import import_path
+
         return import_path(
             self.db,
             Path(path),
@@ -78,40 +141,69 @@ class Rubricate:
             description=description,
             batch_size=self.settings.import_batch_size,
             progress=progress,
+            dry_run=dry_run,
+        )
+
+    def import_otel(
+        self,
+        paths: str | Path | Sequence[str | Path],
+        evaluation: str,
+        *,
+        metric: str | None = None,
+        description: str | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> OtelImportReport:
+        """Import OpenTelemetry files (OTLP JSON lines, or folders of them): GenAI spans
+        become rows, ``gen_ai.evaluation.result`` events judge results or annotations;
+        whole or not at all. ``metric`` stores every event under that metric; a dry run
+        checks and counts, and keeps nothing."""
+        from rubricate.service.otel_import import import_otel
+
+        given = [paths] if isinstance(paths, str | Path) else list(paths)
+        return import_otel(
+            self.db,
+            [Path(p) for p in given],
+            evaluation,
+            metric=metric,
+            description=description,
+            dry_run=dry_run,
+            batch_size=self.settings.import_batch_size,
+            progress=progress,
+        )
+
+    def export_otel(
+        self,
+        evaluation: str,
+        out: str | Path | None = None,
+        *,
+        metric: str | None = None,
+        send: Send | None = None,
+    ) -> OtelExportReport:
+        """Write ``evaluation``'s judge results as ``gen_ai.evaluation.result`` log records
+        tied to their spans, to the OTLP JSON lines file ``out`` and/or through ``send``
+        (service.otel_export.http_sender: POST to an OTLP/HTTP endpoint)."""
+        from rubricate.service.otel_export import export_otel
+
+        return export_otel(
+            self.db, evaluation, None if out is None else Path(out), metric=metric, send=send
         )
 
     def export(self, evaluation: str, out: str | Path, *, layout: str = "dataset") -> ExportReport:
         """Write ``evaluation`` to the folder ``out``: ``dataset`` (dataset.json and
         rows.jsonl), ``jsonl`` or ``csv`` (rows, annotations, judge_results, resolutions)."""
+        from rubricate.service.exporting import export_evaluation
+
         return export_evaluation(self.db, evaluation, Path(out), layout=layout)
 
     def evaluate(
-        self,
-        *,
-        metric: str,
-        evaluation: str,
-        model: str | None = None,
-        temperature: float | None = 0.0,
-        seed: int | None = None,
-        concurrency: int | None = None,
-        cache: bool | None = None,
-        run_id: str | None = None,
-        progress: ScoringProgress | None = None,
+        self, *, metric: str, evaluation: str, **options: Unpack[EvaluateOptions]
     ) -> EvaluationRun:
         """Score every row of ``evaluation`` with ``metric`` (``NAME`` for its active
         version, ``NAME@N`` for another) and a judge model (default: the metric's, else
-        ``RUBRICATE_JUDGE_MODEL``). Earlier results, of any version, are kept."""
-        return self.evaluation_runs.evaluate(
-            metric=metric,
-            evaluation=evaluation,
-            model=model,
-            temperature=temperature,
-            seed=seed,
-            concurrency=concurrency,
-            cache=cache,
-            run_id=run_id,
-            progress=progress,
-        )
+        ``RUBRICATE_JUDGE_MODEL``). Earlier results, of any version, are kept. ``options``:
+        model, temperature, seed, run_id, concurrency, cache, progress."""
+        return self.evaluation_runs.evaluate(metric=metric, evaluation=evaluation, **options)
 
     def close(self) -> None:
         self.db.dispose()

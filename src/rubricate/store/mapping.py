@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from rubricate.domain.alignment import AlignmentResult
+from rubricate.domain.alignment_runs import (
+    AlignmentParams,
+    AlignmentRun,
+    Phase,
+    ResultSummary,
+    RunStatus,
+)
 from rubricate.domain.evaluation_runs import EvaluationRun, EvaluationRunStatus
 from rubricate.domain.evaluations import Evaluation, EvaluationSource, Row
 from rubricate.domain.metrics import Metric, MetricKind, MetricVersion, VersionOrigin
-from rubricate.domain.runs import AlignmentParams, AlignmentRun, Phase, ResultSummary, RunStatus
 from rubricate.domain.scale import Scale
 from rubricate.store.tables import (
     AlignmentRunRecord,
@@ -101,6 +106,9 @@ def to_alignment_run(
     *,
     with_result: bool = True,
 ) -> AlignmentRun:
+    # The result's pydantic models load with the first run read, not with every command.
+    from rubricate.domain.alignment import AlignmentResult
+
     return AlignmentRun(
         id=record.id,
         metric_id=record.metric_id,

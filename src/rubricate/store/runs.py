@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rubricate.domain.alignment import AlignmentResult
+from rubricate.domain.alignment_runs import AlignmentRun, ResultSummary
 from rubricate.domain.errors import NotFound
-from rubricate.domain.runs import AlignmentRun, ResultSummary
 from rubricate.store.mapping import to_alignment_run
 from rubricate.store.tables import (
     AlignmentRunEvaluationRecord,

@@ -328,3 +328,15 @@ class UserRecord(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300))
     token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInAttemptRecord(Base):
+    """A failed sign-in, by user name and client address, kept for the throttle's window
+    (store/sign_ins.py) so that every server process on the database counts them all."""
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(index=True)

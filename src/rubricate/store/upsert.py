@@ -25,19 +25,37 @@ def upsert(
 ) -> None:
     """Insert ``values``, or update the columns ``update`` (and ``created_at``) of the row
     that has the same ``keys``; ``keys`` must be a unique constraint of the table."""
+    upsert_many(session, record, [values], keys=keys, update=update)
+
+
+def upsert_many(
+    session: Session,
+    record: type[Base],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """``upsert`` each of ``rows`` (all with the same columns), in order, as one statement
+    executed many times: built and compiled once."""
+    if not rows:
+        return
     table = table_of(record)
-    row = dict(values)
-    if "created_at" in table.c:
-        row.setdefault("created_at", utcnow())
+    dated = "created_at" in table.c
+    if dated:
+        now = utcnow()
+        rows = [{"created_at": now, **row} for row in rows]
         update = [*update, "created_at"]
     # Both dialects spell ON CONFLICT alike; only the construct's module differs.
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(row)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(keys), set_={c: statement.excluded[c] for c in update}
-        )
+    statement = dialect.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={c: statement.excluded[c] for c in update}
     )
+    if len(rows) == 1:
+        session.execute(statement.values(dict(rows[0])))
+    else:
+        session.execute(statement, [dict(row) for row in rows])
 
 
 def insert_ignoring_duplicates(

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rubricate.domain.alignment import AlignmentResult
 from rubricate.domain.errors import Conflict
+
+if TYPE_CHECKING:  # pydantic models; the CLI reads Budget and RunStatus at start-up
+    from rubricate.domain.alignment import AlignmentResult
 
 LOW_CONFIDENCE_DISAGREEMENTS = 10  # fewer than this: guidelines tend to be generic
 
