@@ -1,25 +1,90 @@
 """rubricate: align LLM-as-a-judge metrics with your human reviewers.
 
-The public Python API; everything else may move.
+The public Python API: the workspace, its settings, and the types its methods take and
+return (runs, results, budgets, metrics, errors); everything else may move.
+
+Names load on first use (PEP 562): `import rubricate` and the CLI's start-up stay cheap,
+since the workspace pulls in the database layer and its services.
 """
 
-from rubricate.domain.errors import Conflict, InvalidInput, NotFound, RubricateError
-from rubricate.domain.resolution import Policy
-from rubricate.domain.scale import Scale
-from rubricate.service.exporting import ExportReport
-from rubricate.service.importing import ImportReport
-from rubricate.service.workspace import Rubricate
-from rubricate.settings import Settings
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rubricate.domain.alignment import AlignmentResult, GuidelineItem, Verification
+    from rubricate.domain.alignment_runs import AlignmentRun, Budget, Phase, RunStatus
+    from rubricate.domain.errors import Conflict, InvalidInput, NotFound, RubricateError
+    from rubricate.domain.evaluation_runs import EvaluationRun, EvaluationRunStatus
+    from rubricate.domain.metrics import Metric, MetricVersion
+    from rubricate.domain.resolution import Policy
+    from rubricate.domain.scale import Scale
+    from rubricate.domain.traces import Direction
+    from rubricate.service.exporting import ExportReport
+    from rubricate.service.importing import ImportReport
+    from rubricate.service.workspace import Rubricate
+    from rubricate.settings import Settings
+
+_WHERE = {
+    "AlignmentResult": "rubricate.domain.alignment",
+    "AlignmentRun": "rubricate.domain.alignment_runs",
+    "Budget": "rubricate.domain.alignment_runs",
+    "Conflict": "rubricate.domain.errors",
+    "Direction": "rubricate.domain.traces",
+    "EvaluationRun": "rubricate.domain.evaluation_runs",
+    "EvaluationRunStatus": "rubricate.domain.evaluation_runs",
+    "ExportReport": "rubricate.service.exporting",
+    "GuidelineItem": "rubricate.domain.alignment",
+    "ImportReport": "rubricate.service.importing",
+    "InvalidInput": "rubricate.domain.errors",
+    "Metric": "rubricate.domain.metrics",
+    "MetricVersion": "rubricate.domain.metrics",
+    "NotFound": "rubricate.domain.errors",
+    "Phase": "rubricate.domain.alignment_runs",
+    "Policy": "rubricate.domain.resolution",
+    "Rubricate": "rubricate.service.workspace",
+    "RubricateError": "rubricate.domain.errors",
+    "RunStatus": "rubricate.domain.alignment_runs",
+    "Scale": "rubricate.domain.scale",
+    "Settings": "rubricate.settings",
+    "Verification": "rubricate.domain.alignment",
+}
 
 __all__ = [
+    "AlignmentResult",
+    "AlignmentRun",
+    "Budget",
     "Conflict",
+    "Direction",
+    "EvaluationRun",
+    "EvaluationRunStatus",
     "ExportReport",
+    "GuidelineItem",
     "ImportReport",
     "InvalidInput",
+    "Metric",
+    "MetricVersion",
     "NotFound",
+    "Phase",
     "Policy",
     "Rubricate",
     "RubricateError",
+    "RunStatus",
     "Scale",
     "Settings",
+    "Verification",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rubricate' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # found once; later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -4,11 +4,8 @@ holds its key, so no key is ever written to a file rubricate reads or to the dat
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
-import platformdirs
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -17,23 +14,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from rubricate.locations import default_data_dir, default_database_url, settings_file
+
 ENDPOINT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
-
-
-def default_data_dir() -> Path:
-    return Path(platformdirs.user_data_dir("rubricate", appauthor=False))
-
-
-def default_database_url() -> str:
-    return f"sqlite:///{default_data_dir() / 'rubricate.db'}"
-
-
-def settings_file() -> Path:
-    """``RUBRICATE_SETTINGS_FILE``, else ``rubricate.toml`` in the user's config folder."""
-    named = os.environ.get("RUBRICATE_SETTINGS_FILE")
-    if named:
-        return Path(named)
-    return Path(platformdirs.user_config_dir("rubricate", appauthor=False)) / "rubricate.toml"
+__all__ = ["Endpoint", "RateLimit", "Settings", "default_data_dir", "default_database_url"]
 
 
 class Endpoint(BaseModel):

@@ -35,6 +35,7 @@ from sqlalchemy import select
 
 from rubricate import Rubricate
 from rubricate.store.tables import EvaluationRecord, RowRecord
+from rubricate.testing.datasets import dataset_row, write_dataset_folder
 
 DATA_SET = "writingprompts"
 CRITERION = "relevant"
@@ -218,7 +219,6 @@ def write_dataset(
     """``dataset.json`` and ``rows.jsonl``: the rows with their kept reviewers and their
     synthetic judge result, under criterion ``metric`` (its judge results pinned to
     ``metric_version`` when given)."""
-    folder.mkdir(parents=True, exist_ok=True)
     criterion = {**data.criterion, "name": metric}
     manifest = {
         "name": f"{DATA_SET}-{metric}",
@@ -227,27 +227,21 @@ def write_dataset(
         "task": data.task,
         "criteria": [criterion],
     }
-    (folder / "dataset.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    with (folder / "rows.jsonl").open("w", encoding="utf-8") as handle:
-        for row in data.rows:
-            item: dict[str, Any] = {
-                "id": row.external_id,
-                "input": row.input,
-                "output": row.output,
-                "metadata": row.metadata,
-                "annotations": {metric: list(row.reviews)},
-            }
-            if row.judge is not None:
-                judge: dict[str, Any] = {
-                    "score": row.judge,
-                    "rationale": "synthetic",
-                    "model": STORED_JUDGE,
-                }
-                if metric_version is not None:
-                    judge["metric_version"] = metric_version
-                item["judge"] = {metric: judge}
-            handle.write(json.dumps(item, ensure_ascii=False) + "\n")
-    return folder
+    pinned = {} if metric_version is None else {"metric_version": metric_version}
+
+    def item(row: RealRow) -> dict[str, Any]:
+        judge = {"score": row.judge, "rationale": "synthetic", "model": STORED_JUDGE} | pinned
+        return dataset_row(
+            row.external_id,
+            row.input,
+            row.output,
+            row.metadata,
+            metric,
+            row.reviews,
+            None if row.judge is None else judge,
+        )
+
+    return write_dataset_folder(folder, manifest, map(item, data.rows))
 
 
 def row_ids(rb: Rubricate, evaluation: str) -> dict[int, str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from tests.fake_server_support import use_fake
 from typer.testing import CliRunner, Result
 
 from rubricate import Rubricate, Settings
@@ -38,11 +39,9 @@ def server() -> Iterator[RunningFake]:
 def fake(server: RunningFake, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
     """The fake server, reset to its defaults, demanding SECRET; OPENAI_BASE_URL points at
     it and OPENAI_API_KEY holds SECRET for this test only."""
-    server.fake.reset(config=True)
-    server.fake.require_key = SECRET
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    return server.fake
+    fake = use_fake(server, monkeypatch, SECRET)
+    fake.require_key = SECRET
+    return fake
 
 
 OpenWorkspace = Callable[..., Rubricate]

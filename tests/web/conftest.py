@@ -37,7 +37,8 @@ def demo(rb: Rubricate) -> Rubricate:
 @pytest.fixture
 def local(demo: Rubricate) -> Iterator[TestClient]:
     """Single-user: nobody signs in; everyone is the local admin."""
-    with TestClient(create_server_app(demo, single_user=True)) as client:
+    app = create_server_app(demo, single_user=True)
+    with TestClient(app, base_url="http://127.0.0.1") as client:  # loopback names only
         yield client
 
 
@@ -49,6 +50,7 @@ def accounts(demo: Rubricate) -> Rubricate:
 
 
 SignIn = Callable[[str], TestClient]
+SERVE_TOKEN = "tests:a-token-for-serve-tests"
 
 
 @pytest.fixture
@@ -103,5 +105,6 @@ def page(browser: Browser) -> Iterator[Page]:
 @pytest.fixture
 def served(demo: Rubricate, database_url: str, tmp_path: Path) -> Iterator[str]:
     """`rubricate serve` on the demo workspace; the base URL."""
-    with serving(database_url, tmp_path / "serve.log") as url:
+    # an operator's token: a single-user server takes API writes only with a token
+    with serving(database_url, tmp_path / "serve.log", RUBRICATE_API_TOKENS=SERVE_TOKEN) as url:
         yield url

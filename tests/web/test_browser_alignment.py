@@ -18,6 +18,8 @@ from tests.web.browser_support import screenshot, serving
 from tests.web.test_run_pages import BUILTIN, BUILTIN_EVALUATION, CUSTOM, import_builtin, verified
 
 from rubricate import Rubricate
+from rubricate.alignment.trace_format import parse_blocks
+from rubricate.domain.traces import Direction
 from rubricate.testing.fake_openai import (
     FakeOpenAI,
     FakeReply,
@@ -30,7 +32,6 @@ from rubricate.testing.fake_openai import (
 
 KEY = "sk-browser-test-key"
 REFLECT = "openai-chat:fake-reflect"
-TRACE = re.compile(r"^### Row (\d+) \(judge too (lenient|harsh)\)$", re.M)
 WAIT = 20_000  # ms: the longest a run step may take here
 
 
@@ -39,15 +40,18 @@ def respond(request: FakeRequest) -> FakeReply:
     answers as the default fake judge."""
     if request.model != "fake-reflect":
         return judge_responder(request)
-    seen = TRACE.findall(request.last_user_message)
+    seen = parse_blocks(request.last_user_message)
     found = []
     for direction, text in (
-        ("lenient", "Do not reward answers that promise what the policy does not allow."),
-        ("harsh", "Do not mark a short answer down when it solves the problem."),
+        (
+            Direction.TOO_LENIENT,
+            "Do not reward answers that promise what the policy does not allow.",
+        ),
+        (Direction.TOO_HARSH, "Do not mark a short answer down when it solves the problem."),
     ):
-        rows = [int(row) for row, d in seen if d == direction]
+        rows = [block.row_id for block in seen if block.direction is direction]
         if rows:
-            found.append({"text": text, "direction": f"too_{direction}", "row_ids": rows})
+            found.append({"text": text, "direction": direction.value, "row_ids": rows})
     return FakeReply(tool_args={"guidelines": found})
 
 
@@ -157,6 +161,9 @@ def test_start_cancel_and_accept_on_a_custom_metric(
     expect(page.locator("#runs-history .run-row").nth(1).locator(".status")).to_have_text(
         "Cancelled"
     )
+    # The history stops polling once no run is in flight: a last refresh would replace the
+    # panel opened below (and the box ticked in it).
+    expect(page.locator("#runs-history[data-polling]")).to_have_count(0, timeout=WAIT)
     aligned.get_by_text("Guidelines, figures and review").click()
     body = aligned.locator(".run-body")
     expect(body).to_contain_text("23 disagreements found")
@@ -164,8 +171,12 @@ def test_start_cancel_and_accept_on_a_custom_metric(
     body.locator("li.guideline").nth(2).get_by_role("button", name="Strike").click()
     expect(body.locator("li.guideline.struck")).to_have_count(1)
     expect(body).to_contain_text("makes these 2 guidelines version 2")
+    # no judge model: not verified, so Accept needs the confirming box ticked
+    expect(body.locator(".unverified-reason")).to_contain_text("No judge model was given")
+    body.get_by_label("accept it anyway").check()
     body.get_by_role("button", name="Accept", exact=True).click()
-    expect(body.get_by_role("link", name="answer_helpfulness version 2")).to_be_visible()
+    version_2 = body.get_by_role("link", name="answer_helpfulness version 2")
+    expect(version_2).to_be_visible(timeout=WAIT)  # a busy CI machine: the accept's round trip
     expect(page.locator("#versions tr[data-version='2']")).to_contain_text("active")
     expect(page.locator("#versions tr[data-version='2']")).to_contain_text("accepted from")
     assert errors == []
@@ -199,6 +210,7 @@ def test_retry_an_error_run_and_accept_on_a_builtin_metric(
     body = run.locator(".run-body")
     expect(body).to_contain_text("Do not mark a short answer down")
     expect(body).to_contain_text("creates a new custom metric, helpfulness-aligned")
+    body.get_by_label("accept it anyway").check()
     body.get_by_role("button", name="Accept", exact=True).click()
     fork = body.get_by_role("link", name="helpfulness-aligned version 1")
     expect(fork).to_be_visible()

@@ -15,8 +15,7 @@ from tests.web.conftest import SignIn, csrf_of
 from rubricate import Rubricate
 from rubricate.demo import EVALUATION
 from rubricate.domain.scale import Scale
-from rubricate.web import evaluation_reads as reads
-from rubricate.web.evaluation_reads import Point, RowFilter
+from rubricate.service.evaluation_reads import Point, RowFilter, RowView
 from rubricate.web.pages import evaluations as pages
 from rubricate.web.plots import default_delta, judge_vs_human
 
@@ -30,8 +29,8 @@ def rows_on(html: str) -> list[str]:
     return re.findall(r'<tr class="erow[^"]*" data-row="([^"]+)"', html)
 
 
-def stored(rb: Rubricate, metric: str, row: str) -> reads.RowView:
-    return reads.row_view(rb.db, EVALUATION, metric, row)
+def stored(rb: Rubricate, metric: str, row: str) -> RowView:
+    return rb.evaluation_reads.row(EVALUATION, metric, row)
 
 
 # -- the list ----------------------------------------------------------------------------
@@ -52,7 +51,8 @@ def test_the_list_shows_each_evaluation_with_its_metrics(local: TestClient) -> N
 def test_the_list_says_when_there_is_nothing(rb: Rubricate) -> None:
     from rubricate.web.app import create_server_app
 
-    with TestClient(create_server_app(rb, single_user=True)) as client:
+    app = create_server_app(rb, single_user=True)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         assert "No evaluations yet" in client.get("/evaluations").text
 
 
@@ -65,7 +65,7 @@ def test_the_page_picks_a_metric_and_shows_figures_plot_and_rows(
     html = local.get(PAGE).text
     assert re.search(r'aria-current="page">\s*answer_helpfulness', html)  # the first metric
     assert f"?metric={POLICY}" in html
-    points = reads.points(demo.db, EVALUATION, HELPFUL)
+    points = demo.evaluation_reads.points(EVALUATION, HELPFUL)
     assert len(points) == 46
     assert html.count('<circle class="agree"') + html.count('<circle class="disagree"') == 46
     off = sum(1 for p in points if abs(p.judge - p.human) >= 1)
@@ -102,14 +102,14 @@ def test_rows_are_paged(local: TestClient, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_filters_show_disagreeing_and_unresolved_rows(local: TestClient, demo: Rubricate) -> None:
-    points = reads.points(demo.db, EVALUATION, HELPFUL)
+    points = demo.evaluation_reads.points(EVALUATION, HELPFUL)
     off = [p.row for p in points if abs(p.judge - p.human) >= 1]
     html = local.get(PAGE, params={"metric": HELPFUL, "filter": "disagreeing"}).text
     assert rows_on(html) == off
     assert html.count('<tr class="erow off"') == len(off)
     assert f'Disagreeing <span class="count">{len(off)}</span>' in html
     unresolved = local.get(PAGE, params={"metric": HELPFUL, "filter": "unresolved"}).text
-    views = reads.row_page(demo.db, EVALUATION, HELPFUL, limit=100)
+    views = demo.evaluation_reads.rows(EVALUATION, HELPFUL, limit=100)
     assert rows_on(unresolved) == [v.row.external_id for v in views if v.resolved is None]
     assert len(rows_on(unresolved)) == 2
     assert local.get(PAGE, params={"filter": "nonsense"}).status_code == 422
@@ -244,7 +244,7 @@ def test_an_admin_applies_a_policy_and_sees_its_report(local: TestClient, demo: 
     assert kept == 1  # the admin's own decision: never replaced by a policy
     assert resolved + left + kept == 48
     assert stored(demo, HELPFUL, "sb-001").resolved_by == "user:local"
-    views = reads.row_page(demo.db, EVALUATION, HELPFUL, limit=100)
+    views = demo.evaluation_reads.rows(EVALUATION, HELPFUL, limit=100)
     assert sum(1 for v in views if v.resolved_by == "policy:median") == resolved
     # the report is shown once
     assert "notice report" not in local.get(f"{PAGE}?metric={HELPFUL}").text
@@ -293,10 +293,12 @@ def test_an_interval_scale_takes_numbers(local: TestClient, interval: str, demo:
         headers=HTMX,
     )
     assert response.status_code == 200 and "0.75" in response.text
-    view = reads.row_view(demo.db, "closeness", "closeness", "c0")
+    view = demo.evaluation_reads.row("closeness", "closeness", "c0")
     mine = view.review_of("local")
     assert mine is not None and mine.score == 0.75
-    assert reads.counts(demo.db, "closeness", "closeness", 0.25)[RowFilter.DISAGREEING] == 1
+    assert (
+        demo.evaluation_reads.row_counts("closeness", "closeness", 0.25)[RowFilter.DISAGREEING] == 1
+    )
 
 
 # -- the plot ----------------------------------------------------------------------------

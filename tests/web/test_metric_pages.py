@@ -26,7 +26,7 @@ PROMPT = "Score {{ output }} for {{ input }}.\n{{ guidelines }}\nScale: {{ scale
 @pytest.fixture
 def web(demo: Rubricate) -> Iterator[TestClient]:
     app = create_server_app(demo, single_user=True, run_queue=RecordingQueue(demo))
-    with TestClient(app, follow_redirects=False) as client:
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
         client.headers["X-CSRF-Token"] = csrf_of(client)
         yield client
 
@@ -38,7 +38,7 @@ def test_a_custom_metric_page(web: TestClient) -> None:
     shown = text_of(html)
     assert "answer_helpfulness custom" in shown
     assert "How well the answer solves the customer" in shown
-    assert "v1 active stands for imported scores" in shown
+    assert "v1 active made by an import, for the judge scores it brought" in shown
     assert "Prompt and guidelines of v1" in html and "Edit prompt" in html
     assert 'name="csrf_token"' in html
     assert "Alignment" in html and ">Start Alignment</button>" in html

@@ -29,9 +29,9 @@ from rubricate.domain.alignment import (
     RowVerdict,
     Verification,
 )
+from rubricate.domain.alignment_runs import RunStatus
 from rubricate.domain.metrics import VersionOrigin
 from rubricate.domain.resolution import Policy
-from rubricate.domain.runs import RunStatus
 from rubricate.store.runs import store_result
 from rubricate.store.tables import AlignmentRunRecord, utcnow
 from rubricate.web.app import create_server_app
@@ -41,6 +41,7 @@ CUSTOM = "answer_helpfulness"  # the demo's custom metric, 1-5
 BUILTIN = "helpfulness"
 BUILTIN_EVALUATION = "builtin-judged"
 HX = {"HX-Request": "true"}
+CONFIRM = {"confirm_unverified": "1"}  # runs of the offline engine are not verified
 START = {"evaluations": [EVALUATION], "delta": "1", "reflection_lm": "", "judge_model": ""}
 
 
@@ -71,7 +72,7 @@ def queue(demo: Rubricate) -> RecordingQueue:
 def web(demo: Rubricate, queue: RecordingQueue) -> Iterator[TestClient]:
     """Single-user (the local admin), with the CSRF header set as htmx sends it."""
     app = create_server_app(demo, single_user=True, run_queue=queue)
-    with TestClient(app, follow_redirects=False) as client:
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
         client.headers["X-CSRF-Token"] = csrf_of(client)
         yield client
 
@@ -310,7 +311,7 @@ def test_a_run_that_cannot_be_queued_says_so(demo: Rubricate) -> None:
             raise RuntimeError("the queue is down")
 
     app = create_server_app(demo, single_user=True, run_queue=Broken(demo))
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         client.headers["X-CSRF-Token"] = csrf_of(client)
         refused = client.post(
             f"/metrics/{CUSTOM}/align", data={**START, "run_id": "q1"}, headers=HX
@@ -435,7 +436,7 @@ def test_an_aligned_run_is_reviewed_and_accepted_as_the_next_version(
     )
     assert edited.status_code == 200 and "Score answers that break policy 1 or 2." in edited.text
     assert ">edited<" in edited.text
-    accepted = web.post(f"/alignment-runs/{run_id}/accept", headers=HX)
+    accepted = web.post(f"/alignment-runs/{run_id}/accept", data=CONFIRM, headers=HX)
     assert accepted.status_code == 200, accepted.text
     assert accepted.headers["HX-Trigger"] == "runs-changed, metric-changed"
     assert "answer_helpfulness</b> version 2" in accepted.text
@@ -446,7 +447,7 @@ def test_an_aligned_run_is_reviewed_and_accepted_as_the_next_version(
         run_id,
     )
     assert "- Score answers that break policy 1 or 2." in version.guidelines
-    again = web.post(f"/alignment-runs/{run_id}/accept", headers=HX)
+    again = web.post(f"/alignment-runs/{run_id}/accept", data=CONFIRM, headers=HX)
     assert again.status_code == 200 and len(demo.metrics.versions(CUSTOM)) == 2
     assert ">Accept</button>" not in again.text  # accepted: no more decisions
     page = web.get(f"/metrics/{CUSTOM}").text
@@ -461,7 +462,7 @@ def test_accepting_on_a_builtin_metric_forks_it(
     shown = text_of(web.get(f"/alignment-runs/{run_id}").text)
     assert "creates a new custom metric, helpfulness-aligned" in shown
     assert "The built-in helpfulness stays unchanged" in shown
-    accepted = web.post(f"/alignment-runs/{run_id}/accept")  # a plain form post
+    accepted = web.post(f"/alignment-runs/{run_id}/accept", data=CONFIRM)  # a plain form post
     assert accepted.status_code == 303
     assert accepted.headers["location"] == f"/alignment-runs/{run_id}"
     fork = demo.metrics.get("helpfulness-aligned")
@@ -475,15 +476,17 @@ def test_accepting_on_a_builtin_metric_forks_it(
 def test_a_stale_base_is_refused_and_offers_a_merge(web: TestClient, demo: Rubricate) -> None:
     first = aligned_with(demo, "Penalise refunds against policy.")
     second = aligned_with(demo, "Reward short answers.")
-    assert web.post(f"/alignment-runs/{first}/accept", headers=HX).status_code == 200
+    assert web.post(f"/alignment-runs/{first}/accept", data=CONFIRM, headers=HX).status_code == 200
     page = text_of(web.get(f"/alignment-runs/{second}").text)
     assert "version 2 is active now" in page and "Accept and merge" in page
-    refused = web.post(f"/alignment-runs/{second}/accept", headers=HX)
+    refused = web.post(f"/alignment-runs/{second}/accept", data=CONFIRM, headers=HX)
     assert refused.status_code == 409
     assert "another run was accepted or a version was added meanwhile" in refused.text
     assert ">Accept and merge</button>" in refused.text
     assert len(demo.metrics.versions(CUSTOM)) == 2
-    merged = web.post(f"/alignment-runs/{second}/accept", data={"merge": "1"}, headers=HX)
+    merged = web.post(
+        f"/alignment-runs/{second}/accept", data={**CONFIRM, "merge": "1"}, headers=HX
+    )
     assert merged.status_code == 200 and "merged with the version that was active" in merged.text
     newest = demo.metrics.version(CUSTOM)
     assert newest.number == 3
@@ -529,7 +532,7 @@ def test_reject_then_accept_is_refused(web: TestClient, demo: Rubricate) -> None
     run_id = aligned_with(demo, "Penalise refunds against policy.")
     rejected = web.post(f"/alignment-runs/{run_id}/reject", headers=HX)
     assert rejected.status_code == 200 and "Rejected by local" in rejected.text
-    refused = web.post(f"/alignment-runs/{run_id}/accept", headers=HX)
+    refused = web.post(f"/alignment-runs/{run_id}/accept", data=CONFIRM, headers=HX)
     assert refused.status_code == 409 and "was rejected" in refused.text
     assert len(demo.metrics.versions(CUSTOM)) == 1
 

@@ -14,8 +14,7 @@ from tests.web.conftest import PASSWORD, SignIn, csrf_of
 
 from rubricate import Rubricate
 from rubricate.demo import EVALUATION, align_demo
-from rubricate.domain.runs import RunStatus
-from rubricate.web import evaluation_reads as reads
+from rubricate.domain.alignment_runs import RunStatus
 from rubricate.web.app import create_server_app
 
 METRIC = "answer_helpfulness"
@@ -33,7 +32,7 @@ def snapshot(rb: Rubricate, metric: str = METRIC) -> Snapshot:
             v.resolved_by,
             [(r.annotator, r.score, r.comment) for r in v.reviews],
         )
-        for v in reads.row_page(rb.db, EVALUATION, metric, limit=500)
+        for v in rb.evaluation_reads.rows(EVALUATION, metric, limit=500)
     ]
 
 
@@ -103,7 +102,7 @@ def test_a_reviewer_cannot_accept_an_alignment_run(
             headers={"Authorization": f"Bearer {token}"},
         )
     assert refused.status_code == 403
-    assert "only an admin can accept a run" in refused.json()["error"]["message"]
+    assert "only an admin can do this" in refused.json()["error"]["message"]
     run = accounts.alignment_runs.get(aligned)
     assert run.status is RunStatus.ALIGNED and run.accepted_version_id is None
     assert len(accounts.metrics.versions(METRIC)) == versions

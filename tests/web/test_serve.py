@@ -9,6 +9,7 @@ import urllib.request
 from typing import Any
 
 import pytest
+from tests.web.conftest import SERVE_TOKEN
 from typer.testing import CliRunner
 
 from rubricate import Rubricate
@@ -46,12 +47,15 @@ def test_serving_on_a_network_without_accounts_is_refused(database_url: str) -> 
         app, ["--database-url", database_url, "serve", "--host", "0.0.0.0", "--port", "1"]
     )
     assert result.exit_code == 2
-    assert "needs user accounts" in result.output
+    assert "option --host: serving on 0.0.0.0 needs user accounts" in result.stderr
+    assert result.stdout == ""  # refused before it announced a URL it would not serve
 
 
 def _call(url: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    token = SERVE_TOKEN.partition(":")[2]
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    request = urllib.request.Request(url, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 

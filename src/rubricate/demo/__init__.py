@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rubricate.alignment.engine import Progress as AlignmentProgress
+from rubricate.domain.alignment_runs import AlignmentRun, RunStatus
 from rubricate.domain.errors import Conflict
 from rubricate.domain.resolution import Policy
-from rubricate.domain.runs import AlignmentRun, RunStatus
 from rubricate.models.names import OFFLINE_ENGINE
 from rubricate.service.annotations import ResolveReport
 from rubricate.service.importing import ImportReport, Progress

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rubricate.api.app import create_app
 from rubricate.api.queueing import RunQueue
 from rubricate.service.workspace import Rubricate
-from rubricate.web.pages import auth, evaluations, metrics, runs
+from rubricate.web.pages import auth, evaluations, metrics, rows, run_verify, runs
 from rubricate.web.session import SignInRequired, check_csrf
 from rubricate.web.templating import page
 
@@ -36,9 +37,15 @@ SECURITY_HEADERS = {
 }
 
 
+# The services' messages point a CLI user at a command ("(see `rubricate metrics list`)");
+# a web user gets the page's own links instead.
+CLI_HINT = re.compile(r"\s*\((?:see )?`?rubricate [^)]*\)")
+
+
 def error_page(request: Request, status: int, message: str) -> Response:
     """An error on a web page: a page of its own, or for htmx an alert in the page's
     message area (the page stays as it was)."""
+    message = CLI_HINT.sub("", message)
     if request.headers.get("HX-Request"):
         response = page(request, "partials/alert.html", status_code=status, message=message)
         response.headers.update({"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"})
@@ -82,11 +89,23 @@ def create_server_app(
     secret_key: str | None = None,
     tokens: Mapping[str, str] | None = None,
     run_queue: RunQueue | None = None,
+    local_token: str | None = None,
+    port: int | None = None,
+    host: str | None = None,
 ) -> FastAPI:
     """The API under /api/v1 and the web UI. ``single_user``: no sign-in, for a server on
     localhost; ``secret_key`` signs session cookies (default: a new one each start, which
-    signs everyone out on a restart)."""
-    app = create_app(rb, tokens=tokens, single_user=single_user, run_queue=run_queue)
+    signs everyone out on a restart). ``local_token``, ``port``, ``host``: the guard of a
+    single-user server (see rubricate.api.create_app)."""
+    app = create_app(
+        rb,
+        tokens=tokens,
+        single_user=single_user,
+        run_queue=run_queue,
+        local_token=local_token,
+        port=port,
+        host=host,
+    )
     app.state.single_user = single_user
     app.state.error_page = error_page
     app.add_exception_handler(SignInRequired, _to_login)
@@ -100,7 +119,7 @@ def create_server_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     web = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
-    for pages in (auth, metrics, runs, evaluations):
+    for pages in (auth, metrics, runs, run_verify, evaluations, rows):
         web.include_router(pages.router)
     app.include_router(web)
     return app

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from rubricate.domain.scale import Scale
-from rubricate.web.evaluation_reads import Point
+from rubricate.service.evaluation_reads import Point
 
 WIDTH, HEIGHT = 680, 460
 LEFT, RIGHT, TOP, BOTTOM = 150, 24, 44, 78

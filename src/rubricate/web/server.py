@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import secrets
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import uvicorn
@@ -65,16 +67,28 @@ def serve(
     port: int = 8000,
     open_path: str | None = None,
     workers: int = 4,
+    ready: Callable[[], None] | None = None,
 ) -> None:
     """Serve until Ctrl-C. ``workers``: runs carried out at once in this process (0: none,
-    leave them to `rubricate worker` processes). ``open_path`` is only printed by callers."""
+    leave them to `rubricate worker` processes). ``open_path`` is only printed by callers.
+    ``ready`` is called once the server may start (a refusal comes before it), so that a
+    caller announces its URL only for a server that will be there."""
     del open_path  # the URL to open is the caller's to print
     rb = Rubricate(settings)
+    single_user = single_user_mode(rb, host)
+    local_token = secrets.token_urlsafe(32)
     app = create_server_app(
         rb,
-        single_user=single_user_mode(rb, host),
+        single_user=single_user,
         secret_key=settings.session_secret.get_secret_value() if settings.session_secret else None,
+        local_token=local_token,
+        port=port,
+        host=host,
     )
+    if single_user:  # scripts need it to write; the pages carry their own CSRF token
+        print(f"API token of this local server (for writes): {local_token}", file=sys.stderr)
+    if ready is not None:
+        ready()
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     try:

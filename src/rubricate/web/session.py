@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from rubricate.api.roles import Access, requirement
 from rubricate.domain.errors import Forbidden, NotFound
 from rubricate.domain.users import LOCAL, User
 from rubricate.service.workspace import Rubricate
@@ -79,10 +80,10 @@ async def check_csrf(request: Request) -> None:
         raise Forbidden("the form's CSRF token is missing or stale: reload the page and retry")
 
 
-def _admin(user: Annotated[User, Depends(_current_user)]) -> User:
-    user.require_admin("do this")
-    return user
+def requires(access: Access) -> Any:
+    """A page's declaration of who may open it: ``dependencies=[requires(Access.ADMIN)]``
+    (checked in rubricate.api.roles, the one place for the API and the web alike)."""
+    return requirement(access, _current_user)
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]
-Admin = Annotated[User, Depends(_admin)]

@@ -29,6 +29,11 @@ def number(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+def plain(value: float) -> str:
+    """A setting as the user typed it: 1.5, not 1.500."""
+    return f"{value:g}"
+
+
 def money(value: float | None) -> str:
     return "unknown" if value is None else f"${value:,.4f}"
 
@@ -36,7 +41,7 @@ def money(value: float | None) -> str:
 templates = Jinja2Templates(
     env=Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
 )
-templates.env.filters.update(when=when, number=number, money=money)
+templates.env.filters.update(when=when, number=number, plain=plain, money=money)
 templates.env.globals.update(csrf_token=csrf_token, signed_in=signed_in)
 
 

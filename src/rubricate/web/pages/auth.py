@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from rubricate.api.roles import Access
+from rubricate.service.users import SignInThrottled
 from rubricate.service.workspace import Rubricate
-from rubricate.web.session import sign_in, sign_out
+from rubricate.web.session import requires, sign_in, sign_out
 from rubricate.web.templating import page
 
 router = APIRouter()
@@ -21,19 +23,19 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-@router.get("/")
+@router.get("/", dependencies=[requires(Access.PUBLIC)])
 def home() -> Response:
     return RedirectResponse("/metrics", status_code=303)
 
 
-@router.get("/login")
+@router.get("/login", dependencies=[requires(Access.PUBLIC)])
 def login_form(request: Request, next: str | None = None) -> Response:
     if request.app.state.single_user:
         return RedirectResponse("/", status_code=303)
     return page(request, "login.html", next=_safe_next(next), failed=False)
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[requires(Access.PUBLIC)])
 def login(
     request: Request,
     name: Annotated[str, Form(max_length=100)],
@@ -41,14 +43,27 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     rb: Rubricate = request.app.state.rubricate
-    user = rb.users.sign_in(name, password)
+    address = request.client.host if request.client else ""
+    try:
+        user = rb.users.sign_in(name, password, address)
+    except SignInThrottled as throttled:
+        response = page(
+            request,
+            "login.html",
+            status_code=429,
+            next=_safe_next(next),
+            failed=False,
+            throttled=str(throttled),
+        )
+        response.headers["Retry-After"] = str(throttled.retry_after)
+        return response
     if user is None:
         return page(request, "login.html", status_code=401, next=_safe_next(next), failed=True)
     sign_in(request, user)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[requires(Access.PUBLIC)])
 def logout(request: Request) -> Response:
     sign_out(request)
     return RedirectResponse("/login", status_code=303)

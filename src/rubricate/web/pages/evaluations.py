@@ -15,35 +15,33 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from rubricate.alignment.figures import agreement as judge_agreement
 from rubricate.api.deps import Workspace
-from rubricate.domain.alignment import Figure
+from rubricate.api.roles import Access
 from rubricate.domain.errors import NotFound
 from rubricate.domain.evaluations import Evaluation
 from rubricate.domain.resolution import Policy
 from rubricate.domain.scale import Scale
 from rubricate.domain.users import User
+from rubricate.service.evaluation_reads import TOLERANCE, Point, RowFilter, RowView
 from rubricate.service.evaluations import MetricCoverage
 from rubricate.service.workspace import Rubricate
-from rubricate.web import evaluation_reads as reads
-from rubricate.web.evaluation_reads import RowFilter, RowView
+from rubricate.web.judge_figures import Shown, judge_figures, shown_number
 from rubricate.web.plots import default_delta, judge_vs_human
-from rubricate.web.session import Admin, CurrentUser
+from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
 
 router = APIRouter()
 
 PAGE_SIZE = 50
-INTERVALS_UP_TO = 20_000  # bootstrap intervals (loaded after the page) up to this many rows
 FLASH = "evaluation_report"
 FIGURES_KEPT = 32  # figures with intervals kept for the same rows and scores (LRU)
 
 # The same rows and scores give the same figures (the bootstrap is seeded): a page seen
 # again (another filter, the next page) does not pay for its intervals twice.
-_FIGURES: OrderedDict[tuple[str, float, tuple[reads.Point, ...]], list[Shown]] = OrderedDict()
+_FIGURES: OrderedDict[tuple[str, float, tuple[Point, ...]], list[Shown]] = OrderedDict()
 _FIGURES_LOCK = threading.Lock()
 
 EvaluationName = Annotated[str, Path(min_length=1, max_length=200)]
@@ -83,7 +81,7 @@ class RowsContext:
 
     def disagrees(self, view: RowView) -> bool:
         gap = view.gap
-        return gap is not None and gap >= self.delta - reads.TOLERANCE
+        return gap is not None and gap >= self.delta - TOLERANCE
 
     def resolver(self, resolved_by: str | None) -> str:
         if not resolved_by:
@@ -134,7 +132,7 @@ class Listed:
     url: str
 
 
-@router.get("/evaluations")
+@router.get("/evaluations", dependencies=[requires(Access.REVIEWER)])
 def evaluations_list(request: Request, rb: Workspace, user: CurrentUser) -> Response:
     listed = [
         Listed(e, rb.evaluations.show(e.name).metrics, page_url(e.name))
@@ -144,64 +142,6 @@ def evaluations_list(request: Request, rb: Workspace, user: CurrentUser) -> Resp
 
 
 # -- one evaluation ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Shown:
-    """A figure as the page shows it."""
-
-    name: str
-    value: str
-    interval: str = ""
-    hint: str = ""
-
-
-def _num(value: float | None, digits: int = 2, percent: bool = False) -> str:
-    if value is None or math.isnan(value):
-        return "—"
-    return f"{value:.0%}" if percent else f"{value:.{digits}f}"
-
-
-def _judge_figures(
-    points: Sequence[reads.Point], scale: Scale, delta: float, *, intervals: bool
-) -> list[Shown]:
-    """Judge vs human figures; ``intervals``: with bootstrap 95% intervals (1,000
-    resamples: about a second, so the page loads them after it shows)."""
-    if not points:
-        return []
-    figures = judge_agreement(
-        [p.judge for p in points],
-        [p.human for p in points],
-        [p.row for p in points],
-        scale=scale,
-        delta=delta,
-        seed=0,
-        intervals=intervals and len(points) <= INTERVALS_UP_TO,
-    )
-
-    def shown(name: str, figure: Figure, hint: str, percent: bool = False) -> Shown:
-        interval = ""
-        if figure.low is not None and figure.high is not None:
-            interval = (
-                f"{_num(figure.low, percent=percent)} to {_num(figure.high, percent=percent)}"
-            )
-        return Shown(name, _num(figure.value, percent=percent), interval, hint)
-
-    found = [
-        shown("Exact agreement", figures.exact, "judge = human", percent=True),
-        shown(
-            "Within delta",
-            figures.within_delta,
-            f"|judge − human| < {delta:g}",
-            percent=True,
-        ),
-    ]
-    if scale.is_numeric:
-        found.append(shown("MAE", figures.mae, "mean |judge − human|, in scale points"))
-    if scale.points is not None:
-        found.append(shown("Weighted kappa", figures.kappa, "Cohen's, quadratic weights"))
-    found.append(shown("Spearman", figures.spearman, "rank correlation"))
-    return found
 
 
 def _pick_metric(coverage: Sequence[MetricCoverage], wanted: str | None, name: str) -> str | None:
@@ -216,7 +156,7 @@ def _pick_metric(coverage: Sequence[MetricCoverage], wanted: str | None, name: s
     return chosen[0].metric if chosen else None
 
 
-@router.get("/evaluations/{name}")
+@router.get("/evaluations/{name}", dependencies=[requires(Access.REVIEWER)])
 def evaluation_page(
     request: Request,
     rb: Workspace,
@@ -238,12 +178,11 @@ def evaluation_page(
     if chosen is None:
         return page(request, "evaluation.html", **context)
     rows = _context(rb, name, chosen, user)
-    points = reads.points(rb.db, name, chosen)
-    counts = reads.counts(rb.db, name, chosen, rows.delta)
+    points = rb.evaluation_reads.points(name, chosen)
+    counts = rb.evaluation_reads.row_counts(name, chosen, rows.delta)
     total = counts[show]
     last = max(1, math.ceil(total / PAGE_SIZE))
-    views = reads.row_page(
-        rb.db,
+    views = rb.evaluation_reads.rows(
         name,
         chosen,
         show=show,
@@ -280,10 +219,10 @@ def evaluation_page(
             points, rows.scale, delta=rows.delta, title=f"{chosen}: judge vs human"
         ),
         plotted=len(points),
-        judge_figures=_judge_figures(points, rows.scale, rows.delta, intervals=False),
+        judge_figures=judge_figures(points, rows.scale, rows.delta, intervals=False),
         figures_url=f"{page_url(name)}/figures?{urlencode({'metric': chosen})}",
         reviewers=reviewers,
-        alpha=_num(alpha),
+        alpha=shown_number(alpha),
         alpha_value=alpha,
         alpha_level="interval" if rows.scale.type == "interval" else "ordinal",
         pairs=[
@@ -291,8 +230,8 @@ def evaluation_page(
                 p.reviewer_a,
                 p.reviewer_b,
                 p.n_shared,
-                _num(p.exact_agreement, percent=True),
-                _num(p.mean_abs_diff),
+                shown_number(p.exact_agreement, percent=True),
+                shown_number(p.mean_abs_diff),
             )
             for p in reviewers.pairs
         ],
@@ -301,7 +240,7 @@ def evaluation_page(
     return page(request, "evaluation.html", **context)
 
 
-@router.get("/evaluations/{name}/figures")
+@router.get("/evaluations/{name}/figures", dependencies=[requires(Access.REVIEWER)])
 def evaluation_figures(
     request: Request,
     rb: Workspace,
@@ -312,14 +251,14 @@ def evaluation_figures(
     """The judge vs human figures with their intervals (htmx loads them after the page)."""
     scale = rb.metrics.version(metric).scale
     delta = default_delta(scale)
-    points = reads.points(rb.db, name, metric)
+    points = rb.evaluation_reads.points(name, metric)
     key = (scale.model_dump_json(), delta, tuple(points))
     with _FIGURES_LOCK:
         figures = _FIGURES.get(key)
         if figures is not None:
             _FIGURES.move_to_end(key)
     if figures is None:
-        figures = _judge_figures(points, scale, delta, intervals=True)
+        figures = judge_figures(points, scale, delta, intervals=True)
         with _FIGURES_LOCK:
             _FIGURES[key] = figures
             while len(_FIGURES) > FIGURES_KEPT:
@@ -337,49 +276,63 @@ def _f(show: RowFilter) -> str:
     return "" if show is RowFilter.ALL else show.value
 
 
-def _row(request: Request, rb: Rubricate, rows: RowsContext, row: str) -> Response:
-    view = reads.row_view(rb.db, rows.evaluation, rows.metric, row)
+@dataclass(frozen=True, slots=True)
+class RowPosted:
+    """The row a form posts to: the evaluation in the path, the row and metric fields."""
+
+    evaluation: str
+    row: str
+    metric: str
+
+
+def _row_posted(name: EvaluationName, row: RowField, metric: MetricField) -> RowPosted:
+    return RowPosted(name, row, metric)
+
+
+PostedRow = Annotated[RowPosted, Depends(_row_posted)]
+
+
+def _row(request: Request, rb: Rubricate, user: User, posted: RowPosted) -> Response:
+    rows = _context(rb, posted.evaluation, posted.metric, user)
+    view = rb.evaluation_reads.row(posted.evaluation, posted.metric, posted.row)
     return page(request, "partials/evaluation_row.html", rows=rows, view=view, saved=True)
 
 
-@router.post("/evaluations/{name}/annotations")
+@router.post("/evaluations/{name}/annotations", dependencies=[requires(Access.REVIEWER)])
 def annotate(
     request: Request,
     rb: Workspace,
     user: CurrentUser,
-    name: EvaluationName,
-    row: RowField,
-    metric: MetricField,
+    posted: PostedRow,
     score: Annotated[str, Form(min_length=1, max_length=100)],
     comment: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     """The signed-in user's score and comment for a row; answers with the row."""
-    rb.annotations.add(
-        name, row, metric, annotator=user.name, score=score, comment=comment.strip() or None
-    )
-    return _row(request, rb, _context(rb, name, metric, user), row)
+    evaluation, row, metric = posted.evaluation, posted.row, posted.metric
+    note = comment.strip() or None
+    rb.annotations.add(evaluation, row, metric, annotator=user.name, score=score, comment=note)
+    return _row(request, rb, user, posted)
 
 
-@router.post("/evaluations/{name}/resolutions")
+@router.post("/evaluations/{name}/resolutions", dependencies=[requires(Access.ADMIN)])
 def resolve_row(
     request: Request,
     rb: Workspace,
-    user: Admin,
-    name: EvaluationName,
-    row: RowField,
-    metric: MetricField,
+    user: CurrentUser,
+    posted: PostedRow,
     value: Annotated[str, Form(min_length=1, max_length=100)],
 ) -> Response:
     """An admin's final value for a row; answers with the row."""
-    rb.annotations.resolve_row(name, row, metric, value=value, user=user.name)
-    return _row(request, rb, _context(rb, name, metric, user), row)
+    evaluation, row, metric = posted.evaluation, posted.row, posted.metric
+    rb.annotations.resolve_row(evaluation, row, metric, value=value, user=user.name)
+    return _row(request, rb, user, posted)
 
 
-@router.post("/evaluations/{name}/resolve")
+@router.post("/evaluations/{name}/resolve", dependencies=[requires(Access.ADMIN)])
 def resolve_by_policy(
     request: Request,
     rb: Workspace,
-    user: Admin,
+    user: CurrentUser,
     name: EvaluationName,
     metric: MetricField,
     policy: Annotated[str, Form(min_length=1, max_length=20)],

@@ -10,12 +10,13 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from rubricate.api.deps import Workspace
+from rubricate.api.roles import Access
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.metrics import Metric, MetricVersion, active_version
 from rubricate.domain.users import User
 from rubricate.service.workspace import Rubricate
 from rubricate.web.alignment_view import ORIGINS, RunView, run_view, steps
-from rubricate.web.session import CurrentUser
+from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
 
 router = APIRouter()
@@ -29,7 +30,7 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=[requires(Access.REVIEWER)])
 def metrics_list(request: Request, rb: Workspace, user: CurrentUser) -> Response:
     return page(request, "metrics.html", metrics=rb.metrics.list())
 
@@ -101,7 +102,7 @@ def history_context(rb: Rubricate, user: User, name: str, open_ids: list[str]) -
     }
 
 
-@router.get("/metrics/{name}")
+@router.get("/metrics/{name}", dependencies=[requires(Access.REVIEWER)])
 def metric_page(request: Request, rb: Workspace, user: CurrentUser, name: MetricName) -> Response:
     metric = rb.metrics.get(name)
     versions = rb.metrics.versions(name)
@@ -117,7 +118,7 @@ def metric_page(request: Request, rb: Workspace, user: CurrentUser, name: Metric
     )
 
 
-@router.get("/metrics/{name}/runs")
+@router.get("/metrics/{name}/runs", dependencies=[requires(Access.REVIEWER)])
 def metric_runs(
     request: Request,
     rb: Workspace,
@@ -130,7 +131,7 @@ def metric_runs(
     return history(request, rb, user, name, [i for i in open.split(",") if i])
 
 
-@router.post("/metrics/{name}/versions")
+@router.post("/metrics/{name}/versions", dependencies=[requires(Access.ADMIN)])
 def add_version(
     request: Request,
     rb: Workspace,
@@ -146,7 +147,7 @@ def add_version(
     return _back_to(request, name)
 
 
-@router.post("/metrics/{name}/pin")
+@router.post("/metrics/{name}/pin", dependencies=[requires(Access.ADMIN)])
 def pin(
     request: Request,
     rb: Workspace,
@@ -203,7 +204,7 @@ def _unified(name: str, old: MetricVersion, new: MetricVersion, part: str) -> li
     return shown
 
 
-@router.get("/metrics/{name}/diff")
+@router.get("/metrics/{name}/diff", dependencies=[requires(Access.REVIEWER)])
 def diff(
     request: Request,
     rb: Workspace,
