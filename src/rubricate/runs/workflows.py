@@ -10,10 +10,11 @@ from typing import Any
 
 from dbos import DBOS
 
-from rubricate.alignment.engine import STAGES, AlignmentEngine
+from rubricate.alignment.engine import AlignmentEngine
+from rubricate.alignment.stages import STAGES, Carried, Stage
 from rubricate.domain.errors import RubricateError
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
-from rubricate.runs.names import ALIGNMENT, EVALUATION, MAX_ATTEMPTS
+from rubricate.runs.names import ALIGNMENT, EVALUATION, MAX_ATTEMPTS, NOT_VERIFIED_AGAIN, VERIFY
 from rubricate.service.workspace import Rubricate
 from rubricate.settings import Settings
 
@@ -66,22 +67,26 @@ def finish_evaluation(run_id: str) -> str:
 
 @DBOS.step()
 def alignment_stage(run_id: str, stage: str, carried: dict[str, Any]) -> dict[str, Any]:
-    """One stage of the engine (prepare: loading and traces; distill; verify; finish). Its
-    output, plain JSON, is what DBOS records; its model calls are journaled, so a stage run
-    again after a crash replays the calls it had finished."""
+    """One stage of the engine (prepare: loading and traces; distill; verify; finish). What
+    goes in and out is plain JSON, what DBOS records: ``Carried``'s stored form, read in
+    any format an earlier version wrote (a run in flight across an upgrade). Its model
+    calls are journaled, so a stage run again after a crash replays the calls it had
+    finished."""
     rb = workspace()
+    given = Carried.from_stored(carried)
     try:
-        return AlignmentEngine(rb.db, rb.settings).run_stage(run_id, stage, carried)
+        done = AlignmentEngine(rb.db, rb.settings).run_stage(run_id, Stage(stage), given)
     except RubricateError:
-        return carried | {"stopped": True}  # the run is in Error, with the detail
+        done = given.stop()  # the run is in Error, with the detail
+    return done.to_stored()
 
 
 @DBOS.workflow(name=ALIGNMENT, max_recovery_attempts=RECOVERIES)
 def alignment_workflow(run_id: str) -> str:
-    carried: dict[str, Any] = {}
+    carried = Carried().to_stored()
     for stage in STAGES:
-        carried = alignment_stage(run_id, stage, carried)
-        if carried.get("stopped"):
+        carried = alignment_stage(run_id, stage.value, carried)
+        if Carried.from_stored(carried).stopped:
             break
     return finish_alignment(run_id)
 
@@ -89,3 +94,23 @@ def alignment_workflow(run_id: str) -> str:
 @DBOS.step()
 def finish_alignment(run_id: str) -> str:
     return workspace().alignment_runs.get(run_id).status.value
+
+
+# -- verify again ----------------------------------------------------------------------
+
+
+@DBOS.step()
+def verify_again_step(run_id: str) -> str:
+    """Verify an Aligned run's current guidelines again (one step: the run stays Aligned,
+    and only a finished check is stored; after a crash it is made again, from the start)."""
+    rb = workspace()
+    try:
+        rb.verifying.run(run_id)
+    except RubricateError as error:
+        return f"{NOT_VERIFIED_AGAIN}{error}"
+    return "verified again"
+
+
+@DBOS.workflow(name=VERIFY, max_recovery_attempts=RECOVERIES)
+def verify_workflow(run_id: str) -> str:
+    return verify_again_step(run_id)

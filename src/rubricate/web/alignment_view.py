@@ -4,22 +4,30 @@ what an accept would do, and the verification figures."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from rubricate.domain.alignment import AgreementFigures, AlignmentResult, RowVerdict
+from rubricate.domain.acceptance import nothing_to_accept, unverified_reason
+from rubricate.domain.alignment import (
+    AgreementFigures,
+    AlignmentResult,
+    RowVerdict,
+    Verification,
+)
+from rubricate.domain.alignment_runs import AlignmentRun, Phase, RunStatus
 from rubricate.domain.metrics import Metric, MetricVersion, active_version
-from rubricate.domain.runs import AlignmentRun, Phase, RunStatus
-from rubricate.models.names import OFFLINE_ENGINE
+from rubricate.domain.row_refs import RowRef
 from rubricate.service.reviewing import FORK_SUFFIX
 from rubricate.service.workspace import Rubricate
 from rubricate.web.plots_agreement import Chart, agreement_chart
+from rubricate.web.row_links import DroppedRow, RowList, dropped_rows, row_list
 
 ORIGINS = {
     "builtin": "shipped with rubricate",
     "manual": "written by hand",
     "fork": "forked from a built-in metric",
     "alignment": "accepted from an alignment run",
-    "import": "stands for imported scores",
+    "import": "made by an import, for the judge scores it brought",
 }
 
 
@@ -64,10 +72,6 @@ def alignment_sources(rb: Rubricate, metric: str) -> tuple[list[Source], int]:
     return chosen, left_out
 
 
-def default_reflection_lm(rb: Rubricate) -> str:
-    return rb.settings.reflection_lm or OFFLINE_ENGINE
-
-
 @dataclass(frozen=True, slots=True)
 class Step:
     label: str
@@ -106,12 +110,20 @@ class GuidelineRow:
     row_ids: list[int]
     evidence: str
     existing: bool
+    rows: RowList
+    counter_rows: RowList
+    unchecked: bool = False  # the budget ran out before verification tried it
+    verified: bool = False  # kept by verification and not edited since
 
 
-def guideline_rows(result: AlignmentResult) -> list[GuidelineRow]:
+def guideline_rows(
+    result: AlignmentResult, refs: Mapping[int, RowRef] | None = None, metric: str = ""
+) -> list[GuidelineRow]:
     """Every guideline of the run with the reviewer's edits: struck ones kept (marked), so
-    that they can be restored."""
-    effective = {g.id: g.text for g in result.effective_guidelines()}
+    that they can be restored. ``refs``: the user's ids of the rows the result names."""
+    refs = refs or {}
+    unchecked = set(result.verification.unchecked)
+    effective = {g.id: g for g in result.effective_guidelines()}
     texts = {g.id: g.text for g in result.guidelines}
     for edit in result.review.edits:
         if edit.action == "edit" and edit.text is not None:
@@ -119,7 +131,7 @@ def guideline_rows(result: AlignmentResult) -> list[GuidelineRow]:
     return [
         GuidelineRow(
             id=g.id,
-            text=effective.get(g.id, texts[g.id]),
+            text=effective[g.id].text if g.id in effective else texts[g.id],
             original=g.text,
             struck=g.id not in effective,
             edited=texts[g.id] != g.text,
@@ -127,6 +139,10 @@ def guideline_rows(result: AlignmentResult) -> list[GuidelineRow]:
             row_ids=list(g.row_ids),
             evidence=g.evidence,
             existing=g.existing,
+            rows=row_list(g.row_ids, refs, metric),
+            counter_rows=row_list(g.counter_row_ids, refs, metric),
+            unchecked=g.id in unchecked,
+            verified=effective[g.id].verified if g.id in effective else g.verified,
         )
         for g in result.guidelines
     ]
@@ -182,6 +198,32 @@ def figure_rows(before: AgreementFigures, after: AgreementFigures) -> list[Figur
 
 
 @dataclass(frozen=True, slots=True)
+class PairedDifference:
+    """After minus before weighted kappa on the same test rows, with its interval."""
+
+    value: str
+    interval: str
+    verdict: str  # "raised", "lowered" or "no clear change"
+    design: str  # how the test rows were drawn
+
+
+DESIGNS = {
+    "stratified": "a stratified sample of disagreeing and agreeing rows, weighted back",
+    "random": "a simple random sample",
+}
+
+
+def paired_difference(check: Verification) -> PairedDifference | None:
+    d = check.difference
+    if d is None or d.value is None:
+        return None
+    interval = "" if d.low is None or d.high is None else f"{d.low:+.3f} – {d.high:+.3f}"
+    verdict = "raised" if check.raised else "lowered" if check.test_drop else "no clear change"
+    design = DESIGNS.get(check.test_design or "", "a sample")
+    return PairedDifference(f"{d.value:+.3f}", interval, verdict, design)
+
+
+@dataclass(frozen=True, slots=True)
 class VerdictRow:
     external_id: str
     human: float
@@ -216,9 +258,15 @@ class RunView:
     accepted: tuple[str, int] | None = None  # (metric, version number) an accept made
     guidelines: list[GuidelineRow] = field(default_factory=list)
     figures: list[FigureRow] = field(default_factory=list)
+    paired: PairedDifference | None = None
     chart: Chart | None = None
     changed: list[VerdictRow] = field(default_factory=list)
     verdicts: list[VerdictRow] = field(default_factory=list)
+    dropped: list[DroppedRow] = field(default_factory=list)
+    nothing_to_accept: str | None = None  # why an accept would create nothing
+    unverified: str | None = None  # why the run is not verified: an accept asks first
+    verifying: bool = False  # a Verify again is queued or with a worker (the page asks it)
+    verify_failure: str | None = None  # why the latest Verify again stored no check
 
     @property
     def in_flight(self) -> bool:
@@ -239,6 +287,32 @@ class RunView:
         )
 
     @property
+    def verified_run(self) -> bool:
+        result = self.run.result
+        return result is not None and result.verification.status == "verified"
+
+    def not_verified(self, guideline: GuidelineRow) -> bool:
+        """The "not verified" mark: a kept guideline of a verified run that verification's
+        figures do not cover (edited since; an unchecked one says so already)."""
+        return (
+            self.verified_run
+            and not guideline.struck
+            and not guideline.verified
+            and not guideline.unchecked
+        )
+
+    @property
+    def can_verify_again(self) -> bool:
+        """Offer Verify again: open for review, a judge model to check with, guidelines
+        left, and figures that do not cover them (edited since, or never verified)."""
+        return (
+            self.open_for_review
+            and self.run.params.judge_model is not None
+            and self.kept > 0
+            and (not self.verified_run or any(self.not_verified(g) for g in self.guidelines))
+        )
+
+    @property
     def stale(self) -> bool:
         """Another version became active since the run started: a plain accept is refused."""
         return self.active.id != self.run.base_version_id
@@ -246,6 +320,10 @@ class RunView:
     @property
     def kept(self) -> int:
         return sum(not g.struck for g in self.guidelines)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _fork_name(rb: Rubricate, metric: str) -> str:
@@ -279,11 +357,18 @@ def run_view(rb: Rubricate, run: AlignmentRun) -> RunView:
         number = next((v.number for v in own if v.id == review.version_id), None)
         if number is not None:
             view.accepted = (review.metric, number)
-    view.guidelines = guideline_rows(result)
+    refs = rb.alignment_runs.result_rows(result)
+    view.guidelines = guideline_rows(result, refs, run.metric)
+    view.dropped = dropped_rows(result, refs, run.metric)
+    nothing = nothing_to_accept(run.id, result)
+    unverified = unverified_reason(result)
+    view.nothing_to_accept = nothing and _sentence(nothing.removeprefix("nothing to accept: "))
+    view.unverified = unverified and _sentence(unverified)
     check = result.verification
     if check.before is not None and check.after is not None:
         view.figures = figure_rows(check.before, check.after)
         view.chart = agreement_chart(check.before, check.after)
+    view.paired = paired_difference(check)
     view.verdicts = verdict_rows(check.rows)
     view.changed = [
         v for v, row in zip(view.verdicts, check.rows, strict=True) if row.before != row.after

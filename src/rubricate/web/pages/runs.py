@@ -8,22 +8,24 @@ again and fires ``runs-changed`` (the history refreshes itself on it) and, for a
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from rubricate.api.deps import Workspace
-from rubricate.api.queueing import Queue, enqueue_or_cancel, queued_message
+from rubricate.api.queueing import Control, Queue, RunQueue, queue_reply
+from rubricate.api.roles import Access
+from rubricate.domain.acceptance import UnverifiedRun
+from rubricate.domain.alignment_runs import LOW_CONFIDENCE_DISAGREEMENTS, RunStatus
 from rubricate.domain.errors import Conflict, InvalidInput, RubricateError
 from rubricate.domain.metrics import active_version
-from rubricate.domain.runs import LOW_CONFIDENCE_DISAGREEMENTS, RunStatus
 from rubricate.domain.users import User
 from rubricate.models.names import OFFLINE_ENGINE
 from rubricate.service.workspace import Rubricate
-from rubricate.web.alignment_view import alignment_sources, default_reflection_lm, run_view
+from rubricate.web.alignment_view import RunView, alignment_sources, run_view
 from rubricate.web.pages.metrics import MetricName, is_htmx
-from rubricate.web.session import Admin, CurrentUser
+from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
 
 router = APIRouter()
@@ -40,7 +42,7 @@ DEFAULT_DELTA = "1"
 # -- the Start Alignment dialog ------------------------------------------------------------
 
 
-@router.get("/metrics/{name}/align")
+@router.get("/metrics/{name}/align", dependencies=[requires(Access.REVIEWER)])
 def align_dialog(request: Request, rb: Workspace, user: CurrentUser, name: MetricName) -> Response:
     """The dialog's form; ``run_id`` is made now, so that a double submit is one run."""
     metric = rb.metrics.get(name)
@@ -54,7 +56,7 @@ def align_dialog(request: Request, rb: Workspace, user: CurrentUser, name: Metri
         sources=sources,
         left_out=left_out,
         run_id=uuid.uuid4().hex,
-        default_lm=default_reflection_lm(rb),
+        default_lm=rb.alignment_runs.default_reflection_lm(),
         offline=OFFLINE_ENGINE,
         judge_hint=rb.settings.judge_model or metric.judge_model,
         delta=DEFAULT_DELTA,
@@ -73,7 +75,7 @@ def _delta(text: str) -> float:
     return value
 
 
-@router.post("/metrics/{name}/align/preview")
+@router.post("/metrics/{name}/align/preview", dependencies=[requires(Access.REVIEWER)])
 def align_preview(
     request: Request,
     rb: Workspace,
@@ -107,12 +109,12 @@ def align_preview(
     return page(request, "partials/align_preview.html", **context)
 
 
-@router.post("/metrics/{name}/align")
+@router.post("/metrics/{name}/align", dependencies=[requires(Access.REVIEWER)])
 def start_alignment(
     request: Request,
     rb: Workspace,
     user: CurrentUser,
-    queue: Queue,
+    control: Control,
     name: MetricName,
     run_id: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")],
     evaluations: Sources = [],  # noqa: B006
@@ -131,8 +133,7 @@ def start_alignment(
             judge_model=judge_model.strip() or None,
             run_id=run_id,
         )
-        if not run.status.finished:
-            enqueue_or_cancel(rb, queue, "alignment", run.id, retry=False)
+        queued = control.alignment.queue(run)
     except RubricateError as error:
         if not is_htmx(request):
             raise
@@ -142,7 +143,7 @@ def start_alignment(
         return response
     if not is_htmx(request):
         return RedirectResponse(f"/alignment-runs/{run.id}", status_code=303)
-    message = queued_message(queue.alive_workers())
+    _, message = queue_reply(control, run.status.label, queued)
     response = page(
         request, "partials/align_started.html", message=f"Alignment run started: {message}."
     )
@@ -159,7 +160,16 @@ def start_alignment(
 # -- a run ----------------------------------------------------------------------------------
 
 
-def _panel(
+def _ask_verifying(view: RunView, queue: RunQueue) -> bool:
+    """Note on the view whether a Verify again is under way, asking the workers' queue
+    only for a run that could be verified again."""
+    if view.open_for_review and view.run.params.judge_model:
+        state = queue.verify_state(view.run.id)
+        view.verifying, view.verify_failure = state.pending, state.failure
+    return view.verifying
+
+
+def panel_response(
     request: Request,
     rb: Rubricate,
     user: User,
@@ -169,40 +179,54 @@ def _panel(
     notice: str | None = None,
     status_code: int = 200,
     queue_alive: int | None = None,
+    queue: RunQueue | None = None,
 ) -> Response:
+    """The run's panel. With ``queue``: whether a Verify again is under way, asked of the
+    workers' queue only when the run could be verified again."""
     view = run_view(rb, rb.alignment_runs.get(run_id))
+    if queue is not None and _ask_verifying(view, queue):
+        queue_alive = queue.alive_workers()
+    return _render(
+        request, "partials/run_panel.html", view, user, embedded, notice, queue_alive, status_code
+    )
+
+
+def _render(
+    request: Request,
+    template: str,
+    view: RunView,
+    user: User,
+    embedded: bool,
+    notice: str | None,
+    alive: int | None,
+    status_code: int = 200,
+) -> Response:
+    """A run's page or panel: the same view, the same words, either way."""
     return page(
         request,
-        "partials/run_panel.html",
+        template,
         status_code=status_code,
         view=view,
         run=view.run,
         user=user,
         embedded=embedded,
         notice=notice,
-        alive=queue_alive,
+        alive=alive,
     )
 
 
-@router.get("/alignment-runs/{run_id}")
+@router.get("/alignment-runs/{run_id}", dependencies=[requires(Access.REVIEWER)])
 def run_page(
     request: Request, rb: Workspace, user: CurrentUser, queue: Queue, run_id: RunId
 ) -> Response:
     view = run_view(rb, rb.alignment_runs.get(run_id))
     alive = queue.alive_workers() if view.run.status is RunStatus.PENDING else None
-    return page(
-        request,
-        "run.html",
-        view=view,
-        run=view.run,
-        user=user,
-        embedded=False,
-        notice=None,
-        alive=alive,
-    )
+    if _ask_verifying(view, queue):
+        alive = queue.alive_workers()
+    return _render(request, "run.html", view, user, False, None, alive)
 
 
-@router.get("/alignment-runs/{run_id}/panel")
+@router.get("/alignment-runs/{run_id}/panel", dependencies=[requires(Access.REVIEWER)])
 def run_panel(
     request: Request,
     rb: Workspace,
@@ -214,7 +238,9 @@ def run_panel(
     """The run's panel (polled while the run is in flight)."""
     run = rb.alignment_runs.get(run_id)
     alive = queue.alive_workers() if run.status is RunStatus.PENDING else None
-    return _panel(request, rb, user, run_id, embedded=bool(embedded), queue_alive=alive)
+    return panel_response(
+        request, rb, user, run_id, embedded=bool(embedded), queue_alive=alive, queue=queue
+    )
 
 
 def _done(
@@ -228,70 +254,44 @@ def _done(
 ) -> Response:
     if not is_htmx(request):
         return RedirectResponse(f"/alignment-runs/{run_id}", status_code=303)
-    response = _panel(request, rb, user, run_id, embedded=bool(embedded), notice=notice)
+    response = panel_response(request, rb, user, run_id, embedded=bool(embedded), notice=notice)
     response.headers["HX-Trigger"] = ", ".join(("runs-changed", *events))
     return response
 
 
-@router.post("/alignment-runs/{run_id}/cancel")
-def cancel(
-    request: Request,
-    rb: Workspace,
-    user: CurrentUser,
-    queue: Queue,
-    run_id: RunId,
-    embedded: Embedded = "",
-) -> Response:
-    """Cancel a run in flight; cancelling a finished run changes nothing."""
-    before = rb.alignment_runs.get(run_id)
-    rb.alignment_runs.cancel(run_id)
-    if not before.status.finished:
-        queue.cancel(run_id)
-    return _done(request, rb, user, run_id, embedded)
+def _add_run_action(action: Literal["cancel", "retry"], doc: str) -> None:
+    """Cancel and retry: a route each (an action as a path parameter would shadow accept,
+    reject and verify), one body."""
+
+    def act(
+        request: Request,
+        rb: Workspace,
+        user: CurrentUser,
+        control: Control,
+        run_id: RunId,
+        embedded: Embedded = "",
+    ) -> Response:
+        runs = control.alignment
+        (runs.cancel if action == "cancel" else runs.retry)(run_id)
+        return _done(request, rb, user, run_id, embedded)
+
+    act.__name__ = act.__qualname__ = action
+    act.__doc__ = doc
+    router.post(f"/alignment-runs/{{run_id}}/{action}", dependencies=[requires(Access.REVIEWER)])(
+        act
+    )
 
 
-@router.post("/alignment-runs/{run_id}/retry")
-def retry(
-    request: Request,
-    rb: Workspace,
-    user: CurrentUser,
-    queue: Queue,
-    run_id: RunId,
-    embedded: Embedded = "",
-) -> Response:
-    """An Error run, queued again (the model calls it had finished are replayed)."""
-    run = rb.alignment_runs.retry(run_id)
-    enqueue_or_cancel(rb, queue, "alignment", run.id, retry=True)
-    return _done(request, rb, user, run_id, embedded)
+_add_run_action("cancel", "Cancel a run in flight; cancelling a finished run changes nothing.")
+_add_run_action(
+    "retry", "An Error run, queued again (the model calls it had finished are replayed)."
+)
 
 
-@router.post("/alignment-runs/{run_id}/guidelines/{guideline_id}/strike")
-def strike(
-    request: Request,
-    rb: Workspace,
-    user: CurrentUser,
-    run_id: RunId,
-    guideline_id: GuidelineId,
-    embedded: Embedded = "",
-) -> Response:
-    rb.reviews.strike(run_id, guideline_id, by=user.name)
-    return _done(request, rb, user, run_id, embedded)
-
-
-@router.post("/alignment-runs/{run_id}/guidelines/{guideline_id}/restore")
-def restore(
-    request: Request,
-    rb: Workspace,
-    user: CurrentUser,
-    run_id: RunId,
-    guideline_id: GuidelineId,
-    embedded: Embedded = "",
-) -> Response:
-    rb.reviews.restore(run_id, guideline_id, by=user.name)
-    return _done(request, rb, user, run_id, embedded)
-
-
-@router.post("/alignment-runs/{run_id}/guidelines/{guideline_id}/edit")
+@router.post(
+    "/alignment-runs/{run_id}/guidelines/{guideline_id}/edit",
+    dependencies=[requires(Access.REVIEWER)],
+)
 def edit(
     request: Request,
     rb: Workspace,
@@ -305,36 +305,70 @@ def edit(
     return _done(request, rb, user, run_id, embedded)
 
 
-@router.post("/alignment-runs/{run_id}/accept")
+# After edit's route, so that a POST to .../edit never reaches this one.
+@router.post(
+    "/alignment-runs/{run_id}/guidelines/{guideline_id}/{strike_or_restore}",
+    dependencies=[requires(Access.REVIEWER)],
+)
+def mark_guideline(
+    request: Request,
+    rb: Workspace,
+    user: CurrentUser,
+    run_id: RunId,
+    guideline_id: GuidelineId,
+    strike_or_restore: Literal["strike", "restore"],
+    embedded: Embedded = "",
+) -> Response:
+    """Strike a guideline (left out of what an accept keeps), or restore it."""
+    change = rb.reviews.strike if strike_or_restore == "strike" else rb.reviews.restore
+    change(run_id, guideline_id, by=user.name)
+    return _done(request, rb, user, run_id, embedded)
+
+
+@router.post("/alignment-runs/{run_id}/accept", dependencies=[requires(Access.ADMIN)])
 def accept(
     request: Request,
     rb: Workspace,
-    user: Admin,
+    user: CurrentUser,
     run_id: RunId,
     merge: Annotated[str, Form(max_length=1)] = "",
+    confirm_unverified: Annotated[str, Form(max_length=1)] = "",
     embedded: Embedded = "",
 ) -> Response:
     """Admins only. A stale base (another version became active meanwhile) is refused with
-    the explanation, and the panel then offers Accept and merge."""
+    the explanation, and the panel then offers Accept and merge. A run that is not
+    verified needs the confirming checkbox; without it the panel says why."""
     try:
-        rb.reviews.accept(run_id, merge=bool(merge), by=user.name)
+        rb.reviews.accept(
+            run_id, merge=bool(merge), confirm_unverified=bool(confirm_unverified), by=user.name
+        )
+    except UnverifiedRun as error:
+        if not is_htmx(request):
+            raise
+        notice = (
+            f"Not accepted: this run is not verified ({error.reason}). "
+            "Tick the box to confirm that you want it anyway."
+        )
+        return panel_response(
+            request, rb, user, run_id, embedded=bool(embedded), notice=notice, status_code=409
+        )
     except Conflict as error:
         run = rb.alignment_runs.get(run_id)
         metric = rb.metrics.get(run.metric)
         active = active_version(metric, rb.metrics.versions(run.metric))
         if merge or active.id == run.base_version_id or not is_htmx(request):
             raise
-        return _panel(
+        return panel_response(
             request, rb, user, run_id, embedded=bool(embedded), notice=str(error), status_code=409
         )
     return _done(request, rb, user, run_id, embedded, "metric-changed")
 
 
-@router.post("/alignment-runs/{run_id}/reject")
+@router.post("/alignment-runs/{run_id}/reject", dependencies=[requires(Access.ADMIN)])
 def reject(
     request: Request,
     rb: Workspace,
-    user: Admin,
+    user: CurrentUser,
     run_id: RunId,
     embedded: Embedded = "",
 ) -> Response:
