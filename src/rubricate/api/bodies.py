@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rubricate.limits import BODY_MAX_FORM, BODY_MAX_JSON, BODY_MAX_UPLOAD
 
-_UPLOAD = re.compile(r"^/api/v1/evaluations/[^/]+/import/?$")
+_UPLOAD = re.compile(r"^(/api/v1/evaluations/[^/]+/import|/evaluations/import)/?$")  # API, web
 
 
 def body_limit(path: str) -> int:

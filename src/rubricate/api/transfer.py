@@ -15,9 +15,8 @@ import io
 import re
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
@@ -25,16 +24,15 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from rubricate.api import unzip
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.roles import Access, requires
 from rubricate.api.schemas import ImportKind, ImportReportOut
-from rubricate.domain.errors import InvalidInput
+from rubricate.api.uploads import Upload, import_upload
 from rubricate.service.workspace import Rubricate
 
 if TYPE_CHECKING:
-    from rubricate.service.importing import ImportReport
+    pass
 
 router = APIRouter(prefix="/evaluations", tags=["import and export"])
 
@@ -50,55 +48,6 @@ _UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
-
-
-@dataclass(frozen=True)
-class _Upload:
-    kind: str | None
-    fmt: str
-    description: str | None
-    metric: str | None
-    dry_run: bool
-
-
-def _import(rb: Rubricate, name: str, data: IO[bytes], upload: _Upload) -> ImportReportOut:
-    fmt, kind = upload.fmt, upload.kind
-    if upload.metric is not None and fmt != "otel":
-        raise InvalidInput("metric is for format=otel", field="metric")
-    with tempfile.TemporaryDirectory(prefix="rubricate-upload-") as tmp:
-        root = Path(tmp)
-        if fmt == "zip":
-            target = unzip.unpack(data, root / "upload")
-        elif fmt == "otel":
-            target = root / "otel.jsonl"
-            unzip.save(data, target)
-        else:
-            if kind is None:
-                raise InvalidInput("kind is needed for a single file", field="kind")
-            target = root / f"{kind}.{fmt}"
-            unzip.save(data, target)
-        try:
-            report: ImportReport = (
-                rb.import_otel(
-                    target, name, metric=upload.metric, description=upload.description,
-                    dry_run=upload.dry_run,
-                )
-                if fmt == "otel"
-                else rb.import_path(
-                    target, name, kind=kind, description=upload.description,
-                    dry_run=upload.dry_run,
-                )
-            )  # fmt: skip
-        except InvalidInput as error:
-            if error.file is not None:  # name the file as the client knows it, not our tmp
-                known = Path(error.file)
-                relative = known.relative_to(root) if known.is_relative_to(root) else known
-                shown = relative.name if fmt != "zip" else str(relative)
-                raise InvalidInput(
-                    error.message, file=shown, line=error.line, field=error.field
-                ) from None
-            raise
-    return ImportReportOut.model_validate(report)
 
 
 @router.post(
@@ -141,8 +90,8 @@ async def import_file(
         async for chunk in request.stream():
             data.write(chunk)
         data.seek(0)
-        upload = _Upload(kind, format, description, metric, dry_run)
-        return await run_in_threadpool(_import, rb, name, data, upload)
+        upload = Upload(kind, format, description, metric, dry_run)
+        return await run_in_threadpool(import_upload, rb, name, data, upload)
 
 
 def _export(rb: Rubricate, name: str, layout: str) -> bytes:

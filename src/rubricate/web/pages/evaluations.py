@@ -37,6 +37,7 @@ router = APIRouter()
 
 PAGE_SIZE = 50
 FLASH = "evaluation_report"
+IMPORT_FLASH = "import_report"  # what the Import form brought in (web/pages/uploads.py)
 FIGURES_KEPT = 32  # figures with intervals kept for the same rows and scores (LRU)
 
 # The same rows and scores give the same figures (the bootstrap is seeded): a page seen
@@ -134,11 +135,23 @@ class Listed:
 
 @router.get("/evaluations", dependencies=[requires(Access.REVIEWER)])
 def evaluations_list(request: Request, rb: Workspace, user: CurrentUser) -> Response:
-    listed = [
+    imported = request.session.pop(IMPORT_FLASH, None)
+    notice = imported if isinstance(imported, str) else None
+    return page(
+        request,
+        "evaluations.html",
+        evaluations=listed(rb),
+        import_notice=notice,
+        import_error=None,
+        viewer=user,
+    )
+
+
+def listed(rb: Rubricate) -> list[Listed]:
+    return [
         Listed(e, rb.evaluations.show(e.name).metrics, page_url(e.name))
         for e in rb.evaluations.list()
     ]
-    return page(request, "evaluations.html", evaluations=listed)
 
 
 # -- one evaluation ----------------------------------------------------------------------
@@ -169,8 +182,10 @@ def evaluation_page(
     detail = rb.evaluations.show(name)
     chosen = _pick_metric(detail.metrics, metric or None, name)
     report = request.session.pop(FLASH, None)
+    imported = request.session.pop(IMPORT_FLASH, None)
     context: dict[str, Any] = {
         "detail": detail,
+        "import_notice": imported if isinstance(imported, str) else None,
         "metric": chosen,
         "report": report if isinstance(report, dict) and report.get("metric") == chosen else None,
         "metric_urls": {c.metric: page_url(name, metric=c.metric) for c in detail.metrics},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -228,3 +229,31 @@ def diff(
     }
     template = "partials/metric_diff.html" if is_htmx(request) else "metric_diff.html"
     return page(request, template, **context)
+
+
+EXPORT_SUFFIXES = {"text": "txt", "json": "json", "langfuse": "json", "promptfoo": "json"}
+
+
+@router.get("/metrics/{name}/versions/{number}/export", dependencies=[requires(Access.REVIEWER)])
+def export_version(
+    rb: Workspace,
+    name: MetricName,
+    number: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    format: Annotated[str, Query(max_length=20)] = "text",
+) -> Response:
+    """A version's prompt as a file for another tool (the same export as `rubricate
+    align export-prompt` and GET /api/v1/metrics/{name}/export-prompt)."""
+    if format not in EXPORT_SUFFIXES:
+        raise InvalidInput(
+            f"unknown export format {format!r}: use one of {', '.join(EXPORT_SUFFIXES)}",
+            field="format",
+        )
+    content = rb.reviews.export_prompt(f"{name}@{number}", format)
+    suffix = EXPORT_SUFFIXES[format]
+    filename = quote(f"{name}-v{number}-{format}.{suffix}", safe="")
+    media = "text/plain; charset=utf-8" if suffix == "txt" else "application/json"
+    return Response(
+        content,
+        media_type=media,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )
