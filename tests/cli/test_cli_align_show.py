@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from tests.api.test_run_rows_api import demo_row_ids
 from tests.service.test_accept_rules import DROPPED, run_with
-from tests.web.test_run_pages import figures
+from tests.web.run_pages_support import figures
 
 from rubricate.demo import build_demo
 from rubricate.domain.alignment import Figure, GuidelineItem, Verification

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
-from tests.runs.test_multi_worker import GATE, ROWS, Workers, alive, start, workers_env
-from tests.runs.test_multi_worker import client as client  # the fixtures, as pytest finds them
-from tests.runs.test_multi_worker import fake as fake
-from tests.runs.test_multi_worker import rb as rb
-from tests.runs.test_multi_worker import server as server
-from tests.runs.test_multi_worker import workers as workers
+from tests.runs.multi_worker_support import GATE, ROWS, Workers, alive, start, workers_env
+from tests.runs.multi_worker_support import client as client  # the fixtures, as pytest finds them
+from tests.runs.multi_worker_support import fake as fake
+from tests.runs.multi_worker_support import rb as rb
+from tests.runs.multi_worker_support import server as server
+from tests.runs.multi_worker_support import workers as workers
 
 from rubricate import Rubricate
 from rubricate.domain.evaluation_runs import EvaluationRunStatus

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from dbos import DBOSClient
 from sqlalchemy import update
-from tests.runs.test_multi_worker import (
+from tests.runs.multi_worker_support import (
     CALLS_AT_ONCE,
     DEAD_AFTER,
     GATE,
@@ -37,11 +37,11 @@ from tests.runs.test_multi_worker import (
     tiny_dataset,
     workers_env,
 )
-from tests.runs.test_multi_worker import client as client  # the fixtures, as pytest finds them
-from tests.runs.test_multi_worker import fake as fake
-from tests.runs.test_multi_worker import rb as rb
-from tests.runs.test_multi_worker import server as server
-from tests.runs.test_multi_worker import workers as workers
+from tests.runs.multi_worker_support import client as client  # the fixtures, as pytest finds them
+from tests.runs.multi_worker_support import fake as fake
+from tests.runs.multi_worker_support import rb as rb
+from tests.runs.multi_worker_support import server as server
+from tests.runs.multi_worker_support import workers as workers
 from tests.runs.workers import wait_for
 
 from rubricate import Rubricate

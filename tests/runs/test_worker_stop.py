@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from dbos import DBOSClient
-from tests.runs.test_multi_worker import (
+from tests.runs.multi_worker_support import (
     CALLS_AT_ONCE,
     GATE,
     ROWS,
@@ -28,10 +28,10 @@ from tests.runs.test_multi_worker import (
     start,
     workflow,
 )
-from tests.runs.test_multi_worker import client as client  # the fixtures, as pytest finds them
-from tests.runs.test_multi_worker import fake as fake
-from tests.runs.test_multi_worker import rb as rb
-from tests.runs.test_multi_worker import server as server
+from tests.runs.multi_worker_support import client as client  # the fixtures, as pytest finds them
+from tests.runs.multi_worker_support import fake as fake
+from tests.runs.multi_worker_support import rb as rb
+from tests.runs.multi_worker_support import server as server
 from tests.runs.workers import worker_env
 
 from rubricate import Rubricate

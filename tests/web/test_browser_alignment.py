@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from tests.web.browser_support import screenshot, serving
-from tests.web.test_run_pages import BUILTIN, BUILTIN_EVALUATION, CUSTOM, import_builtin, verified
+from tests.web.run_pages_support import (
+    BUILTIN,
+    BUILTIN_EVALUATION,
+    CUSTOM,
+    import_builtin,
+    verified,
+)
 
 from rubricate import Rubricate
 from rubricate.alignment.trace_format import parse_blocks

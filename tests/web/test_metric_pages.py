@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from tests.web.conftest import csrf_of
-from tests.web.test_run_pages import START, RecordingQueue, aligned_with, carried_out, text_of
+from tests.web.run_pages_support import START, RecordingQueue, aligned_with, carried_out, text_of
 
 from rubricate import Rubricate
 from rubricate.domain.metrics import VersionOrigin

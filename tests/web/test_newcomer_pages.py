@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from tests.web.conftest import csrf_of
-from tests.web.test_run_pages import RecordingQueue, text_of
+from tests.web.run_pages_support import RecordingQueue, text_of
 
 from rubricate import Rubricate
 from rubricate.web.app import create_server_app

@@ -8,7 +8,7 @@ from contextlib import closing
 
 from fastapi.testclient import TestClient
 from tests.web.conftest import csrf_of
-from tests.web.test_run_pages import CUSTOM, HX, START, RecordingQueue
+from tests.web.run_pages_support import CUSTOM, HX, START, RecordingQueue
 
 from rubricate import Rubricate
 from rubricate.domain.alignment_runs import RunStatus

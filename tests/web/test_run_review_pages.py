@@ -12,14 +12,14 @@ from urllib.parse import quote
 from fastapi.testclient import TestClient
 from tests.api.test_run_rows_api import demo_row_ids
 from tests.service.test_accept_rules import DROPPED, run_with
-from tests.web.test_run_pages import CONFIRM, HX, figures, queue, text_of, web
+from tests.web.run_pages_support import CONFIRM, HX, figures, queue, text_of, web
 
 from rubricate import Rubricate
 from rubricate.demo import EVALUATION
 from rubricate.domain.alignment import Figure, GuidelineItem, Verification
 
 CUSTOM = "answer_helpfulness"
-__all__ = ["queue", "web"]  # fixtures shared with test_run_pages
+__all__ = ["queue", "web"]  # fixtures from run_pages_support
 
 
 def verified_with_rows(demo: Rubricate, **changes: object) -> tuple[str, dict[int, str]]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from tests.web.conftest import csrf_of
-from tests.web.test_run_pages import HX, aligned_with, text_of, verified
+from tests.web.run_pages_support import HX, aligned_with, text_of, verified
 
 from rubricate import Rubricate
 from rubricate.api.queueing import RunQueue

@@ -1,4 +1,5 @@
-"""A tiny DBOS worker for tests/runs/test_dbos_behaviour.py.
+"""A tiny DBOS worker for tests/runs/test_dbos_behaviour.py and test_dbos_endings.py (started
+by dbos_support.py).
 
     python worker.py SYSTEM_DATABASE_URL EXECUTOR_ID
 

@@ -1,0 +1,99 @@
+"""Shared by the test_reviewing*.py modules (reviewing, accepting and exporting).
+
+Aligned runs are made by hand here: a run is started as usual, then its record is given
+the status and the result the engine would have stored (``make_run``). The fixtures
+``demo`` (the demo evaluation) and ``judged`` (an evaluation judged with the built-in
+helpfulness) hold the rows such runs are of."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from rubricate import Rubricate
+from rubricate.demo import EVALUATION, build_demo
+from rubricate.domain.alignment import AlignmentResult, GuidelineItem
+from rubricate.domain.alignment_runs import RunStatus
+from rubricate.scoring import render_prompt
+from rubricate.store.runs import store_result
+from rubricate.store.tables import AlignmentRunRecord, utcnow
+
+CUSTOM = "answer_helpfulness"  # the demo's custom metric, 1-5
+BUILTIN = "helpfulness"
+G1 = "Penalise answers that promise refunds the policy does not allow."
+G2 = "Reward short answers that solve the problem."
+G3 = "Point to the help center article when one exists."
+
+
+def make_run(
+    rb: Rubricate,
+    metric: str,
+    evaluation: str,
+    guidelines: Sequence[str | GuidelineItem],
+    *,
+    status: RunStatus = RunStatus.ALIGNED,
+) -> str:
+    """A run of ``metric`` that ended with these guidelines (ids 1, 2, ...)."""
+    run = rb.alignment_runs.start(metric=metric, evaluations=[evaluation], delta=1)
+    items = [
+        g if isinstance(g, GuidelineItem) else GuidelineItem(id=i, text=g, row_ids=[1])
+        for i, g in enumerate(guidelines, start=1)
+    ]
+    result = AlignmentResult(engine="builtin:offline", guidelines=items, disagreements=12)
+    with rb.db.write() as session:
+        record = session.get(AlignmentRunRecord, run.id)
+        assert record is not None
+        record.status = status.value
+        if status is RunStatus.ALIGNED:
+            store_result(record, result)
+            record.disagreements = 12
+        if status.finished:
+            record.finished_at = utcnow()
+    return run.id
+
+
+@pytest.fixture
+def demo(rb: Rubricate) -> str:
+    build_demo(rb)
+    return EVALUATION
+
+
+def builtin_dataset(folder: Path) -> Path:
+    """Three rows judged with the built-in helpfulness (version 1), resolved by people."""
+    folder.mkdir(parents=True)
+    manifest = {
+        "name": folder.name,
+        "criteria": [{"name": BUILTIN, "scale": {"type": "ordinal", "min": 1, "max": 5}}],
+    }
+    (folder / "dataset.json").write_text(json.dumps(manifest), encoding="utf-8")
+    rows = [
+        {
+            "id": f"r{i}",
+            "input": f"question {i}",
+            "output": f"answer {i}",
+            "annotations": {BUILTIN: [{"annotator": "ana", "score": human}]},
+            "judge": {BUILTIN: {"score": judge, "metric_version": 1, "model": "fake:judge"}},
+            "resolved": {BUILTIN: {"value": human, "by": "user:ana"}},
+        }
+        for i, (judge, human) in enumerate([(5, 2), (4, 4), (1, 4)])
+    ]
+    lines = "\n".join(json.dumps(row) for row in rows) + "\n"
+    (folder / "rows.jsonl").write_text(lines, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def judged(rb: Rubricate, tmp_path: Path) -> str:
+    """An evaluation with judge results and resolutions for the built-in helpfulness."""
+    rb.import_path(builtin_dataset(tmp_path / "judged"), "judged")
+    return "judged"
+
+
+def system_of(prompt: str, guidelines: str, rb: Rubricate, ref: str) -> str:
+    scale = rb.metrics.version(ref).scale
+    return render_prompt(
+        prompt, input="q", output="a", context="c", guidelines=guidelines, scale=scale
+    ).system
