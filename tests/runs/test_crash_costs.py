@@ -22,10 +22,18 @@ from tests.runs.multi_worker_support import workers as workers
 
 from rubricate import Rubricate
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
-from rubricate.store.tables import JudgeResultRecord
+from rubricate.models.journal import SENT
+from rubricate.store.tables import JudgeResultRecord, RunCallRecord
 from rubricate.testing.fake_openai import FakeOpenAI, RunningFake
 
 ANSWERED = 20  # two batches of 8 saved, and 4 replies of the third journaled only
+
+
+def journaled_replies(rb: Rubricate, run_id: str) -> int:
+    """The run's calls whose reply is in its journal (not merely marked sent)."""
+    with rb.db.read() as session:
+        stored = session.scalars(select(RunCallRecord.reply).where(RunCallRecord.run_id == run_id))
+        return sum(1 for reply in stored if SENT not in reply)
 
 
 @pytest.fixture
@@ -43,6 +51,10 @@ def test_a_crashed_run_counts_every_request_the_provider_received_once(
     run_id = start(rb, "crash-costs")
     workers.wait(lambda: GATE.held("") == 4, 60, "the third batch half answered")
     workers.wait(lambda: rb.evaluation_runs.get(run_id).rows_done == 16, 30, "two batches")
+    # The journal writes replies in groups, milliseconds after they come in: kill only once
+    # the 4 answered are durable (a kill inside that window re-sends them, which is the
+    # crash the journal cannot cover, not the one this test is about).
+    workers.wait(lambda: journaled_replies(rb, run_id) == ANSWERED, 30, "4 replies journaled")
     workers.kill("w-a")
     GATE.open()
     workers.restart("w-a")
