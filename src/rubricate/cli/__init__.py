@@ -16,8 +16,8 @@ from rubricate.cli._lazy import MARKUP, LazyCommands
 # Each command's module loads when the command is used (or listed by --help).
 COMMANDS = {
     "demo": "rubricate.cli.demo:demo",
-    "import": "rubricate.cli.transfer:import_data",
-    "export": "rubricate.cli.transfer:export_data",
+    "import": "rubricate.cli._connectors:import_app",  # files, or `import langfuse`
+    "export": "rubricate.cli._connectors:export_app",
     "evaluate": "rubricate.cli.evaluate:evaluate",
     "worker": "rubricate.cli.worker:worker",
     "serve": "rubricate.cli.serve:serve",
