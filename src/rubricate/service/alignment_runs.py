@@ -39,15 +39,14 @@ from rubricate.store.alignment_runs import (
     runs_of_metric,
 )
 from rubricate.store.database import Database
-from rubricate.store.evaluation_runs import claim_run_id
 from rubricate.store.mapping import to_metric
+from rubricate.store.run_ids import claim_run_id
 from rubricate.store.runs import find_run as find_run  # re-exported for the use cases
 from rubricate.store.runs import load_run as load_run
 from rubricate.store.tables import (
     AlignmentRunEvaluationRecord,
     AlignmentRunRecord,
     EvaluationRecord,
-    EvaluationRunRecord,
     MetricRecord,
     MetricVersionRecord,
     utcnow,
@@ -92,13 +91,13 @@ class AlignmentRunService:
             metric_record, base, sources, params = self._checked(
                 session, metric, evaluations, delta, choices
             )
-            if run_id is not None:
-                claim_run_id(session, run_id, other_kind=EvaluationRunRecord)
-                if existing := session.get(AlignmentRunRecord, run_id):
-                    return _same_start(session, existing, metric_record, params)
+            run_id = run_id or uuid.uuid4().hex
+            repeated = not claim_run_id(session, run_id, "alignment")
+            if repeated and (existing := session.get(AlignmentRunRecord, run_id)):
+                return _same_start(session, existing, metric_record, params)
             check_sources(session, metric_record, sources)
             record = AlignmentRunRecord(
-                id=run_id or uuid.uuid4().hex,
+                id=run_id,
                 metric_id=metric_record.id,
                 base_version_id=base.id,
                 status=RunStatus.PENDING.value,

@@ -36,7 +36,6 @@ from rubricate.settings import Settings
 from rubricate.store.database import Database
 from rubricate.store.evaluation_runs import (
     check_not_being_aligned,
-    claim_run_id,
     evaluation_runs,
     failed_rows,
     find_evaluation_run,
@@ -44,8 +43,8 @@ from rubricate.store.evaluation_runs import (
 )
 from rubricate.store.evaluations import row_count
 from rubricate.store.mapping import to_evaluation_run, to_version
+from rubricate.store.run_ids import claim_run_id
 from rubricate.store.tables import (
-    AlignmentRunRecord,
     EvaluationRecord,
     EvaluationRunRecord,
     MetricVersionRecord,
@@ -109,16 +108,16 @@ class EvaluationRunService:
         params = _params(metric, temperature, seed)
         with self._db.write() as session:
             target = find_evaluation(session, evaluation)
-            if run_id is not None:
-                claim_run_id(session, run_id, other_kind=AlignmentRunRecord)
-                if existing := session.get(EvaluationRunRecord, run_id):
-                    return _same_start(existing, target.id, chosen, params)
+            run_id = run_id or uuid.uuid4().hex
+            repeated = not claim_run_id(session, run_id, "evaluation")
+            if repeated and (existing := session.get(EvaluationRunRecord, run_id)):
+                return _same_start(existing, target.id, chosen, params)
             check_not_being_aligned(session, target.id, target.name, version.metric_id)
             rows = row_count(session, target.id)
             if not rows:
                 raise InvalidInput(f"evaluation {evaluation!r} has no rows", field="evaluation")
             record = EvaluationRunRecord(
-                id=run_id or uuid.uuid4().hex,
+                id=run_id,
                 evaluation_id=target.id,
                 metric_version_id=version.id,
                 model=chosen,

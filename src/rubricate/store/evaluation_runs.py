@@ -1,17 +1,15 @@
-"""Evaluation runs in the database: finding one, claiming its id in the namespace runs
-share, the rows it has left to score, its failed rows and its counts."""
+"""Evaluation runs in the database: finding one, the rows it has left to score, its failed
+rows and its counts (its id is claimed in store/run_ids.py)."""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
 
-from sqlalchemy import and_, exists, func, select, text, tuple_
+from sqlalchemy import and_, exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from rubricate.domain.errors import Conflict, InvalidInput, NotFound
+from rubricate.domain.errors import InvalidInput, NotFound
 from rubricate.domain.evaluation_runs import RowError
-from rubricate.domain.names import check_run_id
 from rubricate.store.tables import (
     AlignmentRunEvaluationRecord,
     AlignmentRunRecord,
@@ -19,8 +17,6 @@ from rubricate.store.tables import (
     JudgeResultRecord,
     RowRecord,
 )
-
-RUN_ID_LOCKS = 7_426_003  # PostgreSQL advisory locks of run ids: (this, a hash of the id)
 
 
 def failed_rows(session: Session, run_id: str, *, limit: int) -> tuple[list[RowError], int]:
@@ -48,30 +44,6 @@ def result_counts(session: Session, run_id: str) -> tuple[int, int]:
         )
     ).one()
     return int(done), int(failed)
-
-
-def claim_run_id(
-    session: Session,
-    run_id: str,
-    *,
-    other_kind: type[AlignmentRunRecord] | type[EvaluationRunRecord],
-) -> None:
-    """Refuse a run id that a run of the other kind holds: evaluation and alignment runs
-    share one namespace of ids, since a run's journal (run_calls) and its workflow are keyed
-    by the id alone. On PostgreSQL the id is locked until the transaction ends, so that two
-    starts with one id cannot both insert (SQLite's write lock serializes them already)."""
-    check_run_id(run_id)  # the id becomes part of URLs and of the CLI's commands
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
-            {"space": RUN_ID_LOCKS, "key": zlib.crc32(run_id.encode()) & 0x7FFFFFFF},
-        )
-    if session.get(other_kind, run_id) is not None:
-        kind = "an alignment run" if other_kind is AlignmentRunRecord else "an evaluation run"
-        raise Conflict(
-            f"run id {run_id!r} is already used by {kind}: evaluation and alignment runs "
-            "share ids, so choose another"
-        )
 
 
 def evaluation_runs(session: Session, evaluation_id: int | None) -> list[EvaluationRunRecord]:

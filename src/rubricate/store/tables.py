@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Literal, cast, get_args
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     Dialect,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -68,6 +70,40 @@ def table_of(record: type[Base]) -> Table:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSONType}  # noqa: RUF012
+
+
+RunKind = Literal["alignment", "evaluation"]
+RUN_KINDS: tuple[RunKind, ...] = get_args(RunKind)
+
+
+class RunIdRecord(Base):
+    """The one namespace of run ids, since a run's journal (run_calls) and its workflow
+    are keyed by the id alone: a run's id is claimed here with its kind, in the
+    transaction that writes the run, and each kind's table points at (id, kind), so the
+    database itself refuses a run of another kind under a claimed id."""
+
+    __tablename__ = "run_ids"
+    __table_args__ = (
+        UniqueConstraint("id", "kind"),  # what the run tables' foreign keys point at
+        CheckConstraint(f"kind IN ({', '.join(repr(k) for k in RUN_KINDS)})", name="kind"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def run_kind_column(kind: RunKind) -> Mapped[str]:
+    """A run table's kind: one value per table, with the id its key in run_ids."""
+    return mapped_column(String(16), default=kind, server_default=kind)
+
+
+def run_id_claim(kind: RunKind) -> tuple[ForeignKeyConstraint, CheckConstraint]:
+    """A run table's rows are runs of ``kind`` whose id run_ids holds for that kind."""
+    return (
+        ForeignKeyConstraint(["id", "kind"], ["run_ids.id", "run_ids.kind"]),
+        CheckConstraint(f"kind = '{kind}'", name="kind"),
+    )
 
 
 class MetricRecord(Base):
@@ -136,9 +172,11 @@ class EvaluationRunRecord(Base):
     __tablename__ = "evaluation_runs"
     __table_args__ = (
         Index("ix_evaluation_runs_evaluation_created", "evaluation_id", "created_at"),
+        *run_id_claim("evaluation"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # also the idempotency key
+    kind: Mapped[str] = run_kind_column("evaluation")
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"))
     metric_version_id: Mapped[int] = mapped_column(ForeignKey("metric_versions.id"))
     model: Mapped[str] = mapped_column(String(200))
@@ -227,9 +265,13 @@ class ResolutionRecord(Base):
 
 class AlignmentRunRecord(Base):
     __tablename__ = "alignment_runs"
-    __table_args__ = (Index("ix_alignment_runs_metric_created", "metric_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_alignment_runs_metric_created", "metric_id", "created_at"),
+        *run_id_claim("alignment"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # also the idempotency key
+    kind: Mapped[str] = run_kind_column("alignment")
     metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
     base_version_id: Mapped[int] = mapped_column(ForeignKey("metric_versions.id"))
     status: Mapped[str] = mapped_column(String(16))
