@@ -9,6 +9,8 @@ import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -23,8 +25,9 @@ from rubricate.alignment.loading import (
 )
 from rubricate.alignment.split import Part, group_key, part_of
 from rubricate.alignment.tracing import build_trace, disagrees
+from rubricate.domain.alignment_runs import LOW_CONFIDENCE_DISAGREEMENTS
 from rubricate.domain.scale import Scale
-from rubricate.domain.traces import Direction, Trace
+from rubricate.domain.traces import Direction, ReviewerNote, Trace
 from rubricate.limits import DISAGREEMENTS_KEPT
 
 AGREEING_KEPT = 2000  # agreeing rows kept as a sample: contrast for distilling, and checks
@@ -36,6 +39,18 @@ class KeptRow:
     trace: Trace
     group: str
     part: Part
+
+
+class DataFigures(TypedDict):
+    """The figures of the data common to AlignmentResult and AlignmentPreview (which
+    name the agreeing rows apart: skipped by the run, counted by the preview)."""
+
+    rows_used: int
+    disagreements: int
+    missing_judge: int
+    missing_human: int
+    reviewer_alpha: float | None
+    low_confidence: bool
 
 
 @dataclass
@@ -59,6 +74,21 @@ class Collected:
         if self.disagreement_count:
             return self.lenient_count
         return sum(1 for k in self.disagreements if k.trace.direction is Direction.TOO_LENIENT)
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.disagreements_total < LOW_CONFIDENCE_DISAGREEMENTS
+
+    def figures(self, scale: Scale) -> DataFigures:
+        """What the rows hold, as a run's result and its preview both report it."""
+        return DataFigures(
+            rows_used=self.counts.usable,
+            disagreements=self.disagreements_total,
+            missing_judge=self.counts.missing_judge,
+            missing_human=self.counts.missing_human,
+            reviewer_alpha=self.reviewer_alpha(scale),
+            low_confidence=self.low_confidence,
+        )
 
     def reviewer_alpha(self, scale: Scale) -> float | None:
         level: stats.AlphaLevel = "interval" if scale.type == "interval" else "ordinal"
@@ -94,35 +124,20 @@ def collect(
             reviewers = notes.get(row.row_id, ())
             found.reviewer_units[tuple(sorted(n.score for n in reviewers))] += 1
             group = group_key(row.input)
+            make = partial(_kept_row, row, reviewers, group, seed)
             if disagrees(row.judge_score, row.human, delta):
                 found.disagreement_count += 1
                 found.lenient_count += row.judge_score > row.human
-                # Every disagreement up to the cap, then a uniform reservoir sample.
-                slot = (
-                    len(found.disagreements)
-                    if len(found.disagreements) < DISAGREEMENTS_KEPT
-                    else disagreement_sampler.randrange(found.disagreement_count)
+                _offer(
+                    found.disagreements,
+                    DISAGREEMENTS_KEPT,
+                    found.disagreement_count,
+                    disagreement_sampler,
+                    make,
                 )
-                if slot < DISAGREEMENTS_KEPT:
-                    kept = KeptRow(row, build_trace(row, reviewers), group, part_of(group, seed))
-                    if slot == len(found.disagreements):
-                        found.disagreements.append(kept)
-                    else:
-                        found.disagreements[slot] = kept
                 continue
             found.agreeing_count += 1
-            # Reservoir sampling: every agreeing row has the same chance to be kept.
-            slot = (
-                len(found.agreeing)
-                if len(found.agreeing) < AGREEING_KEPT
-                else sampler.randrange(found.agreeing_count)
-            )
-            if slot < AGREEING_KEPT:
-                kept = KeptRow(row, build_trace(row, reviewers), group, part_of(group, seed))
-                if slot == len(found.agreeing):
-                    found.agreeing.append(kept)
-                else:
-                    found.agreeing[slot] = kept
+            _offer(found.agreeing, AGREEING_KEPT, found.agreeing_count, sampler, make)
         done += len(page)
         if on_page is not None:
             on_page(done)
@@ -130,3 +145,27 @@ def collect(
     if found.disagreement_count > len(found.disagreements):  # sampled: back in row order
         found.disagreements.sort(key=lambda kept: kept.source.row_id)
     return found
+
+
+def _kept_row(
+    row: SourceRow, reviewers: tuple[ReviewerNote, ...], group: str, seed: int
+) -> KeptRow:
+    return KeptRow(row, build_trace(row, reviewers), group, part_of(group, seed))
+
+
+def _offer(
+    kept: list[KeptRow],
+    cap: int,
+    seen: int,
+    sampler: random.Random,
+    make: Callable[[], KeptRow],
+) -> None:
+    """Reservoir sampling of the ``seen``-th row: every row up to ``cap``, then each row
+    seen has the same chance to be among the ``cap`` kept (``make`` builds its trace only
+    when it is kept)."""
+    slot = len(kept) if len(kept) < cap else sampler.randrange(seen)
+    if slot < cap:
+        if slot == len(kept):
+            kept.append(make())
+        else:
+            kept[slot] = make()

@@ -19,7 +19,6 @@ from rubricate.domain.alignment import (
     parse_guidelines_text,
 )
 from rubricate.domain.alignment_runs import (
-    LOW_CONFIDENCE_DISAGREEMENTS,
     AlignmentRun,
     Phase,
     RunStatus,
@@ -161,7 +160,7 @@ class AlignmentEngine:
             run.id,
             disagreements=found.disagreements_total,
             agreeing=found.agreeing_count,
-            low_confidence=found.disagreements_total < LOW_CONFIDENCE_DISAGREEMENTS,
+            low_confidence=found.low_confidence,
         )
         return carried.model_copy(update={"prepared": True})
 
@@ -234,7 +233,7 @@ class AlignmentEngine:
             return Judge(judge, model, base, checkpoint, calls_left)
 
         if folds is not None:
-            chosen, proposed, report = await cross_fit.verify_folds(
+            checked = await cross_fit.verify_folds(
                 checker,
                 spending,
                 folds,
@@ -245,25 +244,24 @@ class AlignmentEngine:
                 delta=params.delta,
                 seed=params.seed,
             )
-            update = {"chosen": chosen, "proposed": proposed, "verification": report}
-            return carried.model_copy(update=update)
-        chosen, proposed, report = await verify(
-            checker(),
-            items,
-            found=found,
-            the_plan=the_plan,
-            distill_rows=distill_rows,
-            delta=params.delta,
-            seed=params.seed,
-        )
+        else:
+            checked = await verify(
+                checker(),
+                items,
+                found=found,
+                the_plan=the_plan,
+                distill_rows=distill_rows,
+                delta=params.delta,
+                seed=params.seed,
+            )
         # ``proposed`` comes back with each guideline's verdict (verified, or why dropped).
+        chosen, proposed, report = checked
         update = {"chosen": chosen, "proposed": proposed, "verification": report}
         return carried.model_copy(update=update)
 
     def _finish_stage(self, run: AlignmentRun, carried: Carried) -> Carried:
         found = self._collected(run, report=False)
         base = self._version(run.base_version_id)
-        counts = found.counts
         self._update(run.id, phase=Phase.FINALIZING, done=0, total=1)
         if carried.chosen is None or carried.proposed is None or carried.verification is None:
             raise RubricateError(f"run {run.id} reached its last stage without its earlier ones")
@@ -275,13 +273,8 @@ class AlignmentEngine:
             guidelines=carried.chosen,
             proposed=carried.proposed,
             notes=list(carried.notes),
-            rows_used=counts.usable,
-            disagreements=found.disagreements_total,
+            **found.figures(base.scale),
             agreeing_skipped=found.agreeing_count,
-            missing_judge=counts.missing_judge,
-            missing_human=counts.missing_human,
-            reviewer_alpha=found.reviewer_alpha(base.scale),
-            low_confidence=found.disagreements_total < LOW_CONFIDENCE_DISAGREEMENTS,
             verification=carried.verification,
             usage=usage,
         )

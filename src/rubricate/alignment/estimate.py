@@ -24,7 +24,7 @@ from rubricate.alignment.merging import MAX_NEW
 from rubricate.alignment.plan import plan
 from rubricate.alignment.reflection import planned_requests, run_setting
 from rubricate.alignment.split import Part
-from rubricate.domain.alignment_runs import LOW_CONFIDENCE_DISAGREEMENTS, AlignmentParams
+from rubricate.domain.alignment_runs import AlignmentParams
 from rubricate.domain.metrics import MetricVersion
 from rubricate.models import cost
 from rubricate.models.names import OFFLINE_ENGINE, parse_model_name
@@ -134,13 +134,8 @@ def estimate(
                 money = _add(money, model, tokens * calls, cost.ANSWER_TOKENS * calls, settings)
 
     return AlignmentPreview(
-        rows_used=counts.usable,
-        disagreements=found.disagreements_total,
+        **found.figures(base.scale),
         agreeing=found.agreeing_count,
-        missing_judge=counts.missing_judge,
-        missing_human=counts.missing_human,
-        reviewer_alpha=found.reviewer_alpha(base.scale),
-        low_confidence=found.disagreements_total < LOW_CONFIDENCE_DISAGREEMENTS,
         reflection_lm=params.reflection_lm,
         judge_model=params.judge_model,
         reflection_calls=reflection_calls,

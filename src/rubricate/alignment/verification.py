@@ -25,6 +25,7 @@ from rubricate.alignment.figures import agreement, paired_difference
 from rubricate.alignment.judging import Judged, judge_rows, numbered
 from rubricate.alignment.plan import Plan, plan
 from rubricate.alignment.split import Part
+from rubricate.domain.acceptance import format_difference
 from rubricate.domain.alignment import (
     MIN_TEST_ROWS,
     AgreementFigures,
@@ -365,13 +366,7 @@ def report_test(
 
 
 def _interval(report: Verification) -> str:
-    d = report.difference
-    if d is None or d.value is None:
-        return "no paired difference could be computed"
-    text = f"weighted kappa {d.value:+.3f}"
-    if d.low is not None and d.high is not None:
-        text += f", 95% interval {d.low:+.3f} to {d.high:+.3f}"
-    return text
+    return format_difference(report.difference, after_minus_before=False)
 
 
 def _summary(report: Verification) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from rubricate.api.auth import CallerUser, is_operator
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, listed_page
+from rubricate.api.paths import EvaluationName, MetricName
 from rubricate.api.roles import Access, requires
 from rubricate.api.schemas import (
     AgreementOut,
@@ -25,9 +26,6 @@ from rubricate.domain.errors import Forbidden
 from rubricate.domain.users import User
 
 router = APIRouter(prefix="/evaluations/{evaluation}/metrics/{metric}", tags=["annotations"])
-
-EvaluationName = Annotated[str, Path(min_length=1, max_length=200)]
-MetricName = Annotated[str, Path(min_length=1, max_length=100)]
 
 
 def acting_as(request: Request, caller: User, named: str | None, field: str) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, listed_page, page_of
+from rubricate.api.paths import EvaluationName
 from rubricate.api.roles import Access, requires
 from rubricate.api.schemas import (
     CoverageOut,
@@ -21,8 +22,6 @@ from rubricate.api.schemas import (
 from rubricate.domain.evaluations import Row
 
 router = APIRouter(prefix="/evaluations", tags=["evaluations"])
-
-EvaluationName = Annotated[str, Path(min_length=1, max_length=200)]
 
 
 def _row(row: Row) -> RowOut:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import difflib
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, page_of
+from rubricate.api.paths import MetricName, VersionNumber
 from rubricate.api.roles import Access, requires
 from rubricate.api.schemas import (
     MetricCreate,
@@ -28,9 +29,6 @@ from rubricate.service.prompt_export import EXPORT_FORMATS
 from rubricate.service.workspace import Rubricate
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
-
-MetricName = Annotated[str, Path(min_length=1, max_length=100, description="The metric's name.")]
-VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _out(summary: MetricSummary) -> MetricOut:

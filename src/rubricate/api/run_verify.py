@@ -3,17 +3,15 @@ edits, by a worker (the run stays Aligned; GET the run for the new figures)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from rubricate.api.errors import responses
+from rubricate.api.paths import RunIdPath
 from rubricate.api.queueing import Control, queued_message
 from rubricate.api.roles import Access, requires
 
 router = APIRouter(prefix="/alignment-runs", tags=["alignment runs"])
-RunIdPath = Annotated[str, Path(min_length=1, max_length=64, description="The run's id.")]
 
 
 class QueuedVerification(BaseModel):

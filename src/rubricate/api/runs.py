@@ -4,24 +4,23 @@ retry; for alignment runs also the review: edit, strike, restore, accept, reject
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Header, Query
 
 from rubricate.api.auth import Caller, CallerUser
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, page_of
+from rubricate.api.paths import GuidelineId, RunIdPath
 from rubricate.api.queueing import Control, queue_reply
 from rubricate.api.roles import Access, requires
 from rubricate.api.run_schemas import (
     AcceptIn,
     AcceptOut,
-    AlignmentParamsOut,
     AlignmentPreviewOut,
     AlignmentRunOut,
     AlignmentStart,
-    BudgetIO,
     CostEstimateOut,
     DroppedGuidelineOut,
     EvaluationRunEstimateIn,
@@ -47,8 +46,6 @@ if TYPE_CHECKING:
 evaluation_runs = APIRouter(prefix="/evaluation-runs", tags=["evaluation runs"])
 alignment_runs = APIRouter(prefix="/alignment-runs", tags=["alignment runs"])
 
-RunIdPath = Annotated[str, Path(min_length=1, max_length=64, description="The run's id.")]
-GuidelineId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The guideline's id.")]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -71,53 +68,32 @@ def _run_id(header: str | None, body: str | None) -> str | None:
 
 def _alignment_out(run: AlignmentRun, rb: Rubricate | None = None) -> AlignmentRunOut:
     """The run; with ``rb``, also the user's ids of the rows its result names (one read)."""
-    params = run.params
     result = run.result
     refs = rb.alignment_runs.result_rows(result) if rb is not None else {}
-    return AlignmentRunOut(
-        id=run.id,
-        metric=run.metric,
-        base_version_id=run.base_version_id,
-        status=run.status,
-        params=AlignmentParamsOut(
-            delta=params.delta,
-            reflection_lm=params.reflection_lm,
-            judge_model=params.judge_model,
-            budget=BudgetIO.model_validate(params.budget),
-            seed=params.seed,
-        ),
-        evaluations=list(run.evaluations),
-        created_at=run.created_at,
-        phase=run.phase,
-        progress_done=run.progress_done,
-        progress_total=run.progress_total,
-        disagreements=run.disagreements,
-        agreeing_skipped=run.agreeing_skipped,
-        missing_skipped=run.missing_skipped,
-        low_confidence=run.low_confidence,
-        result=run.result,
-        error=run.error,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        accepted_version_id=run.accepted_version_id,
-        row_refs=[RowRefOut.model_validate(ref) for ref in refs.values()],
-        dropped=[DroppedGuidelineOut.model_validate(d) for d in dropped_guidelines(result)]
-        if result
-        else [],
-        nothing_to_accept=nothing_to_accept(run.id, result) if result else None,
-        unverified=unverified_reason(result) if result else None,
+    return AlignmentRunOut.model_validate(run).model_copy(
+        update={
+            "row_refs": [RowRefOut.model_validate(ref) for ref in refs.values()],
+            "dropped": [DroppedGuidelineOut.model_validate(d) for d in dropped_guidelines(result)]
+            if result
+            else [],
+            "nothing_to_accept": nothing_to_accept(run.id, result) if result else None,
+            "unverified": unverified_reason(result) if result else None,
+        }
     )
+
+
+# A route that queues a run: 202 Accepted, or why it could not be queued.
+_QUEUES: dict[str, Any] = {
+    "dependencies": [requires(Access.REVIEWER)],
+    "status_code": 202,
+    "responses": responses(404, 409, 503),
+}
 
 
 # -- evaluation runs -----------------------------------------------------------------------
 
 
-@evaluation_runs.post(
-    "",
-    dependencies=[requires(Access.REVIEWER)],
-    status_code=202,
-    responses=responses(404, 409, 503),
-)
+@evaluation_runs.post("", **_QUEUES)
 def start_evaluation_run(
     rb: Workspace,
     control: Control,
@@ -197,12 +173,7 @@ def cancel_evaluation_run(control: Control, run_id: RunIdPath) -> EvaluationRunO
     return EvaluationRunOut.model_validate(control.evaluation.cancel(run_id))
 
 
-@evaluation_runs.post(
-    "/{run_id}/retry",
-    dependencies=[requires(Access.REVIEWER)],
-    status_code=202,
-    responses=responses(404, 409, 503),
-)
+@evaluation_runs.post("/{run_id}/retry", **_QUEUES)
 def retry_evaluation_run(control: Control, run_id: RunIdPath) -> QueuedEvaluationRun:
     """An Error run, queued again: it scores only the rows it had not scored."""
     run = control.evaluation.retry(run_id)
@@ -227,12 +198,7 @@ def _choices(body: AlignmentStart) -> RunChoices:
     }
 
 
-@alignment_runs.post(
-    "",
-    dependencies=[requires(Access.REVIEWER)],
-    status_code=202,
-    responses=responses(404, 409, 503),
-)
+@alignment_runs.post("", **_QUEUES)
 def start_alignment_run(
     rb: Workspace, control: Control, body: AlignmentStart, idempotency_key: IdempotencyKey = None
 ) -> QueuedAlignmentRun:
@@ -287,12 +253,7 @@ def cancel_alignment_run(rb: Workspace, control: Control, run_id: RunIdPath) -> 
     return _alignment_out(control.alignment.cancel(run_id), rb)
 
 
-@alignment_runs.post(
-    "/{run_id}/retry",
-    dependencies=[requires(Access.REVIEWER)],
-    status_code=202,
-    responses=responses(404, 409, 503),
-)
+@alignment_runs.post("/{run_id}/retry", **_QUEUES)
 def retry_alignment_run(rb: Workspace, control: Control, run_id: RunIdPath) -> QueuedAlignmentRun:
     """An Error run, queued again; the model calls it had finished are replayed."""
     run = control.alignment.retry(run_id)

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi import Path as PathParam
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
+from rubricate.api.paths import EvaluationName
 from rubricate.api.roles import Access, requires
 from rubricate.api.schemas import ImportKind, ImportReportOut
 from rubricate.api.uploads import Upload, import_upload
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 router = APIRouter(prefix="/evaluations", tags=["import and export"])
 
-EvaluationName = Annotated[str, PathParam(min_length=1, max_length=200)]
 SPOOL = 8 * 1024 * 1024  # an upload past this goes to a temporary file, not memory
 
 _UPLOAD_BODY: dict[str, Any] = {

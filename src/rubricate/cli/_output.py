@@ -10,10 +10,10 @@ import enum
 import json
 import math
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console, RenderableType
@@ -22,6 +22,8 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from rich.progress import Progress
+
+T = TypeVar("T")
 
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print JSON (for scripts) instead of tables.")
@@ -106,6 +108,19 @@ def jsonable(value: Any) -> Any:
 def print_json(value: Any) -> None:
     text = json.dumps(jsonable(value), indent=2, ensure_ascii=False, allow_nan=False)
     sys.stdout.write(text + "\n")
+
+
+def emit(value: T, json_output: bool, for_people: Callable[[T], RenderableType]) -> None:
+    """``value`` as JSON for scripts, or what ``for_people`` makes of it: a line (``str``
+    or ``Text``) said, anything else (a table) shown."""
+    if json_output:
+        print_json(value)
+        return
+    shown = for_people(value)
+    if isinstance(shown, str | Text):
+        say(shown)
+    else:
+        show(shown)
 
 
 def table(title: str | None, *columns: str, numeric: Iterable[str] = ()) -> Table:

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from rubricate.cli._output import print_json, say
+from rubricate.cli._common import workspace
+from rubricate.cli._output import JsonFlag, print_json, say
 
 if TYPE_CHECKING:
     from rubricate import Rubricate
@@ -73,11 +75,27 @@ def queued_line(control: RunControl, run_id: str, here: str) -> str:
     )
 
 
-def retry_queued(rb: Rubricate, kind: Kind, run_id: str, *, json_output: bool) -> None:
-    """`retry` without --wait: an Error run queued again for a worker."""
-    control = run_control(rb)
-    run = _runs(control, kind).retry(run_id)
-    report_queued(control, kind, run, queued=True, json_output=json_output)
+# Retries the run in this process and carries it out: (workspace, run id, --json).
+RetryHere = Callable[["Rubricate", str, bool], None]
+
+
+def retry_command(kind: Kind, here: RetryHere, summary: str) -> Callable[..., None]:
+    """`align retry` and `evaluation-runs retry`, one command for both kinds: an Error
+    run queued again for a worker, or with --wait retried and carried out here."""
+
+    def retry(
+        ctx: typer.Context, run_id: RunId, wait: WaitHere = False, json_output: JsonFlag = False
+    ) -> None:
+        rb = workspace(ctx)
+        if wait:
+            here(rb, run_id, json_output)
+            return
+        control = run_control(rb)
+        run = _runs(control, kind).retry(run_id)
+        report_queued(control, kind, run, queued=True, json_output=json_output)
+
+    retry.__doc__ = summary  # typer's help text
+    return retry
 
 
 def cancel_and_report(rb: Rubricate, kind: Kind, run_id: str, *, json_output: bool) -> None:

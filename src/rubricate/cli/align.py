@@ -16,10 +16,10 @@ from rubricate.cli._output import (
     JsonFlag,
     add_row,
     counted,
+    emit,
     print_json,
     progress_bar,
     say,
-    show,
     table,
     when,
 )
@@ -27,10 +27,9 @@ from rubricate.cli._queue import (
     CacheFlag,
     IdempotencyKey,
     RunId,
-    WaitHere,
     cancel_and_report,
     report_queued,
-    retry_queued,
+    retry_command,
     run_control,
 )
 from rubricate.cli.align_show import report_run
@@ -38,6 +37,7 @@ from rubricate.domain.alignment_runs import AlignmentRun, Budget, Phase, RunStat
 from rubricate.models.cost import format_cost
 
 if TYPE_CHECKING:  # the engine loads pydantic-ai and SciPy: only when a command runs
+    from rubricate import Rubricate
     from rubricate.alignment.engine import Progress as ProgressCallback
     from rubricate.alignment.estimate import AlignmentPreview
 
@@ -103,16 +103,13 @@ def start(
         else:
             show_preview(preview)
         return
-    if not wait:
+    run = rb.alignment_runs.start(run_id=run_id, **options)  # type: ignore[arg-type]
+    if wait:
+        carry_out(rb, run.id, cache=cache, json_output=json_output)
+    else:
         control = run_control(rb)
-        run = rb.alignment_runs.start(run_id=run_id, **options)  # type: ignore[arg-type]
         queued = control.alignment.queue(run)
         report_queued(control, "alignment", run, queued=queued, json_output=json_output)
-        return
-    run = rb.alignment_runs.start(run_id=run_id, **options)  # type: ignore[arg-type]
-    with phase_progress(quiet=json_output) as progress:
-        run = rb.alignment_runs.run(run.id, cache=cache, progress=progress)
-    report_run(rb, run, json_output=json_output)
 
 
 @app.command("run")
@@ -123,20 +120,14 @@ def run_command(
     json_output: JsonFlag = False,
 ) -> None:
     """Carry out a Pending run in this process and wait for it."""
-    with phase_progress(quiet=json_output) as progress:
-        rb = workspace(ctx)
-        run = rb.alignment_runs.run(run_id, cache=cache, progress=progress)
-    report_run(rb, run, json_output=json_output)
+    carry_out(workspace(ctx), run_id, cache=cache, json_output=json_output)
 
 
 @app.command("list")
 def list_runs(ctx: typer.Context, metric: Metric, json_output: JsonFlag = False) -> None:
     """A metric's alignment runs, newest first."""
     runs = workspace(ctx).alignment_runs.list(metric)
-    if json_output:
-        print_json(runs)
-        return
-    show(runs_table(metric, runs))
+    emit(runs, json_output, lambda listed: runs_table(metric, listed))
 
 
 @app.command("show")
@@ -153,21 +144,24 @@ def cancel(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False) -> 
     cancel_and_report(workspace(ctx), "alignment", run_id, json_output=json_output)
 
 
-@app.command("retry")
-def retry(
-    ctx: typer.Context,
-    run_id: RunId,
-    wait: WaitHere = False,
-    json_output: JsonFlag = False,
-) -> None:
-    """Try an Error run again: its finished model calls are replayed, not paid again."""
-    rb = workspace(ctx)
-    if not wait:
-        retry_queued(rb, "alignment", run_id, json_output=json_output)
-        return
-    run = rb.alignment_runs.retry(run_id)
+def _retry_here(rb: Rubricate, run_id: str, json_output: bool) -> None:
+    carry_out(rb, rb.alignment_runs.retry(run_id).id, json_output=json_output)
+
+
+app.command("retry")(
+    retry_command(
+        "alignment",
+        _retry_here,
+        "Try an Error run again: its finished model calls are replayed, not paid again.",
+    )
+)
+
+
+def carry_out(rb: Rubricate, run_id: str, *, cache: bool | None = None, json_output: bool) -> None:
+    """`align run`, `align start --wait` and `align retry --wait`: the run carried out in
+    this process, its phases on a bar, then reported."""
     with phase_progress(quiet=json_output) as progress:
-        run = rb.alignment_runs.run(run.id, progress=progress)
+        run = rb.alignment_runs.run(run_id, cache=cache, progress=progress)
     report_run(rb, run, json_output=json_output)
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.text import Text
@@ -123,28 +124,32 @@ def edit_guideline(
     _reviewed(edited, f"Edited guideline {guideline} of run {edited.id}.", json_output)
 
 
-def strike(
-    ctx: typer.Context,
-    run: RunId,
-    guideline: GuidelineId,
-    by: By = None,
-    json_output: JsonFlag = False,
-) -> None:
-    """Strike one guideline of an Aligned run: an accept leaves it out (restore undoes it)."""
-    struck = workspace(ctx).reviews.strike(run, guideline, by=by)
-    _reviewed(struck, f"Struck guideline {guideline} of run {struck.id}.", json_output)
+def _guideline_mark(
+    action: Literal["strike", "restore"], done: str, summary: str
+) -> Callable[..., None]:
+    """`align strike` and `align restore`, one command for both marks."""
+
+    def command(
+        ctx: typer.Context,
+        run: RunId,
+        guideline: GuidelineId,
+        by: By = None,
+        json_output: JsonFlag = False,
+    ) -> None:
+        reviews = workspace(ctx).reviews
+        marked: AlignmentRun = getattr(reviews, action)(run, guideline, by=by)
+        _reviewed(marked, f"{done} guideline {guideline} of run {marked.id}.", json_output)
+
+    command.__doc__ = summary  # typer's help text
+    return command
 
 
-def restore(
-    ctx: typer.Context,
-    run: RunId,
-    guideline: GuidelineId,
-    by: By = None,
-    json_output: JsonFlag = False,
-) -> None:
-    """Restore a struck guideline of an Aligned run."""
-    restored = workspace(ctx).reviews.restore(run, guideline, by=by)
-    _reviewed(restored, f"Restored guideline {guideline} of run {restored.id}.", json_output)
+strike = _guideline_mark(
+    "strike",
+    "Struck",
+    "Strike one guideline of an Aligned run: an accept leaves it out (restore undoes it).",
+)
+restore = _guideline_mark("restore", "Restored", "Restore a struck guideline of an Aligned run.")
 
 
 def _reviewed(run: AlignmentRun, line: str, json_output: bool) -> None:

@@ -11,6 +11,7 @@ from rubricate.cli._output import (
     JsonFlag,
     add_row,
     counted,
+    emit,
     figure,
     percent,
     print_json,
@@ -64,10 +65,7 @@ def resolve(
     """Resolve reviewers' disagreements in bulk with a policy; rows it cannot decide stay
     unresolved for an admin."""
     report = workspace(ctx).annotations.resolve(evaluation, metric, policy, replace=replace)
-    if json_output:
-        print_json(report)
-        return
-    say(resolve_summary(evaluation, metric, report))
+    emit(report, json_output, lambda done: resolve_summary(evaluation, metric, done))
 
 
 def resolve_summary(evaluation: str, metric: str, report: ResolveReport) -> str:

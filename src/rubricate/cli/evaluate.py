@@ -16,6 +16,7 @@ from rubricate.cli._output import (
     JsonFlag,
     add_row,
     counted,
+    emit,
     print_json,
     progress_bar,
     say,
@@ -27,15 +28,15 @@ from rubricate.cli._queue import (
     CacheFlag,
     IdempotencyKey,
     RunId,
-    WaitHere,
     cancel_and_report,
     report_queued,
-    retry_queued,
+    retry_command,
     run_control,
 )
 from rubricate.models.cost import format_cost
 
 if TYPE_CHECKING:  # the scoring service loads pydantic-ai: only when a command runs
+    from rubricate import Rubricate
     from rubricate.domain.evaluation_runs import EvaluationRun
     from rubricate.service.evaluating import CostEstimate
     from rubricate.service.evaluating import Progress as ProgressCallback
@@ -79,10 +80,7 @@ def evaluate(
     rb = workspace(ctx)
     if dry_run:
         estimate = rb.evaluation_runs.estimate(metric=metric, evaluation=evaluation, model=model)
-        if json_output:
-            print_json(estimate)
-        else:
-            say(estimate_line(estimate))
+        emit(estimate, json_output, estimate_line)
         return
     options = {
         "metric": metric,
@@ -92,13 +90,25 @@ def evaluate(
         "seed": seed,
         "run_id": run_id,
     }
-    if not wait:
+    run = rb.evaluation_runs.start(**options)  # type: ignore[arg-type]
+    if wait:
+        score_here(rb, run, concurrency=concurrency, cache=cache, json_output=json_output)
+    else:
         control = run_control(rb)
-        run = rb.evaluation_runs.start(**options)  # type: ignore[arg-type]
         queued = control.evaluation.queue(run)
         report_queued(control, "evaluation", run, queued=queued, json_output=json_output)
-        return
-    run = rb.evaluation_runs.start(**options)  # type: ignore[arg-type]
+
+
+def score_here(
+    rb: Rubricate,
+    run: EvaluationRun,
+    *,
+    concurrency: int | None = None,
+    cache: bool | None = None,
+    json_output: bool,
+) -> None:
+    """`evaluate --wait`, `evaluation-runs run` and `retry --wait`: the run carried out
+    in this process, its rows on a bar, then reported."""
     with scoring_progress(run, quiet=json_output) as progress:
         run = rb.evaluation_runs.run(
             run.id, concurrency=concurrency, cache=cache, progress=progress
@@ -116,10 +126,7 @@ def estimate_line(estimate: CostEstimate) -> str:
 
 def report_run(run: EvaluationRun, *, json_output: bool) -> None:
     """A run as JSON for scripts, or its one-paragraph summary for people."""
-    if json_output:
-        print_json(run)
-    else:
-        say(run_summary(run))
+    emit(run, json_output, run_summary)
 
 
 def run_summary(run: EvaluationRun) -> Text:
@@ -153,11 +160,7 @@ def list_runs(
     json_output: JsonFlag = False,
 ) -> None:
     """List evaluation runs, newest first."""
-    runs = workspace(ctx).evaluation_runs.list(evaluation)
-    if json_output:
-        print_json(runs)
-        return
-    show(runs_table(runs))
+    emit(workspace(ctx).evaluation_runs.list(evaluation), json_output, runs_table)
 
 
 def runs_table(runs: list[EvaluationRun]) -> Table:
@@ -223,25 +226,17 @@ def cancel_run(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False)
 def run_here(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False) -> None:
     """Carry out a Pending (or interrupted) run in this process and wait for it."""
     rb = workspace(ctx)
-    run = rb.evaluation_runs.get(run_id)
-    with scoring_progress(run, quiet=json_output) as progress:
-        run = rb.evaluation_runs.run(run_id, progress=progress)
-    report_run(run, json_output=json_output)
+    score_here(rb, rb.evaluation_runs.get(run_id), json_output=json_output)
 
 
-@app.command("retry")
-def retry(
-    ctx: typer.Context,
-    run_id: RunId,
-    wait: WaitHere = False,
-    json_output: JsonFlag = False,
-) -> None:
-    """Try an Error run again: rows already scored are kept, finished calls replayed."""
-    rb = workspace(ctx)
-    if not wait:
-        retry_queued(rb, "evaluation", run_id, json_output=json_output)
-        return
-    run = rb.evaluation_runs.retry(run_id)
-    with scoring_progress(run, quiet=json_output) as progress:
-        run = rb.evaluation_runs.run(run.id, progress=progress)
-    report_run(run, json_output=json_output)
+def _retry_here(rb: Rubricate, run_id: str, json_output: bool) -> None:
+    score_here(rb, rb.evaluation_runs.retry(run_id), json_output=json_output)
+
+
+app.command("retry")(
+    retry_command(
+        "evaluation",
+        _retry_here,
+        "Try an Error run again: rows already scored are kept, finished calls replayed.",
+    )
+)

@@ -9,7 +9,17 @@ from rich.table import Table
 from rich.text import Text
 
 from rubricate.cli._common import workspace
-from rubricate.cli._output import JsonFlag, add_row, counted, print_json, say, show, table, when
+from rubricate.cli._output import (
+    JsonFlag,
+    add_row,
+    counted,
+    emit,
+    print_json,
+    say,
+    show,
+    table,
+    when,
+)
 
 if TYPE_CHECKING:
     from rubricate.domain.evaluations import Evaluation
@@ -26,11 +36,7 @@ Name = Annotated[str, typer.Argument(help="The evaluation's name.", show_default
 @app.command("list")
 def list_evaluations(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     """List every evaluation: source, rows, whether it is completed, when it was created."""
-    evaluations = workspace(ctx).evaluations.list()
-    if json_output:
-        print_json(evaluations)
-        return
-    show(evaluations_table(evaluations))
+    emit(workspace(ctx).evaluations.list(), json_output, evaluations_table)
 
 
 def evaluations_table(evaluations: list[Evaluation]) -> Table:

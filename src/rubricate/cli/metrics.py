@@ -14,6 +14,7 @@ from rubricate.cli._common import workspace
 from rubricate.cli._output import (
     JsonFlag,
     add_row,
+    emit,
     print_json,
     say,
     show,
@@ -49,11 +50,7 @@ PromptFile = Annotated[
 @app.command("list")
 def list_metrics(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     """List every metric, built-in and custom, with its active version and scale."""
-    summaries = workspace(ctx).metrics.list()
-    if json_output:
-        print_json(summaries)
-        return
-    show(metrics_table(summaries))
+    emit(workspace(ctx).metrics.list(), json_output, metrics_table)
 
 
 def metrics_table(summaries: list[MetricSummary]) -> Table:

@@ -14,7 +14,7 @@ import typer
 from rubricate.cli._common import workspace
 from rubricate.cli._otel import export_summary as otel_export_summary
 from rubricate.cli._otel import import_otel, otel_skipped
-from rubricate.cli._output import JsonFlag, counted, print_json, progress_bar, say
+from rubricate.cli._output import JsonFlag, counted, emit, print_json, progress_bar, say
 from rubricate.domain.errors import RubricateError
 
 if TYPE_CHECKING:
@@ -116,10 +116,7 @@ def import_data(
                 dry_run=dry_run,
             )
         source = str(path)
-    if json_output:
-        print_json(report)
-        return
-    say(import_summary(source, report))
+    emit(report, json_output, lambda done: import_summary(source, done))
 
 
 @contextmanager

@@ -93,10 +93,13 @@ def paired_difference(check: Verification) -> str:
     return format_difference(check.difference)
 
 
-def format_difference(d: Figure | None) -> str:
+def format_difference(d: Figure | None, *, after_minus_before: bool = True) -> str:
+    """The paired difference in weighted kappa and its interval; ``after_minus_before``
+    says which way it was taken (a sentence that says so already leaves it out)."""
     if d is None or d.value is None:
         return "no paired difference could be computed"
-    text = f"weighted kappa {d.value:+.3f} after minus before"
+    way = " after minus before" if after_minus_before else ""
+    text = f"weighted kappa {d.value:+.3f}{way}"
     if d.low is not None and d.high is not None:
         text += f", 95% interval {d.low:+.3f} to {d.high:+.3f}"
     return text

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from rubricate.domain.errors import Conflict
+from rubricate.domain.run_status import RunState
 
 if TYPE_CHECKING:  # pydantic models; the CLI reads Budget and RunStatus at start-up
     from rubricate.domain.alignment import AlignmentResult
@@ -15,20 +16,12 @@ if TYPE_CHECKING:  # pydantic models; the CLI reads Budget and RunStatus at star
 LOW_CONFIDENCE_DISAGREEMENTS = 10  # fewer than this: guidelines tend to be generic
 
 
-class RunStatus(StrEnum):
+class RunStatus(RunState):
     PENDING = "pending"
     RUNNING = "running"
     ALIGNED = "aligned"
     ERROR = "error"
     CANCELLED = "cancelled"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
-
-    @property
-    def finished(self) -> bool:
-        return self in {RunStatus.ALIGNED, RunStatus.ERROR, RunStatus.CANCELLED}
 
 
 class Phase(StrEnum):

@@ -5,30 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from rubricate.domain.errors import Conflict
+from rubricate.domain.run_status import RunState
 
 
-class EvaluationRunStatus(StrEnum):
+class EvaluationRunStatus(RunState):
     PENDING = "pending"
     RUNNING = "running"
     COMPLETED = "completed"
     ERROR = "error"
     CANCELLED = "cancelled"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
-
-    @property
-    def finished(self) -> bool:
-        return self in _FINISHED
-
-    @property
-    def in_flight(self) -> bool:
-        return self in {EvaluationRunStatus.PENDING, EvaluationRunStatus.RUNNING}
 
 
 _FINISHED = frozenset(

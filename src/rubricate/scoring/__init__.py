@@ -1,7 +1,7 @@
 """Scoring prompts: sandboxed templates, rendered with the row's text fenced off as data."""
 
+from rubricate.domain.builtin_prompts import GUIDELINES_SECTION
 from rubricate.scoring.render import (
-    GUIDELINES_SECTION,
     RenderedPrompt,
     ScaleView,
     check_template,

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from rubricate.domain.builtin_prompts import GUIDELINES_SECTION
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.metrics import MetricVersion
 from rubricate.scoring.guidelines import numbered_guidelines
-from rubricate.scoring.render import GUIDELINES_SECTION, scale_view
+from rubricate.scoring.render import scale_view
 from rubricate.scoring.template import compile_template, run_template
 
 _TRUSTED = frozenset({"guidelines", "scale"})  # known when exporting; row data is not

@@ -47,17 +47,6 @@ from rubricate.scoring.template import (
     run_template,
 )
 
-__all__ = [
-    "GUIDELINES_SECTION",
-    "RenderedPrompt",
-    "ScaleView",
-    "check_template",
-    "imported_prompt",
-    "render_prompt",
-    "scale_legend",
-    "scale_view",
-]
-
 _ALWAYS_SENT = ("input", "output")
 _OPTIONAL = ("context", "expected", "metadata", "guidelines")
 _SAMPLE_SCALE = Scale(

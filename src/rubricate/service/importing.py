@@ -95,25 +95,19 @@ def import_path(
     if files[0][0] == DATASET:
         manifest = read_manifest(files[0][1])
         files = files[1:]
-    try:
-        with db.write() as session, _fewer_collections():
-            report = ImportReport(evaluation)
-            evaluation_id, base = _evaluation(session, evaluation, description, manifest, report)
-            importer = Importer(session, evaluation_id, base, report, progress)
-            if manifest is not None:
-                criteria, document = manifest[0].criteria, manifest[1]
-                importer.writer.targets = {
-                    c.name: _criterion_metric(session, c, i, document, report)
-                    for i, c in enumerate(criteria)
-                }
-            for file_kind, file_path in files:
-                importer.run(file_kind, file_path, batch_size)
-            if dry_run:
-                report.dry_run = True
-                raise _DryRun(report)  # leaves the transaction: nothing is kept
-            return report
-    except _DryRun as done:
-        return done.report
+    report = ImportReport(evaluation)
+
+    def fill(importer: Importer) -> None:
+        if manifest is not None:
+            criteria, document = manifest[0].criteria, manifest[1]
+            importer.writer.targets = {
+                c.name: _criterion_metric(importer.session, c, i, document, report)
+                for i, c in enumerate(criteria)
+            }
+        for file_kind, file_path in files:
+            importer.run(file_kind, file_path, batch_size)
+
+    return _import(db, evaluation, report, fill, description, manifest, dry_run, progress)
 
 
 class _DryRun(Exception):
@@ -135,10 +129,25 @@ def import_records(
     ``fill`` hands them to the importer's batch writer. A dry run checks and counts
     everything, then rolls it all back."""
     check_evaluation_name(evaluation)
+    report = report or ImportReport(evaluation)
+    return _import(db, evaluation, report, fill, description, None, dry_run, progress)
+
+
+def _import(
+    db: Database,
+    evaluation: str,
+    report: ImportReport,
+    fill: Callable[[Importer], None],
+    description: str | None,
+    manifest: Manifested | None,
+    dry_run: bool,
+    progress: Progress | None,
+) -> ImportReport:
+    """One transaction: the evaluation found or made, ``fill`` writing its records; a
+    dry run rolls it all back."""
     try:
         with db.write() as session, _fewer_collections():
-            report = report or ImportReport(evaluation)
-            evaluation_id, base = _evaluation(session, evaluation, description, None, report)
+            evaluation_id, base = _evaluation(session, evaluation, description, manifest, report)
             fill(Importer(session, evaluation_id, base, report, progress))
             if dry_run:
                 report.dry_run = True

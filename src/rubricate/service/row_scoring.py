@@ -32,6 +32,7 @@ from rubricate.store.upsert import insert_ignoring_duplicates
 
 Progress = Callable[[int, int], None]  # rows done, rows in all
 SETTLE_SECONDS = 0.5  # after a fatal error, for calls already answered to be written
+_RowTask = asyncio.Task[tuple[dict[str, Any], cost.Tally]]  # one row's call: result, tally
 
 
 @dataclass
@@ -54,37 +55,25 @@ class RowScoring:
         progress: Progress | None,
         max_rows: int | None = None,
     ) -> None:
-        try:
-            await self._score_batches(run, version, client, progress, max_rows)
-        finally:
-            await client.aclose()  # on this loop, before asyncio.run closes it
-
-    async def _score_batches(
-        self,
-        run: EvaluationRun,
-        version: MetricVersion,
-        client: ModelClient,
-        progress: Progress | None,
-        max_rows: int | None = None,
-    ) -> None:
         """Rows stream through the calls: the next page of rows is started while the last
         page's calls finish (when fewer than twice the concurrency limit are left), so a
         page boundary never leaves the limit idle, and results are written as they come,
-        ``batch_size`` at a time with their counts. A cancel is seen at the next page."""
-        limit = client.limit_for(run.model)
-        batch_size = min(1024, max(64, 8 * limit), max_rows or 1024)
-        started = 0
-        low = min(batch_size, 2 * limit)  # rows in flight or queued before the next page
-        done = self.read(run.id).rows_done
-        if progress is not None:
-            progress(done, run.rows_total)
-        after: tuple[int, int] | None = None  # the last row started (position, id)
-        more = True
-        running: set[asyncio.Task[tuple[dict[str, Any], cost.Tally]]] = set()
-        finished: asyncio.Queue[asyncio.Task[tuple[dict[str, Any], cost.Tally]]] = asyncio.Queue()
-        results: list[dict[str, Any]] = []
-        tally = cost.Tally()
+        ``batch_size`` at a time with their counts. A cancel is seen at the next page.
+        The client is closed at the end, on this loop, before asyncio.run closes it."""
+        running: set[_RowTask] = set()
         try:
+            limit = client.limit_for(run.model)
+            batch_size = min(1024, max(64, 8 * limit), max_rows or 1024)
+            started = 0
+            low = min(batch_size, 2 * limit)  # rows in flight or queued before the next page
+            done = self.read(run.id).rows_done
+            if progress is not None:
+                progress(done, run.rows_total)
+            after: tuple[int, int] | None = None  # the last row started (position, id)
+            more = True
+            finished: asyncio.Queue[_RowTask] = asyncio.Queue()
+            results: list[dict[str, Any]] = []
+            tally = cost.Tally()
             while True:
                 if more and len(running) < low:
                     size = batch_size if max_rows is None else min(batch_size, max_rows - started)
@@ -135,9 +124,12 @@ class RowScoring:
                 if failures:  # a fatal error: the run stops, the other calls are cancelled
                     raise _first(failures)
         finally:
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+            try:
+                for task in running:
+                    task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+            finally:
+                await client.aclose()
 
     def _next_rows(
         self, run: EvaluationRun, after: tuple[int, int] | None, size: int

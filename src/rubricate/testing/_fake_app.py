@@ -167,9 +167,7 @@ class _FakeApp:
             return _error(500, f"the fake server's responder failed: {exc!r}")
         output = reply.text if tool is None else tool[1]
         prompt = "".join(message["content"] for message in request.messages)
-        body = wire.reply_body(
-            request.api,
-            request.raw,
+        answer = wire.Answer(
             number=next(fake._ids),
             model=request.model,
             text=reply.text,
@@ -177,7 +175,7 @@ class _FakeApp:
             input_tokens=reply.input_tokens or wire.estimate_tokens(prompt),
             output_tokens=reply.output_tokens or wire.estimate_tokens(output or ""),
         )
-        return JSONResponse(body)
+        return JSONResponse(wire.reply_body(request.api, request.raw, answer))
 
     async def _models(self, request: Request) -> Response:
         return JSONResponse(wire.models_list(self.fake.models))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 Json = dict[str, Any]
@@ -137,106 +138,77 @@ def _list(value: object) -> list[Json]:
 # --- building replies --------------------------------------------------------------------
 
 
-def reply_body(
-    api: str,
-    body: Json,
-    *,
-    number: int,
-    model: str,
-    text: str | None,
-    tool: tuple[str, str] | None,
-    input_tokens: int,
-    output_tokens: int,
-) -> Json:
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What one reply says, in either API: text, or one call of ``tool`` (name,
+    arguments); ``number`` makes its ids."""
+
+    number: int
+    model: str
+    text: str | None
+    tool: tuple[str, str] | None
+    input_tokens: int
+    output_tokens: int
+
+
+def reply_body(api: str, body: Json, answer: Answer) -> Json:
     """The reply of `api` ("chat" or "responses") to the request `body`."""
     if api == "chat":
-        return chat_completion(
-            number=number,
-            model=model,
-            text=text,
-            tool=tool,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-        )
-    return responses_response(
-        number=number,
-        body=body,
-        model=model,
-        text=text,
-        tool=tool,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-    )
+        return chat_completion(answer)
+    return responses_response(answer, body)
 
 
-def chat_completion(
-    *,
-    number: int,
-    model: str,
-    text: str | None,
-    tool: tuple[str, str] | None,
-    input_tokens: int,
-    output_tokens: int,
-) -> Json:
-    """A `chat.completion` with text content or one call of `tool` (name, arguments)."""
-    message: Json = {"role": "assistant", "content": text, "refusal": None}
-    if tool is not None:
-        name, arguments = tool
+def chat_completion(answer: Answer) -> Json:
+    """A `chat.completion` with text content or one call of a tool."""
+    message: Json = {"role": "assistant", "content": answer.text, "refusal": None}
+    if answer.tool is not None:
+        name, arguments = answer.tool
         message["tool_calls"] = [
             {
-                "id": f"call_fake{number:06d}",
+                "id": f"call_fake{answer.number:06d}",
                 "type": "function",
                 "function": {"name": name, "arguments": arguments},
             }
         ]
     return {
-        "id": f"chatcmpl-fake{number:06d}",
+        "id": f"chatcmpl-fake{answer.number:06d}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": model,
+        "model": answer.model,
         "choices": [
             {
                 "index": 0,
                 "message": message,
-                "finish_reason": "stop" if tool is None else "tool_calls",
+                "finish_reason": "stop" if answer.tool is None else "tool_calls",
                 "logprobs": None,
             }
         ],
         "usage": {
-            "prompt_tokens": input_tokens,
-            "completion_tokens": output_tokens,
-            "total_tokens": input_tokens + output_tokens,
+            "prompt_tokens": answer.input_tokens,
+            "completion_tokens": answer.output_tokens,
+            "total_tokens": answer.input_tokens + answer.output_tokens,
         },
         "system_fingerprint": "fake",
     }
 
 
-def responses_response(
-    *,
-    number: int,
-    body: Json,
-    model: str,
-    text: str | None,
-    tool: tuple[str, str] | None,
-    input_tokens: int,
-    output_tokens: int,
-) -> Json:
+def responses_response(answer: Answer, body: Json) -> Json:
     """A `response` object (status completed) with one output message or one function call."""
     output: Json
-    if tool is None:
+    if answer.tool is None:
         output = {
             "type": "message",
-            "id": f"msg_fake{number:06d}",
+            "id": f"msg_fake{answer.number:06d}",
             "role": "assistant",
             "status": "completed",
-            "content": [{"type": "output_text", "text": text or "", "annotations": []}],
+            "content": [{"type": "output_text", "text": answer.text or "", "annotations": []}],
         }
     else:
-        name, arguments = tool
+        name, arguments = answer.tool
         output = {
             "type": "function_call",
-            "id": f"fc_fake{number:06d}",
-            "call_id": f"call_fake{number:06d}",
+            "id": f"fc_fake{answer.number:06d}",
+            "call_id": f"call_fake{answer.number:06d}",
             "name": name,
             "arguments": arguments,
             "status": "completed",
@@ -244,12 +216,12 @@ def responses_response(
     now = time.time()
     instructions = body.get("instructions")
     return {
-        "id": f"resp_fake{number:06d}",
+        "id": f"resp_fake{answer.number:06d}",
         "object": "response",
         "created_at": now,
         "completed_at": now,
         "status": "completed",
-        "model": model,
+        "model": answer.model,
         "output": [output],
         "error": None,
         "incomplete_details": None,
@@ -262,11 +234,11 @@ def responses_response(
         "tools": body.get("tools") or [],
         "text": body.get("text") or {"format": {"type": "text"}},
         "usage": {
-            "input_tokens": input_tokens,
+            "input_tokens": answer.input_tokens,
             "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-            "output_tokens": output_tokens,
+            "output_tokens": answer.output_tokens,
             "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": input_tokens + output_tokens,
+            "total_tokens": answer.input_tokens + answer.output_tokens,
         },
     }
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from rubricate.api.deps import Workspace
+from rubricate.api.paths import EvaluationName
 from rubricate.api.roles import Access
 from rubricate.domain.errors import NotFound
 from rubricate.domain.evaluations import Evaluation
@@ -45,7 +46,6 @@ FIGURES_KEPT = 32  # figures with intervals kept for the same rows and scores (L
 _FIGURES: OrderedDict[tuple[str, float, tuple[Point, ...]], list[Shown]] = OrderedDict()
 _FIGURES_LOCK = threading.Lock()
 
-EvaluationName = Annotated[str, Path(min_length=1, max_length=200)]
 MetricField = Annotated[str, Form(min_length=1, max_length=100)]
 RowField = Annotated[str, Form(min_length=1, max_length=200)]
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from rubricate.api.deps import Workspace
+from rubricate.api.paths import MetricName, VersionNumber
 from rubricate.api.roles import Access
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.metrics import Metric, MetricVersion, active_version
@@ -22,7 +23,6 @@ from rubricate.web.templating import page
 
 router = APIRouter()
 
-MetricName = Annotated[str, Path(min_length=1, max_length=100)]
 MAX_PROMPT = 100_000
 MAX_OPEN = 20  # expanded runs a history refresh renders
 
@@ -238,7 +238,7 @@ EXPORT_SUFFIXES = {"text": "txt", "json": "json", "langfuse": "json", "promptfoo
 def export_version(
     rb: Workspace,
     name: MetricName,
-    number: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    number: VersionNumber,
     format: Annotated[str, Query(max_length=20)] = "text",
 ) -> Response:
     """A version's prompt as a file for another tool (the same export as `rubricate

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from rubricate.api.deps import Workspace
+from rubricate.api.paths import EvaluationName
 from rubricate.api.roles import Access
-from rubricate.web.pages.evaluations import EvaluationName, _context, _pick_metric, page_url
+from rubricate.web.pages.evaluations import _context, _pick_metric, page_url
 from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
 

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from rubricate.api.deps import Workspace
+from rubricate.api.paths import RunIdPath
 from rubricate.api.queueing import Control, Queue
 from rubricate.api.roles import Access
 from rubricate.web.pages.metrics import is_htmx
-from rubricate.web.pages.runs import Embedded, RunId, panel_response
+from rubricate.web.pages.runs import Embedded, panel_response
 from rubricate.web.session import CurrentUser, requires
 
 router = APIRouter()
@@ -24,7 +25,7 @@ def verify_again(
     user: CurrentUser,
     queue: Queue,
     control: Control,
-    run_id: RunId,
+    run_id: RunIdPath,
     embedded: Embedded = "",
 ) -> Response:
     """Queue the check; the panel then says "Verifying again…" and polls until it ends."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from rubricate.api.deps import Workspace
+from rubricate.api.paths import GuidelineId, MetricName, RunIdPath
 from rubricate.api.queueing import Control, Queue, RunQueue, queue_reply
 from rubricate.api.roles import Access
 from rubricate.domain.acceptance import UnverifiedRun
@@ -24,14 +25,12 @@ from rubricate.domain.users import User
 from rubricate.models.names import OFFLINE_ENGINE
 from rubricate.service.workspace import Rubricate
 from rubricate.web.alignment_view import RunView, alignment_sources, run_view
-from rubricate.web.pages.metrics import MetricName, is_htmx
+from rubricate.web.pages.metrics import is_htmx
 from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
 
 router = APIRouter()
 
-RunId = Annotated[str, Path(min_length=1, max_length=64)]
-GuidelineId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Sources = Annotated[list[str], Form(max_length=200)]
 ModelField = Annotated[str, Form(max_length=200)]
 DeltaField = Annotated[str, Form(max_length=40)]
@@ -217,7 +216,7 @@ def _render(
 
 @router.get("/alignment-runs/{run_id}", dependencies=[requires(Access.REVIEWER)])
 def run_page(
-    request: Request, rb: Workspace, user: CurrentUser, queue: Queue, run_id: RunId
+    request: Request, rb: Workspace, user: CurrentUser, queue: Queue, run_id: RunIdPath
 ) -> Response:
     view = run_view(rb, rb.alignment_runs.get(run_id))
     alive = queue.alive_workers() if view.run.status is RunStatus.PENDING else None
@@ -232,7 +231,7 @@ def run_panel(
     rb: Workspace,
     user: CurrentUser,
     queue: Queue,
-    run_id: RunId,
+    run_id: RunIdPath,
     embedded: Annotated[str, Query(max_length=1)] = "",
 ) -> Response:
     """The run's panel (polled while the run is in flight)."""
@@ -268,7 +267,7 @@ def _add_run_action(action: Literal["cancel", "retry"], doc: str) -> None:
         rb: Workspace,
         user: CurrentUser,
         control: Control,
-        run_id: RunId,
+        run_id: RunIdPath,
         embedded: Embedded = "",
     ) -> Response:
         runs = control.alignment
@@ -296,7 +295,7 @@ def edit(
     request: Request,
     rb: Workspace,
     user: CurrentUser,
-    run_id: RunId,
+    run_id: RunIdPath,
     guideline_id: GuidelineId,
     text: Annotated[str, Form(max_length=5000)],
     embedded: Embedded = "",
@@ -314,7 +313,7 @@ def mark_guideline(
     request: Request,
     rb: Workspace,
     user: CurrentUser,
-    run_id: RunId,
+    run_id: RunIdPath,
     guideline_id: GuidelineId,
     strike_or_restore: Literal["strike", "restore"],
     embedded: Embedded = "",
@@ -330,7 +329,7 @@ def accept(
     request: Request,
     rb: Workspace,
     user: CurrentUser,
-    run_id: RunId,
+    run_id: RunIdPath,
     merge: Annotated[str, Form(max_length=1)] = "",
     confirm_unverified: Annotated[str, Form(max_length=1)] = "",
     embedded: Embedded = "",
@@ -369,7 +368,7 @@ def reject(
     request: Request,
     rb: Workspace,
     user: CurrentUser,
-    run_id: RunId,
+    run_id: RunIdPath,
     embedded: Embedded = "",
 ) -> Response:
     """Admins only: the run's guidelines are not wanted; the run stays, as history."""
