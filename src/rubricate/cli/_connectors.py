@@ -17,10 +17,12 @@ COMMANDS = {
     "import": {
         FILES: "rubricate.cli.transfer:import_data",
         "langfuse": "rubricate.cli.langfuse:import_langfuse",
+        "mlflow": "rubricate.cli.mlflow:import_mlflow",
     },
     "export": {
         FILES: "rubricate.cli.transfer:export_data",
         "langfuse": "rubricate.cli.langfuse:export_langfuse",
+        "mlflow": "rubricate.cli.mlflow:export_mlflow",
     },
 }
 

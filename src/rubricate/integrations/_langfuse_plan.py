@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from rubricate.domain.errors import InvalidInput, NotFound
 from rubricate.domain.scale import Scale
+from rubricate.integrations._import_write import ConnectorPlan
 from rubricate.integrations._langfuse_http import LangfuseClient, LangfuseNotFound
 from rubricate.integrations._langfuse_models import (
     ANNOTATION,
@@ -72,32 +73,9 @@ class ImportRequest:
 
 
 @dataclass
-class Plan:
-    scale: Scale
-    create_metric: bool
-    description: str  # of a metric created by this import
-    rows: list[FlatRow] = field(default_factory=list)  # traces not yet in the evaluation
-    known: list[str] = field(default_factory=list)  # traces already in it that scores name
-    annotations: list[tuple[LfScore, FlatAnnotation]] = field(default_factory=list)
-    judged: list[tuple[LfScore, FlatJudgeResult]] = field(default_factory=list)
+class Plan(ConnectorPlan[LfScore]):
     scores_read: int = 0
     traces_fetched: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-
-    def trace_ids(self) -> list[str]:
-        """The traces the annotations and judge results score, each once, in order."""
-        found = [r.row_id for _, r in self.annotations] + [r.row_id for _, r in self.judged]
-        return list(dict.fromkeys(found))
-
-    def drop(self, unusable: dict[str, str]) -> None:
-        """Leave out the scores of unusable traces, counting them by the reason."""
-        for trace_id in [r.row_id for _, r in self.annotations] + [
-            r.row_id for _, r in self.judged
-        ]:
-            if trace_id in unusable:
-                self.skipped[unusable[trace_id]] += 1
-        self.annotations = [(s, r) for s, r in self.annotations if r.row_id not in unusable]
-        self.judged = [(s, r) for s, r in self.judged if r.row_id not in unusable]
 
 
 def parse_time(value: str | datetime | None, option: str) -> datetime | None:

@@ -1,0 +1,198 @@
+"""`rubricate import mlflow` and `rubricate export mlflow`: thin commands over
+rubricate.integrations.mlflow, with a progress bar and summaries. mlflow itself loads only
+when a command runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from rubricate.cli._common import workspace
+from rubricate.cli._output import JsonFlag, counted, print_json, progress_bar, say
+from rubricate.cli.transfer import import_summary
+
+if TYPE_CHECKING:
+    from rubricate.integrations.mlflow import MlflowImportReport, MlflowPromptReport
+
+CHANGES_SHOWN = 20
+
+
+def import_mlflow(
+    ctx: typer.Context,
+    experiment: Annotated[
+        str,
+        typer.Option(help="The MLflow experiment, by its name or its id.", show_default=False),
+    ],
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            help="The feedback to import: its HUMAN assessments become annotations "
+            "(reviewer: the source id), its LLM_JUDGE ones judge results. Default: rows only."
+        ),
+    ] = None,
+    evaluation: Annotated[
+        str | None,
+        typer.Option(
+            "--evaluation", "-e", help="The evaluation to import into. Default: mlflow-EXPERIMENT."
+        ),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            "-m",
+            help="The metric the feedback goes under. Default: the judge's name; created "
+            "with a scale read from the values when missing.",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TIME",
+            help="Only traces started at or after TIME (ISO 8601: 2025-05-01, "
+            "2025-05-01T12:00Z; UTC unless a zone is given).",
+        ),
+    ] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="The MLflow tracking server or store (http://..., sqlite:///mlflow.db). "
+            "Default: MLFLOW_TRACKING_URI, else MLflow's own default."
+        ),
+    ] = None,
+    expectation: Annotated[
+        str, typer.Option(help="The expectation that becomes a row's expected answer.")
+    ] = "expected_response",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read and count what would come in; keep nothing.")
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Import an MLflow experiment's traces (a trace is a row, its id the trace id; the
+    root span's inputs and outputs, a RETRIEVER span's documents as the context) with the
+    feedback named --judge. Read whole, then written in one transaction; importing again
+    adds only what is new, and feedback changed in MLflow since is reported, never
+    overwritten. Needs the rubricate[mlflow] extra."""
+    from rubricate.integrations import mlflow
+
+    rb = workspace(ctx)
+    with _bar(quiet=json_output) as progress:
+        report = mlflow.import_mlflow(
+            rb,
+            experiment=experiment,
+            judge=judge,
+            evaluation=evaluation,
+            metric=metric,
+            since=since,
+            tracking_uri=tracking_uri,
+            expectation=expectation,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    if json_output:
+        print_json(report)
+        return
+    say(import_text(report))
+
+
+def import_text(report: MlflowImportReport) -> str:
+    source = f"MLflow experiment {report.experiment!r} at {report.tracking_uri}"
+    lines = [
+        import_summary(source, report),
+        f"  read           {counted(report.traces_read, 'trace')}",
+    ]
+    for reason, number in sorted(report.traces_skipped.items()):
+        lines.append(f"  skipped        {counted(number, 'trace')} {reason}")
+    for reason, number in sorted(report.assessments_skipped.items()):
+        lines.append(f"  skipped        {counted(number, 'assessment')} {reason}")
+    changed = report.assessments_changed
+    if changed:
+        lines.append(
+            f"  changed        {counted(len(changed), 'assessment')} changed in MLflow since "
+            "an earlier import, kept as stored (import into a new evaluation to take MLflow's):"
+        )
+        for change in changed[:CHANGES_SHOWN]:
+            by = f" by {change.by}" if change.by else ""
+            note = ", rationale changed" if change.comment_changed else ""
+            lines.append(
+                f"    {change.kind}{by} on trace {change.trace_id}: {_number(change.stored)} "
+                f"stored, {_number(change.mlflow)} in MLflow{note} "
+                f"(assessment {change.assessment_id})"
+            )
+        if len(changed) > CHANGES_SHOWN:
+            lines.append(f"    and {len(changed) - CHANGES_SHOWN} more (--json lists all)")
+    return "\n".join(lines)
+
+
+def export_mlflow(
+    ctx: typer.Context,
+    metric: Annotated[str, typer.Argument(help="The metric whose prompt goes to MLflow.")],
+    version: Annotated[
+        int | None, typer.Option(min=1, help="The metric version. Default: the active one.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="The MLflow prompt's name. Default: the metric's.")
+    ] = None,
+    alias: Annotated[
+        str | None,
+        typer.Option(help="An alias to point at the prompt version (production, staging)."),
+    ] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="The MLflow tracking server or store. Default: MLFLOW_TRACKING_URI, else "
+            "MLflow's own default."
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Register a metric version in MLflow's prompt registry as a judge's instructions
+    with MLflow's template variables ({{ inputs }}, {{ outputs }}, {{ expectations }}),
+    tagged with the metric, the version and its scale: make_judge(instructions=...) takes
+    it as it is. Running it again registers nothing new. Needs the rubricate[mlflow] extra."""
+    from rubricate.integrations import mlflow
+
+    rb = workspace(ctx)
+    report = mlflow.export_judge(rb, metric, version=version, name=name, alias=alias,
+                                 tracking_uri=tracking_uri)  # fmt: skip
+    if json_output:
+        print_json(report)
+        return
+    say(export_text(report))
+
+
+def export_text(report: MlflowPromptReport) -> str:
+    what = f"{report.metric} version {report.version}"
+    where = f"the MLflow prompt {report.prompt_name!r} at {report.tracking_uri}"
+    alias = f", alias {report.alias}" if report.alias else ""
+    if not report.created:
+        return (
+            f"Nothing registered: version {report.prompt_version} of {where} holds {what} "
+            f"already{alias}."
+        )
+    names = ", ".join(f"{{{{ {v} }}}}" for v in report.variables)
+    return (
+        f"Registered version {report.prompt_version} of {where} from {what}{alias} "
+        f"(variables {names})."
+    )
+
+
+def _number(value: float | None) -> str:
+    return "no score" if value is None else f"{value:g}"
+
+
+@contextmanager
+def _bar(*, quiet: bool) -> Iterator[Callable[[str, int, int | None], None]]:
+    """One bar: the traces read (MLflow does not say how many there are)."""
+    with progress_bar("MLflow: {task.description}", quiet=quiet) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(f"{stage} read", total=total)
+            bar.advance(tasks[stage], done)
+
+        yield progress
