@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     run_batch_rows: int = Field(
         default=256, ge=1, le=10_000, description="Rows of an evaluation run per durable step."
     )
+    reviewer_alpha_warning: float = Field(
+        default=0.4,
+        ge=-1,
+        le=1,
+        description="Warn before aligning when the reviewers' Krippendorff's alpha on the "
+        "rows the run would use is below this, naming who pulls it down.",
+    )
 
     @field_validator("endpoints")
     @classmethod

@@ -25,6 +25,7 @@ from rubricate.alignment.plan import plan
 from rubricate.alignment.reflection import planned_requests, run_setting
 from rubricate.alignment.split import Part
 from rubricate.domain.alignment_runs import AlignmentParams
+from rubricate.domain.calibration import ReviewerWarning
 from rubricate.domain.metrics import MetricVersion
 from rubricate.models import cost
 from rubricate.models.names import OFFLINE_ENGINE, parse_model_name
@@ -55,6 +56,9 @@ class AlignmentPreview:
     # Why the run could not start as given although the estimate could be made (a model's
     # key is missing): a dry run calls no model, so it needs no key, but it says so.
     cannot_start: str | None = None
+    # Reviewers agree too little on the rows the run would use (their alpha below the
+    # setting), and who pulls it down: the run may start, but the user is told first.
+    reviewer_warning: ReviewerWarning | None = None
 
 
 def estimate(

@@ -1,5 +1,5 @@
 """/api/v1/evaluations: list, show with per-metric coverage, rows page by page, judge
-results."""
+results, and each reviewer's calibration against the others."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, listed_page, page_of
 from rubricate.api.paths import EvaluationName
+from rubricate.api.reviewer_schemas import CalibrationOut
 from rubricate.api.roles import Access, requires
 from rubricate.api.schemas import (
     CoverageOut,
@@ -78,3 +79,24 @@ def list_judge_results(
         name, offset=paging.offset, limit=paging.limit, row=row, metric=metric
     )
     return listed_page(found, paging, JudgeResultOut)
+
+
+@router.get("/{name}/reviewers", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
+def reviewer_calibration(
+    rb: Workspace,
+    name: EvaluationName,
+    metric: Annotated[str, Query(min_length=1, max_length=100, description="The metric.")],
+    delta: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            le=1e6,
+            description="Scores less than this apart agree (within-delta agreement); default "
+            "one step of the scale (one label on a labels scale), a quarter of a continuous one.",
+        ),
+    ] = None,
+) -> CalibrationOut:
+    """Per reviewer: rows scored (count and share), agreement with each other reviewer
+    (exact and within delta) and its mean, Krippendorff's alpha without them (above the
+    group's: they pull it down) and mean offset (negative: harsher than the others)."""
+    return CalibrationOut.model_validate(rb.calibration.reviewers(name, metric, delta=delta))

@@ -1,4 +1,5 @@
-"""/api/v1/metrics: list, show with versions, create, add a version, pin, diff, export."""
+"""/api/v1/metrics: list, show with versions, create, add a version, pin, diff, export,
+and two versions' agreement with the human scores of an evaluation side by side."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from rubricate.api.comparison_schemas import VersionComparisonOut, comparison_out
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, page_of
@@ -192,3 +194,21 @@ def export_prompt(
     content = rb.reviews.export_prompt(ref, format, fields=fields)
     chosen = rb.metrics.version(ref)
     return PromptExport(metric=name, version=chosen.number, format=format, content=content)
+
+
+@router.get("/{name}/compare", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
+def compare_versions(
+    rb: Workspace,
+    name: MetricName,
+    evaluation: Annotated[str, Query(min_length=1, max_length=200)],
+    a: Annotated[int, Query(ge=1, le=2**31 - 1, description="The old version.")],
+    b: Annotated[int, Query(ge=1, le=2**31 - 1, description="The new version.")],
+    delta: Annotated[float | None, Query(gt=0, le=10**9)] = None,
+) -> VersionComparisonOut:
+    """Versions ``a`` and ``b`` side by side on an evaluation: each one's agreement with the
+    resolved human scores (exact, within delta, MAE, weighted kappa, Spearman, with 95%
+    intervals) on the rows both have scored, and the paired difference in weighted kappa.
+    Re-score an evaluation with a version by POST /api/v1/evaluation-runs with
+    ``metric: "NAME@N"`` (its estimate: POST /api/v1/evaluation-runs/estimate)."""
+    found = rb.version_comparison.compare(name, evaluation, a, b, delta=delta)
+    return comparison_out(found)

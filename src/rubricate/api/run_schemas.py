@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from rubricate.api.reviewer_schemas import ReviewerWarningOut
 from rubricate.api.schemas import Figure, In, MetricVersionOut, Name, Out, RunId
 from rubricate.domain.alignment import AlignmentResult
 from rubricate.domain.alignment_runs import Phase, RunStatus
@@ -26,6 +27,13 @@ class EvaluationRunStart(In):
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
     run_id: RunId | None = Field(
         default=None, description="Idempotency key (or the Idempotency-Key header)."
+    )
+    max_calls: Annotated[int, Field(ge=1, le=10**9)] | None = Field(
+        default=None, description="Stop the run after this many model calls."
+    )
+    max_cost_usd: Annotated[float, Field(gt=0, le=10**9)] | None = Field(
+        default=None,
+        description="Stop the run once it has spent this many dollars (a priced model only).",
     )
 
 
@@ -77,6 +85,7 @@ class QueuedEvaluationRun(Out):
 class CostEstimateOut(Out):
     model: str
     rows: int
+    calls: int = Field(description="Model calls: one a row (before retries and cache hits).")
     input_tokens: int
     output_tokens: int
     cost_usd: Figure
@@ -167,6 +176,9 @@ class QueuedAlignmentRun(Out):
     queued: bool
     alive_workers: int
     message: str
+    reviewer_warning: ReviewerWarningOut | None = Field(
+        default=None, description="As the preview's: reviewers agree too little on its rows."
+    )
 
 
 class AlignmentPreviewOut(Out):
@@ -185,6 +197,11 @@ class AlignmentPreviewOut(Out):
     output_tokens: int
     cost_usd: Figure
     cannot_start: str | None = None  # e.g. a model's key is missing: the estimate needs none
+    reviewer_warning: ReviewerWarningOut | None = Field(
+        default=None,
+        description="Reviewers agree too little on the rows the run would use: their alpha, "
+        "the threshold, and who pulls it down. A warning only: the run may start.",
+    )
 
 
 class GuidelineEdit(In):

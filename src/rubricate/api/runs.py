@@ -14,6 +14,7 @@ from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, page_of
 from rubricate.api.paths import GuidelineId, RunIdPath
 from rubricate.api.queueing import Control, queue_reply
+from rubricate.api.reviewer_schemas import ReviewerWarningOut
 from rubricate.api.roles import Access, requires
 from rubricate.api.run_schemas import (
     AcceptIn,
@@ -109,6 +110,8 @@ def start_evaluation_run(
         temperature=body.temperature,
         seed=body.seed,
         run_id=_run_id(idempotency_key, body.run_id),  # one id namespace: the service checks
+        max_calls=body.max_calls,
+        max_cost_usd=body.max_cost_usd,
     )
     queued = control.evaluation.queue(run)
     alive, message = queue_reply(control, run.status.label, queued)
@@ -214,8 +217,13 @@ def start_alignment_run(
     )
     queued = control.alignment.queue(run)
     alive, message = queue_reply(control, run.status.label, queued)
+    warning = rb.alignment_runs.reviewer_warning(metric=body.metric, evaluations=body.evaluations)
     return QueuedAlignmentRun(
-        run=_alignment_out(run, rb), queued=queued, alive_workers=alive, message=message
+        run=_alignment_out(run, rb),
+        queued=queued,
+        alive_workers=alive,
+        message=message,
+        reviewer_warning=None if warning is None else ReviewerWarningOut.model_validate(warning),
     )
 
 

@@ -24,6 +24,7 @@ COMMANDS = {
     "metrics": "rubricate.cli.metrics:app",
     "evaluations": "rubricate.cli.evaluations:app",
     "annotations": "rubricate.cli.annotations:app",
+    "reviewers": "rubricate.cli.reviewers:app",
     "evaluation-runs": "rubricate.cli.evaluate:app",
     "align": "rubricate.cli.align:app",
     "db": "rubricate.cli.db:app",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from rubricate.cli import align_review, align_verify
 from rubricate.cli._common import workspace
@@ -17,6 +18,7 @@ from rubricate.cli._output import (
     add_row,
     counted,
     emit,
+    err,
     print_json,
     progress_bar,
     say,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:  # the engine loads pydantic-ai and SciPy: only when a command
     from rubricate import Rubricate
     from rubricate.alignment.engine import Progress as ProgressCallback
     from rubricate.alignment.estimate import AlignmentPreview
+    from rubricate.domain.calibration import ReviewerWarning
 
 app = typer.Typer(help="Alignment runs: distill guidelines from disagreements, then review.")
 
@@ -104,6 +107,7 @@ def start(
             show_preview(preview)
         return
     run = rb.alignment_runs.start(run_id=run_id, **options)  # type: ignore[arg-type]
+    warn_reviewers(rb.alignment_runs.reviewer_warning(metric=metric, evaluations=evaluation))
     if wait:
         carry_out(rb, run.id, cache=cache, json_output=json_output)
     else:
@@ -214,6 +218,14 @@ def show_preview(preview: AlignmentPreview) -> None:
     )
     if preview.cannot_start:
         say(f"The run cannot start as given: {preview.cannot_start}", "yellow")
+    warn_reviewers(preview.reviewer_warning)
+
+
+def warn_reviewers(warning: ReviewerWarning | None) -> None:
+    """The warning that reviewers agree too little, on stderr: it never refuses, and
+    stdout stays the run's (JSON for scripts)."""
+    if warning is not None:
+        err().print(Text(f"warning: {warning.message}", style="yellow"), soft_wrap=True)
 
 
 app.command("accept")(align_review.accept)

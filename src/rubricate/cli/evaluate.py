@@ -66,6 +66,21 @@ def evaluate(
     ] = None,
     cache: CacheFlag = None,
     run_id: IdempotencyKey = None,
+    max_calls: Annotated[
+        int | None,
+        typer.Option(
+            "--max-calls",
+            min=1,
+            help="Stop the run after this many model calls (the rows scored are kept).",
+        ),
+    ] = None,
+    max_cost_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost",
+            help="Stop the run once it has spent this many dollars (a priced model only).",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only estimate tokens and cost; call no model.")
     ] = False,
@@ -80,7 +95,7 @@ def evaluate(
     rb = workspace(ctx)
     if dry_run:
         estimate = rb.evaluation_runs.estimate(metric=metric, evaluation=evaluation, model=model)
-        emit(estimate, json_output, estimate_line)
+        emit(estimate, json_output, lambda e: estimate_line(e, max_calls, max_cost_usd))
         return
     options = {
         "metric": metric,
@@ -89,6 +104,8 @@ def evaluate(
         "temperature": temperature,
         "seed": seed,
         "run_id": run_id,
+        "max_calls": max_calls,
+        "max_cost_usd": max_cost_usd,
     }
     run = rb.evaluation_runs.start(**options)  # type: ignore[arg-type]
     if wait:
@@ -116,12 +133,23 @@ def score_here(
     report_run(run, json_output=json_output)
 
 
-def estimate_line(estimate: CostEstimate) -> str:
-    return (
+def estimate_line(
+    estimate: CostEstimate, max_calls: int | None = None, max_cost: float | None = None
+) -> str:
+    """The dry run's estimate, in calls, tokens and money, and where a cap would stop it."""
+    line = (
         f"Scoring {counted(estimate.rows, 'row')} with {estimate.model} would send about "
         f"{estimate.input_tokens:,} prompt tokens and receive about "
-        f"{estimate.output_tokens:,}: {format_cost(estimate.cost_usd)}."
+        f"{estimate.output_tokens:,}: {format_cost(estimate.cost_usd)}. "
+        f"That is {counted(estimate.calls, 'model call')}, one a row (fewer with cached replies)."
     )
+    if max_calls is not None and max_calls < estimate.calls:
+        line += f" --max-calls {max_calls} stops it after about {counted(max_calls, 'row')}."
+    cost = estimate.cost_usd
+    if max_cost is not None and cost is not None and max_cost < cost:
+        rows = int(estimate.rows * max_cost / cost)
+        line += f" --max-cost {max_cost:g} stops it after about {counted(rows, 'row')}."
+    return line
 
 
 def report_run(run: EvaluationRun, *, json_output: bool) -> None:

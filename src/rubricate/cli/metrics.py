@@ -1,4 +1,5 @@
-"""`rubricate metrics ...`: list, show, create, versions, pin and unpin, export-prompt."""
+"""`rubricate metrics ...`: list, show, create, versions, pin and unpin, export-prompt,
+and compare (two versions' agreement with the human scores of an evaluation)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ from rubricate.cli._scale import SCALE_HELP, SCALE_JSON_HELP, parse_scale
 from rubricate.cli.align_review import export_prompt
 
 if TYPE_CHECKING:
+    from rubricate.domain.alignment import Figure
     from rubricate.domain.metrics import Metric, MetricVersion
     from rubricate.service.metrics import MetricSummary
+    from rubricate.service.version_comparison import VersionComparison
 
 app = typer.Typer(
     help="Judge metrics: list them, create your own, and manage their versions.",
@@ -187,6 +190,69 @@ def unpin(ctx: typer.Context, name: Name) -> None:
     say(
         f"{name!r} follows its newest version: version {rb.metrics.version(name).number} is active."
     )
+
+
+@app.command("compare")
+def compare(
+    ctx: typer.Context,
+    name: Name,
+    evaluation: Annotated[
+        str, typer.Option("--evaluation", "-e", help="The evaluation whose human scores to use.")
+    ],
+    a: Annotated[int, typer.Option("--a", min=1, help="The old version.", show_default=False)],
+    b: Annotated[int, typer.Option("--b", min=1, help="The new version.", show_default=False)],
+    delta: Annotated[
+        float | None,
+        typer.Option(help="Within-delta gap. Default: one scale step."),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Two versions side by side: each one's agreement with the evaluation's resolved human
+    scores, on the rows both have scored. Score an evaluation with a version first:
+    `rubricate evaluate -e EVALUATION -m NAME@N` (`--dry-run` for its cost)."""
+    found = workspace(ctx).version_comparison.compare(name, evaluation, a, b, delta=delta)
+    emit(found, json_output, comparison_table)
+    if not json_output and found.rows == 0:
+        say(
+            f"No row has scores of both versions and a resolved human score: score "
+            f"{evaluation!r} with the version that lacks them (rubricate evaluate -e "
+            f"{evaluation} -m {name}@N --dry-run shows the cost first)."
+        )
+
+
+def _interval(value: Figure, percent: bool = False) -> str:
+    def shown(number: float | None) -> str:
+        if number is None:
+            return "–"
+        return f"{number:.0%}" if percent else f"{number:.3f}"
+
+    if value.low is None or value.high is None:
+        return shown(value.value)
+    return f"{shown(value.value)} ({shown(value.low)} to {shown(value.high)})"
+
+
+def comparison_table(found: VersionComparison) -> Table:
+    a, b = found.a, found.b
+    title = (
+        f"{found.metric} v{a.number} vs v{b.number} on {found.evaluation}: "
+        f"{found.rows} rows both scored, with a resolved human score"
+    )
+    grid = table(title, "Figure", f"v{a.number}", f"v{b.number}")
+    add_row(grid, "Rows scored", str(a.scored), str(b.scored))
+    add_row(grid, "… with a human score", str(a.with_human), str(b.with_human))
+    rows = [
+        ("Exact agreement", "exact", True),
+        (f"Within delta ({found.delta:g})", "within_delta", True),
+        ("MAE", "mae", False),
+        ("Weighted kappa", "kappa", False),
+        ("Spearman", "spearman", False),
+    ]
+    for label, attribute, percent in rows:
+        first, second = getattr(a.figures, attribute), getattr(b.figures, attribute)
+        add_row(grid, label, _interval(first, percent), _interval(second, percent))
+    difference = _interval(found.kappa_difference)
+    add_row(grid, f"Kappa, v{b.number} − v{a.number}", "", difference)
+    return grid
 
 
 app.command("export-prompt")(export_prompt)

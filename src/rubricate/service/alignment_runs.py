@@ -22,12 +22,14 @@ from rubricate.domain.alignment_runs import (
     RunStatus,
     check_transition,
 )
+from rubricate.domain.calibration import ReviewerWarning
 from rubricate.domain.errors import Conflict, InvalidInput, Unavailable
 from rubricate.domain.metrics import MetricVersion, active_version
 from rubricate.domain.row_refs import RowRef
 from rubricate.domain.scale import Scale
 from rubricate.models.names import OFFLINE_ENGINE, parse_model_name
 from rubricate.models.providers import resolve_model
+from rubricate.service.calibration import alignment_warning
 from rubricate.service.evaluations import find_evaluation, scoring_in_progress
 from rubricate.service.metrics import find_metric, load_versions
 from rubricate.service.run_rows import result_rows
@@ -133,12 +135,34 @@ class AlignmentRunService:
             )
             check_sources(session, metric_record, sources)
             found = estimate(session, metric_record.id, base, params, self._settings)
+            warning = alignment_warning(
+                session, metric_record.id, base.scale, params.evaluation_ids, self._threshold
+            )
+        found = dataclasses.replace(found, reviewer_warning=warning)
         try:
             self._reflection_lm(choices.get("reflection_lm"))
             self._judge_model(choices.get("judge_model"))
         except Unavailable as missing:
             return dataclasses.replace(found, cannot_start=str(missing))
         return found
+
+    def reviewer_warning(
+        self, *, metric: str, evaluations: Sequence[str]
+    ) -> ReviewerWarning | None:
+        """The preview's warning alone (for a start, which shows it without estimating):
+        reviewers' alpha on the rows a run would use, below RUBRICATE_REVIEWER_ALPHA_WARNING,
+        and who pulls it down. None when it is not below, or cannot be said."""
+        with self._db.read() as session:
+            metric_record = find_metric(session, metric)
+            base = active_version(
+                to_metric(metric_record), load_versions(session, metric_record.id)
+            )
+            ids = [e.id for e in find_sources(session, evaluations)]
+            return alignment_warning(session, metric_record.id, base.scale, ids, self._threshold)
+
+    @property
+    def _threshold(self) -> float:
+        return self._settings.reviewer_alpha_warning
 
     def _checked(
         self,

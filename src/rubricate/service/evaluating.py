@@ -22,7 +22,8 @@ from rubricate.domain.metrics import MetricVersion
 from rubricate.limits import ROW_ERRORS_MAX
 from rubricate.models import cost
 from rubricate.models.cache import ResponseCache
-from rubricate.models.client import ModelClient
+from rubricate.models.client import ModelClient, Spending
+from rubricate.models.cost import Tally
 from rubricate.models.journal import RunJournal
 from rubricate.models.names import parse_model_name
 from rubricate.models.ownership import OwnershipLost
@@ -62,6 +63,7 @@ class CostEstimate:
     input_tokens: int
     output_tokens: int
     cost_usd: float | None  # None: the model's price is unknown
+    calls: int  # one a row: retries would add to it, replies from the cache take from it
 
 
 class StartOptions(TypedDict, total=False):
@@ -72,6 +74,8 @@ class StartOptions(TypedDict, total=False):
     temperature: float | None
     seed: int | None
     run_id: str | None
+    max_calls: int | None
+    max_cost_usd: float | None
 
 
 class EvaluateOptions(StartOptions, total=False):
@@ -99,13 +103,18 @@ class EvaluationRunService:
         temperature: float | None = 0.0,
         seed: int | None = None,
         run_id: str | None = None,
+        max_calls: int | None = None,
+        max_cost_usd: float | None = None,
     ) -> EvaluationRun:
         """Record a Pending run; a repeated start with the same ``run_id`` returns the run
-        it made the first time. Checks the model (and its key) before writing anything."""
+        it made the first time. Checks the model (and its key) before writing anything.
+        ``max_calls`` and ``max_cost_usd`` cap what the run may spend: checked before every
+        call, so it stops there (in Error, keeping the rows it scored); calls already in
+        flight finish, so it may pass a cap by up to its concurrency's calls."""
         version = self._metrics.version(metric)
         chosen = self._model_for(metric, model)
         resolve_model(chosen, self._settings)  # a missing key fails here, before any write
-        params = _params(metric, temperature, seed)
+        params = _params(metric, temperature, seed) | self._budget(chosen, max_calls, max_cost_usd)
         with self._db.write() as session:
             target = find_evaluation(session, evaluation)
             run_id = run_id or uuid.uuid4().hex
@@ -159,6 +168,7 @@ class EvaluationRunService:
                 db=self._db,
                 concurrency=concurrency,
                 owned_runs=True,
+                spending=_spending(run),
             )
         version = self._version(run.metric_version_id)
         try:
@@ -257,7 +267,7 @@ class EvaluationRunService:
                     input_tokens += cost.estimate_tokens(prompt.system + prompt.user)
         output_tokens = rows * cost.ANSWER_TOKENS
         price = cost.price(price_provider_of(name), name.model, input_tokens, output_tokens)
-        return CostEstimate(chosen, rows, input_tokens, output_tokens, price)
+        return CostEstimate(chosen, rows, input_tokens, output_tokens, price, calls=rows)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -270,6 +280,33 @@ class EvaluationRunService:
                 field="model",
             )
         return str(parse_model_name(chosen, self._settings))
+
+    def _budget(
+        self, model: str, max_calls: int | None, max_cost_usd: float | None
+    ) -> dict[str, Any]:
+        """A start's caps as its params hold them: only those set, so that a run started
+        without caps keeps the params it always had (a repeated start compares them)."""
+        caps: dict[str, Any] = {}
+        if max_calls is not None:
+            if max_calls < 1:
+                raise InvalidInput(
+                    f"max_calls must be at least 1, not {max_calls}", field="max_calls"
+                )
+            caps["max_calls"] = max_calls
+        if max_cost_usd is not None:
+            if not max_cost_usd > 0:
+                raise InvalidInput(
+                    f"max_cost_usd must be above 0, not {max_cost_usd}", field="max_cost_usd"
+                )
+            name = parse_model_name(model, self._settings)
+            if cost.price(price_provider_of(name), name.model, 1000, 100) is None:
+                raise InvalidInput(
+                    f"the price of {model} is unknown, so a cost cap could not be kept: "
+                    "cap the calls instead",
+                    field="max_cost_usd",
+                )
+            caps["max_cost_usd"] = max_cost_usd
+        return caps
 
     def _version(self, version_id: int) -> MetricVersion:
         with self._db.read() as session:
@@ -311,6 +348,13 @@ def _params(metric: str, temperature: float | None, seed: int | None) -> dict[st
             f"temperature must be between 0 and 2, not {temperature}", field="temperature"
         )
     return {"metric": metric, "temperature": temperature, "seed": seed}
+
+
+def _spending(run: EvaluationRun) -> Spending:
+    """The run's caps, less what it spent in earlier steps (a worker scores a run a batch
+    at a time, each with a client of its own)."""
+    spent = Tally(calls=run.calls, cost_usd=run.cost_usd)
+    return Spending(run.params.get("max_calls"), None, run.params.get("max_cost_usd"), spent)
 
 
 def _same_start(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rubricate.domain.evaluation_runs import EvaluationRun
     from rubricate.service.alignment_runs import AlignmentRunService
     from rubricate.service.annotations import AnnotationService
+    from rubricate.service.calibration import CalibrationService
     from rubricate.service.evaluating import EvaluateOptions, EvaluationRunService
     from rubricate.service.evaluation_reads import EvaluationReadService
     from rubricate.service.evaluations import EvaluationService
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from rubricate.service.reverifying import VerifyService
     from rubricate.service.reviewing import ReviewService
     from rubricate.service.users import UserService
+    from rubricate.service.version_comparison import VersionComparisonService
 
 
 class Rubricate:
@@ -75,6 +77,12 @@ class Rubricate:
         return AnnotationService(self.db)
 
     @cached_property
+    def calibration(self) -> CalibrationService:
+        from rubricate.service.calibration import CalibrationService
+
+        return CalibrationService(self.db)
+
+    @cached_property
     def evaluation_runs(self) -> EvaluationRunService:
         from rubricate.service.evaluating import EvaluationRunService
 
@@ -103,6 +111,12 @@ class Rubricate:
         from rubricate.service.users import UserService
 
         return UserService(self.db)
+
+    @cached_property
+    def version_comparison(self) -> VersionComparisonService:
+        from rubricate.service.version_comparison import VersionComparisonService
+
+        return VersionComparisonService(self.db)
 
     def upgrade(self) -> tuple[str | None, str | None]:
         """Bring the schema up to date and store the built-in metrics; returns the schema

@@ -1,8 +1,9 @@
 """Agreement statistics for aligning LLM judges with human reviewers.
 
 Pure functions only (no I/O): judge-vs-human agreement, Krippendorff's alpha among
-reviewers, per-pair reviewer agreement, (grouped) bootstrap confidence intervals, and sign
-tests with Holm's correction. Judge-vs-human figures accept sampling weights (``row_weights``).
+reviewers, per-pair reviewer agreement, each reviewer's calibration against the others,
+(grouped) bootstrap confidence intervals, and sign tests with Holm's correction.
+Judge-vs-human figures accept sampling weights (``row_weights``).
 """
 
 from rubricate.stats._agreement import (
@@ -18,6 +19,13 @@ from rubricate.stats._alpha import (
     krippendorff_alpha_from_matrix,
 )
 from rubricate.stats._bootstrap import BootstrapCI, bootstrap_ci
+from rubricate.stats._calibration import (
+    Calibration,
+    PairFigures,
+    ReviewerFigures,
+    leave_one_out_alpha,
+    reviewer_calibration,
+)
 from rubricate.stats._kappa import KappaWeights, confusion_matrix, weighted_kappa
 from rubricate.stats._multiple import holm, sign_test
 from rubricate.stats._pairwise import PairAgreement, pairwise_agreement
@@ -26,8 +34,11 @@ from rubricate.stats._validate import Scores
 __all__ = [
     "AlphaLevel",
     "BootstrapCI",
+    "Calibration",
     "KappaWeights",
     "PairAgreement",
+    "PairFigures",
+    "ReviewerFigures",
     "Scores",
     "bootstrap_ci",
     "confusion_matrix",
@@ -36,8 +47,10 @@ __all__ = [
     "krippendorff_alpha",
     "krippendorff_alpha_from_counts",
     "krippendorff_alpha_from_matrix",
+    "leave_one_out_alpha",
     "mean_absolute_error",
     "pairwise_agreement",
+    "reviewer_calibration",
     "sign_test",
     "spearman",
     "weighted_kappa",

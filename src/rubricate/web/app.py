@@ -16,7 +16,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rubricate.api.app import create_app
 from rubricate.api.queueing import RunQueue
 from rubricate.service.workspace import Rubricate
-from rubricate.web.pages import auth, evaluations, metrics, rows, run_verify, runs, uploads
+from rubricate.web.pages import (
+    auth,
+    evaluations,
+    metrics,
+    rescoring,
+    rows,
+    run_verify,
+    runs,
+    uploads,
+)
 from rubricate.web.session import SignInRequired, check_csrf
 from rubricate.web.templating import page
 
@@ -119,7 +128,7 @@ def create_server_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     web = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
-    for pages in (auth, metrics, runs, run_verify, uploads, evaluations, rows):
+    for pages in (auth, metrics, rescoring, runs, run_verify, uploads, evaluations, rows):
         web.include_router(pages.router)
     app.include_router(web)
     return app

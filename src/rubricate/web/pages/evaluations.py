@@ -31,6 +31,7 @@ from rubricate.service.evaluations import MetricCoverage
 from rubricate.service.workspace import Rubricate
 from rubricate.web.judge_figures import Shown, judge_figures, shown_number
 from rubricate.web.plots import default_delta, judge_vs_human
+from rubricate.web.reviewer_view import reviewers_section
 from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
 
@@ -251,6 +252,7 @@ def evaluation_page(
             for p in reviewers.pairs
         ],
         policies=[p for p in Policy if rows.scale.is_numeric or p is not Policy.MEAN],
+        calibration=reviewers_section(rb, name, chosen),
     )
     return page(request, "evaluation.html", **context)
 
