@@ -80,12 +80,14 @@ import_app = typer.Typer(
     rich_markup_mode=MARKUP,
     add_completion=False,
     help="Import rows, annotations, judge results and resolutions into an evaluation, from "
-    "files or from Langfuse (`rubricate import langfuse`), all of it or nothing.",
+    "files, MLflow (`rubricate import mlflow`) or Langfuse (`rubricate import langfuse`), "
+    "all of it or nothing.",
 )
 export_app = typer.Typer(
     cls=ExportGroup,
     rich_markup_mode=MARKUP,
     add_completion=False,
-    help="Write an evaluation to files that `rubricate import` reads back, or a metric's "
-    "prompt and judge scores to Langfuse (`rubricate export langfuse`).",
+    help="Write an evaluation to files that `rubricate import` reads back, a metric's prompt "
+    "to MLflow's prompt registry (`rubricate export mlflow`), or its prompt and judge "
+    "scores to Langfuse (`rubricate export langfuse`).",
 )
