@@ -75,6 +75,7 @@ PAGES: tuple[tuple[str, str, dict[str, str]], ...] = (
 
 
 WARM_UP = 2  # untimed requests per connection before each page is measured
+TRIES = 2  # timed passes per page; the best one counts
 
 
 @dataclass
@@ -191,9 +192,13 @@ def bench_database(
         results = []
         with serving(url, log) as (base, pid):
             for page in PAGES:
-                result = measure(
-                    server.name, base, pid, page, seeded.run_ids, requests, concurrency
-                )
+                # Best of TRIES: on a shared 2-core machine one pass's median moved by
+                # 80-120 ms from one run to the next with the same code.
+                tries = [
+                    measure(server.name, base, pid, page, seeded.run_ids, requests, concurrency)
+                    for _ in range(TRIES)
+                ]
+                result = min(tries, key=lambda m: m.percentile(50))
                 print(
                     f"  {result.page:<12} GET {result.path:<28} median "
                     f"{result.percentile(50):7.1f} ms  p99 {result.percentile(99):7.1f} ms  "
