@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from rubricate.domain.errors import Conflict, InvalidInput
+from pydantic import BaseModel, ValidationError
+
+from rubricate.domain.errors import Conflict, InvalidInput, NotFound
 from rubricate.domain.metrics import MetricKind, VersionOrigin
 from rubricate.domain.scale import Scale
 from rubricate.io.places import Where
@@ -27,10 +29,34 @@ from rubricate.store.metrics import metric_named
 from rubricate.store.tables import MetricRecord
 from rubricate.util import batched
 
+if TYPE_CHECKING:
+    from rubricate.service.workspace import Rubricate
+
 S = TypeVar("S")  # a connector's source item: a Langfuse score, an MLflow assessment
 R = TypeVar("R", bound=ImportReport)  # a connector's report
 ROWS_A_QUERY = 900  # row ids per lookup of stored scores
 Stored = tuple[Any, Any]  # (score, comment or rationale) as stored
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], fields: dict[str, Any], place: str) -> M:
+    """A source item as an import record (unset fields left out), or an error naming
+    the item (``place``) and the field."""
+    try:
+        return model.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field_name = ".".join(str(p) for p in first["loc"]) or None
+        message = first["msg"].removeprefix("Value error, ")
+        raise InvalidInput(message, file=place, field=field_name) from None
+
+
+def existing_scale(rb: Rubricate, metric: str) -> Scale | None:
+    """The active version's scale of the metric, when there is one."""
+    try:
+        return rb.metrics.version(metric).scale
+    except NotFound:
+        return None
 
 
 @dataclass

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from rubricate.domain.errors import InvalidInput, NotFound
 from rubricate.domain.scale import Scale
-from rubricate.integrations._import_write import ConnectorPlan
+from rubricate.integrations._import_write import ConnectorPlan, validated
 from rubricate.integrations._langfuse_http import LangfuseClient, LangfuseNotFound
 from rubricate.integrations._langfuse_models import (
     ANNOTATION,
@@ -275,23 +275,13 @@ def records(plan: Plan, scores: list[LfScore], request: ImportRequest) -> None:
         value, label = score_value(score, plan.scale)
         fields = {"row_id": score.trace_id, "metric": request.metric, "annotator": reviewer(score),
                   "score": value, "label": label, "comment": score.comment}  # fmt: skip
-        plan.annotations.append((score, _record(FlatAnnotation, fields, score)))
+        plan.annotations.append((score, validated(FlatAnnotation, fields, score_place(score))))
     for score in judged:
         value, label = score_value(score, plan.scale)
         fields = {"row_id": score.trace_id, "metric": request.metric, "score": value,
                   "label": label, "rationale": score.comment, "model": judge_model(score),
                   "metric_version": pinned_version(score, request.metric)}  # fmt: skip
-        plan.judged.append((score, _record(FlatJudgeResult, fields, score)))
-
-
-def _record(model: type[Any], fields: dict[str, Any], score: LfScore) -> Any:
-    try:
-        return model.model_validate({k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        place = ".".join(str(p) for p in first["loc"]) or None
-        message = first["msg"].removeprefix("Value error, ")
-        raise InvalidInput(message, file=score_place(score), field=place) from None
+        plan.judged.append((score, validated(FlatJudgeResult, fields, score_place(score))))
 
 
 def score_place(score: LfScore) -> str:

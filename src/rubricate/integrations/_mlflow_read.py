@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.scale import Scale
-from rubricate.integrations._import_write import ConnectorPlan
+from rubricate.integrations._import_write import ConnectorPlan, validated
 from rubricate.integrations._langfuse_models import as_text
 from rubricate.io.records import FlatAnnotation, FlatJudgeResult, FlatRow
 
@@ -318,21 +318,13 @@ def fill_plan(plan: MlflowPlan, read: Read, request: MlflowRequest, known: set[s
                   "label": item.label}  # fmt: skip
         if item.source_type == HUMAN:
             fields = common | {"annotator": item.source_id or REVIEWER, "comment": item.rationale}
-            plan.annotations.append((item, _record(FlatAnnotation, fields, item)))
+            plan.annotations.append(
+                (item, validated(FlatAnnotation, fields, assessment_place(item)))
+            )
         else:
             fields = common | {"rationale": item.rationale, "model": item.source_id or None}
-            plan.judged.append((item, _record(FlatJudgeResult, fields, item)))
+            plan.judged.append((item, validated(FlatJudgeResult, fields, assessment_place(item))))
     plan.drop(read.unusable)
-
-
-def _record(model: type[Any], fields: dict[str, Any], item: Assessment) -> Any:
-    try:
-        return model.model_validate({k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        place = ".".join(str(p) for p in first["loc"]) or None
-        message = first["msg"].removeprefix("Value error, ")
-        raise InvalidInput(message, file=assessment_place(item), field=place) from None
 
 
 def assessment_place(item: Assessment) -> str:

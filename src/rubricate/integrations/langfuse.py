@@ -28,10 +28,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from rubricate.domain.errors import InvalidInput, NotFound
+from rubricate.domain.errors import InvalidInput
 from rubricate.domain.metrics import check_metric_name
 from rubricate.domain.names import check_evaluation_name
-from rubricate.domain.scale import Scale
+from rubricate.integrations._import_write import existing_scale
 from rubricate.integrations._langfuse_export import (
     LangfusePromptReport,
     LangfuseScoresReport,
@@ -105,7 +105,7 @@ def import_langfuse(
     report = LangfuseImportReport(request.evaluation, host=client.host)
     with client:
         scores = read_scores(client, request, show)
-        existing = _existing_scale(rb, request.metric)
+        existing = existing_scale(rb, request.metric)
         if existing is None:
             scale, description = scale_from_langfuse(client, request, scores)
         else:
@@ -167,14 +167,6 @@ def _check_builtin(rb: Rubricate, request: ImportRequest, plan: Plan) -> None:
             f"{request.metric}-langfuse (created from the score config)",
             field="metric",
         )
-
-
-def _existing_scale(rb: Rubricate, metric: str) -> Scale | None:
-    """The active version's scale of the metric, when there is one."""
-    try:
-        return rb.metrics.version(metric).scale
-    except NotFound:
-        return None
 
 
 def export_prompt(

@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from rubricate.domain.errors import InvalidInput, NotFound, Unavailable
+from rubricate.domain.errors import InvalidInput, Unavailable
 from rubricate.domain.metrics import check_metric_name
 from rubricate.domain.names import check_evaluation_name
 from rubricate.domain.scale import Scale
 from rubricate.integrations import _import_write
-from rubricate.integrations._import_write import known_rows
+from rubricate.integrations._import_write import existing_scale, known_rows
 from rubricate.integrations._langfuse_plan import parse_time
 from rubricate.integrations._mlflow_export import (
     MlflowPromptReport,
@@ -108,7 +108,7 @@ def import_mlflow(
                            expectation)  # fmt: skip
         read = read_traces(client, request, progress or _quiet, max(1, page_size))
     check_judge(request, read)
-    existing = _existing_scale(rb, request.metric) if judge else None
+    existing = existing_scale(rb, request.metric) if judge else None
     if judge is None or existing is not None:
         scale, description = existing or Scale(min=1, max=5), ""  # unused without a judge
     else:
@@ -232,14 +232,6 @@ def _check_builtin(rb: Rubricate, request: MlflowRequest, plan: MlflowPlan) -> N
             f"{request.metric}-mlflow",
             field="metric",
         )
-
-
-def _existing_scale(rb: Rubricate, metric: str) -> Scale | None:
-    """The active version's scale of the metric, when there is one."""
-    try:
-        return rb.metrics.version(metric).scale
-    except NotFound:
-        return None
 
 
 def export_judge(
