@@ -19,6 +19,7 @@ from rubricate.store.tables import (
     ResolutionRecord,
     RowRecord,
 )
+from rubricate.store.version_comparison import latest_scored
 
 PAGE = 1000
 
@@ -77,21 +78,6 @@ def judged_versions(
     return chosen
 
 
-def _latest(evaluation_id: int, version_id: int):  # type: ignore[no-untyped-def]
-    """Per row, its newest scored result of ``version_id``."""
-    return (
-        select(JudgeResultRecord.row_id, func.max(JudgeResultRecord.id).label("result_id"))
-        .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
-        .where(
-            RowRecord.evaluation_id == evaluation_id,
-            JudgeResultRecord.metric_version_id == version_id,
-            JudgeResultRecord.score.is_not(None),
-        )
-        .group_by(JudgeResultRecord.row_id)
-        .subquery()
-    )
-
-
 def count_rows(
     session: Session, metric_id: int, evaluation_ids: Sequence[int], versions: dict[int, int]
 ) -> RowCounts:
@@ -108,7 +94,7 @@ def count_rows(
         version = versions.get(evaluation_id)
         if version is None:
             continue
-        latest = _latest(evaluation_id, version)
+        latest = latest_scored(evaluation_id, version)
         judged += session.scalar(select(func.count()).select_from(latest)) or 0
         usable += (
             session.scalar(
@@ -154,7 +140,7 @@ def stream_rows(
         version = versions.get(evaluation_id)
         if version is None:
             continue
-        latest = _latest(evaluation_id, version)
+        latest = latest_scored(evaluation_id, version)
         after: tuple[int, int] | None = None
         while True:
             query = (

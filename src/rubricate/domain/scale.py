@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from typing import Literal, Self
@@ -149,6 +150,15 @@ class Scale(BaseModel):
     @property
     def span(self) -> float:
         return self.high - self.low
+
+    @property
+    def step(self) -> float:
+        """The gap that counts as a disagreement unless a user says otherwise: one step
+        between the points (1 on 1–5 and on fail/pass), a quarter of a continuous range."""
+        points = self.points
+        if points and len(points) > 1:
+            return min(b - a for a, b in itertools.pairwise(points))
+        return self.span / 4
 
     def check(self, value: float) -> float:
         """Return ``value`` as a float if the scale allows it, else raise ScaleError."""

@@ -9,7 +9,6 @@ different rows for each side. How many rows each version scored is reported besi
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 from rubricate.alignment.figures import agreement, paired_difference
@@ -24,15 +23,6 @@ from rubricate.store.metrics import find_metric
 
 INTERVALS_UP_TO = 20_000  # bootstrap intervals up to this many rows (about a second)
 SEED = 0  # the bootstrap's: the same data gives the same intervals
-
-
-def default_delta(scale: Scale) -> float:
-    """The evaluation page's rule (web.plots.default_delta): one step between the scale's
-    points, a quarter of the range on a continuous scale."""
-    points = scale.points
-    if points and len(points) > 1:
-        return min(b - a for a, b in itertools.pairwise(points))
-    return scale.span / 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +83,7 @@ class VersionComparisonService:
             raise InvalidInput("choose two different versions to compare", field="b")
         version_a = self._metrics.version(f"{metric}@{a}")
         version_b = self._metrics.version(f"{metric}@{b}")
-        chosen = default_delta(version_b.scale) if delta is None else delta
+        chosen = version_b.scale.step if delta is None else delta
         if not chosen > 0:
             raise InvalidInput(f"delta must be above 0, not {delta}", field="delta")
         with self._db.read() as session:

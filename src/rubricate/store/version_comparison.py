@@ -21,8 +21,9 @@ from rubricate.store.tables import (
 )
 
 
-def _latest(evaluation_id: int, version_id: int) -> Any:
-    """Per row of the evaluation, the id of its newest scored result of the version."""
+def latest_scored(evaluation_id: int, version_id: int) -> Any:
+    """Per row of the evaluation, the id of its newest scored result of the version (a
+    subquery: row_id, result_id); the alignment's loading reads the same."""
     return (
         select(JudgeResultRecord.row_id, func.max(JudgeResultRecord.id).label("result_id"))
         .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
@@ -41,7 +42,7 @@ def scored_counts(
 ) -> tuple[int, int]:
     """How many of the evaluation's rows the version has scored, and how many of those
     have a resolved human value."""
-    latest = _latest(evaluation_id, version_id)
+    latest = latest_scored(evaluation_id, version_id)
     resolution = aliased(ResolutionRecord)
     found = session.execute(
         select(func.count(), func.count(resolution.row_id))
@@ -59,8 +60,8 @@ def paired_scores(
 ) -> list[tuple[str, float, float, float]]:
     """Every row both versions have scored that has a resolved human value: (row id,
     version a's score, version b's score, human), in file order."""
-    latest_a = _latest(evaluation_id, version_a)
-    latest_b = _latest(evaluation_id, version_b)
+    latest_a = latest_scored(evaluation_id, version_a)
+    latest_b = latest_scored(evaluation_id, version_b)
     result_a = aliased(JudgeResultRecord)
     result_b = aliased(JudgeResultRecord)
     found = session.execute(

@@ -6,7 +6,6 @@ Every text that reaches the SVG (row ids, scale labels) is escaped: a row id is 
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,12 +22,8 @@ TOLERANCE = 1e-9
 
 
 def default_delta(scale: Scale) -> float:
-    """The gap that counts as a disagreement on the page: one step between the scale's
-    points (1 on 1–5 and on fail/pass), a quarter of the range on a continuous scale."""
-    points = scale.points
-    if points and len(points) > 1:
-        return min(b - a for a, b in itertools.pairwise(points))
-    return scale.span / 4
+    """The gap that counts as a disagreement on the page (Scale.step)."""
+    return scale.step
 
 
 def _fmt(value: float) -> str:
