@@ -160,3 +160,22 @@ def test_a_cancelled_run_is_one_clean_line_in_the_workers_log(
     text = log.read_text()
     assert "Traceback" not in text and "DBOSWorkflowCancelledError" not in text, text
     assert rb.evaluation_runs.get(run_id).status is EvaluationRunStatus.CANCELLED
+
+
+def test_a_run_that_ends_before_its_workflows_cancel_arrives_is_one_line_too(
+    rb: Rubricate, fake: FakeOpenAI, env: dict[str, str], tmp_path: Path
+) -> None:
+    """The run's own check can see the cancel's mark, and its workflow end, before the
+    workflow's cancel arrives (a slow DBOS client under load): no DBOS cancellation is
+    raised then, and the worker still reports the cancel, once."""
+    fake.latency = 0.3
+    run_id = start(rb, "cancel-mark-only")
+    log = tmp_path / "worker.log"
+    with worker(env, "w-cancel-mark", log):
+        wait_for(lambda: rb.evaluation_runs.get(run_id).rows_done >= 8, 60, "a first batch")
+        rb.evaluation_runs.cancel(run_id)  # the mark only: the workflow is never cancelled
+        wait_for(lambda: f"run {run_id} cancelled" in log.read_text(), 60, "the cancel logged")
+    text = log.read_text()
+    assert text.count(f"run {run_id} cancelled") == 1, text
+    assert "Traceback" not in text, text
+    assert rb.evaluation_runs.get(run_id).status is EvaluationRunStatus.CANCELLED

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from rubricate.domain.alignment_runs import RunStatus
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
 from rubricate.models import leases, ownership
+from rubricate.runs import cancel_log
 from rubricate.runs.names import HEARTBEAT_SECONDS, MAX_ATTEMPTS
 from rubricate.runs.system import (
     QUEUE,
@@ -328,7 +329,10 @@ class _QuietCancels(logging.Filter):
         error = record.exc_info[1] if record.exc_info else None
         if isinstance(error, _CANCELS):
             found = getattr(error, "workflow_id", None) or _workflow_in(str(error))
-            record.msg, record.args = "run %s cancelled", (_run_of(found or "?"),)
+            run_id = _run_of(found or "?")
+            if not cancel_log.first_report(run_id):
+                return False  # its workflow's end reported it already
+            record.msg, record.args = "run %s cancelled", (run_id,)
             record.exc_info = record.exc_text = None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
             return True

@@ -12,8 +12,10 @@ from dbos import DBOS
 
 from rubricate.alignment.engine import AlignmentEngine
 from rubricate.alignment.stages import STAGES, Carried, Stage
+from rubricate.domain.alignment_runs import RunStatus
 from rubricate.domain.errors import RubricateError
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
+from rubricate.runs.cancel_log import report_cancelled
 from rubricate.runs.names import ALIGNMENT, EVALUATION, MAX_ATTEMPTS, NOT_VERIFIED_AGAIN, VERIFY
 from rubricate.service.workspace import Rubricate
 from rubricate.settings import Settings
@@ -59,7 +61,10 @@ def evaluation_workflow(run_id: str) -> str:
 
 @DBOS.step()
 def finish_evaluation(run_id: str) -> str:
-    return workspace().evaluation_runs.get(run_id).status.value
+    status = workspace().evaluation_runs.get(run_id).status
+    if status is EvaluationRunStatus.CANCELLED:
+        report_cancelled(run_id)  # ended before its workflow's cancel arrived
+    return status.value
 
 
 # -- alignment runs --------------------------------------------------------------------
@@ -93,7 +98,10 @@ def alignment_workflow(run_id: str) -> str:
 
 @DBOS.step()
 def finish_alignment(run_id: str) -> str:
-    return workspace().alignment_runs.get(run_id).status.value
+    status = workspace().alignment_runs.get(run_id).status
+    if status is RunStatus.CANCELLED:
+        report_cancelled(run_id)  # ended before its workflow's cancel arrived
+    return status.value
 
 
 # -- verify again ----------------------------------------------------------------------
