@@ -64,7 +64,7 @@ class AnnotationService:
         annotator = _name(annotator, "annotator")
         with self._db.write() as session:
             row, metric_id, scale = _target(session, evaluation, row_id, metric)
-            value = _score_on(scale, score, "score")
+            value = score_on(scale, score, "score")
             upsert(
                 session,
                 AnnotationRecord,
@@ -74,9 +74,10 @@ class AnnotationService:
                     "annotator": annotator,
                     "score": value,
                     "comment": comment,
+                    "source": "inline",
                 },
                 keys=("row_id", "metric_id", "annotator"),
-                update=("score", "comment"),
+                update=("score", "comment", "source"),
             )
             return value
 
@@ -87,7 +88,7 @@ class AnnotationService:
         resolver = "user:" + _name(user, "user", NAME_LENGTH - len("user:"))
         with self._db.write() as session:
             row, metric_id, scale = _target(session, evaluation, row_id, metric, lock=True)
-            number = _score_on(scale, value, "value")
+            number = score_on(scale, value, "value")
             upsert(
                 session,
                 ResolutionRecord,
@@ -194,7 +195,7 @@ def _target(
     return row, metric_id, scale
 
 
-def _score_on(scale: Scale, value: float | str, field: str) -> float:
+def score_on(scale: Scale, value: float | str, field: str) -> float:
     try:
         if isinstance(value, str):
             number = _as_number(value)

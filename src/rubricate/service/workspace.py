@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from rubricate.service.metrics import MetricService
     from rubricate.service.otel_export import OtelExportReport, Send
     from rubricate.service.otel_import import OtelImportReport
+    from rubricate.service.queue_reviews import QueueReviewService
+    from rubricate.service.queues import QueueService
     from rubricate.service.reverifying import VerifyService
     from rubricate.service.reviewing import ReviewService
     from rubricate.service.users import UserService
@@ -105,6 +107,20 @@ class Rubricate:
         from rubricate.service.reverifying import VerifyService
 
         return VerifyService(self.db, self.settings)
+
+    @cached_property
+    def queues(self) -> QueueService:
+        """Review queues, an admin's side: create, list, progress, conflicts."""
+        from rubricate.service.queues import QueueService
+
+        return QueueService(self.db)
+
+    @cached_property
+    def queue_reviews(self) -> QueueReviewService:
+        """Review queues, a reviewer's side: next row, submit, skip."""
+        from rubricate.service.queue_reviews import QueueReviewService
+
+        return QueueReviewService(self.db)
 
     @cached_property
     def users(self) -> UserService:

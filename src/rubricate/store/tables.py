@@ -248,6 +248,9 @@ class AnnotationRecord(Base):
     annotator: Mapped[str] = mapped_column(String(200))
     score: Mapped[float] = mapped_column(Float)
     comment: Mapped[str | None] = mapped_column(Text)
+    # Where the score came from: "import" (files, connectors), "inline" (one row on the
+    # evaluation page or the API), "queue:NAME" (a review queue); created_at says when.
+    source: Mapped[str] = mapped_column(String(80), server_default="import")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -382,3 +385,7 @@ class SignInAttemptRecord(Base):
     user_name: Mapped[str] = mapped_column(String(100), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     attempted_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# The review queues' tables live in their own module, on this Base (so Alembic sees them).
+from rubricate.store import queue_tables as _queue_tables  # noqa: E402, F401

@@ -1,0 +1,171 @@
+"""Review queues: which rows go to reviewers, how many reviews each needs, and what a
+reviewer may see of a row before reviewing it (nothing of others' scores in a blind
+queue)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from rubricate.domain.errors import InvalidInput
+
+MAX_REVIEWS_PER_ROW = 5
+MAX_REVIEWERS = 200
+DEFAULT_LEASE_SECONDS = 900  # a row stays a reviewer's for 15 minutes, then may go on
+LEASE_SECONDS_RANGE = (30, 86_400)
+COMMENT_MAX_CHARS = 4_000
+
+
+class Selection(StrEnum):
+    """Which rows of the evaluation a queue holds."""
+
+    ALL = "all"
+    UNRESOLVED = "unresolved"  # no resolved human value for the metric yet
+    DISAGREEING = "disagreeing"  # the judge's newest score and the human value differ by delta
+    RANDOM = "random"  # a random sample of N rows
+    STRATIFIED = "stratified"  # N rows spread evenly over the judge's scores
+
+
+class AssignmentState(StrEnum):
+    LEASED = "leased"
+    SUBMITTED = "submitted"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRequest:
+    """What an admin asks for when creating a queue."""
+
+    name: str
+    evaluation: str
+    metric: str
+    reviewers: tuple[str, ...]
+    selection: Selection = Selection.ALL
+    sample_size: int | None = None  # random and stratified: how many rows
+    delta: float | None = None  # disagreeing: the metric's default delta when None
+    reviews_per_row: int = 1
+    blind: bool = False
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    seed: int = 0
+
+    def checked(self) -> QueueRequest:
+        if not self.reviewers:
+            raise InvalidInput("a queue needs at least one reviewer", field="reviewers")
+        if len(self.reviewers) > MAX_REVIEWERS:
+            raise InvalidInput(f"at most {MAX_REVIEWERS} reviewers", field="reviewers")
+        if not 1 <= self.reviews_per_row <= MAX_REVIEWS_PER_ROW:
+            raise InvalidInput(
+                f"reviews per row must be 1 to {MAX_REVIEWS_PER_ROW}", field="reviews_per_row"
+            )
+        if self.reviews_per_row > len(set(self.reviewers)):
+            raise InvalidInput(
+                f"{self.reviews_per_row} reviews per row need as many reviewers; "
+                f"{len(set(self.reviewers))} are assigned",
+                field="reviews_per_row",
+            )
+        low, high = LEASE_SECONDS_RANGE
+        if not low <= self.lease_seconds <= high:
+            raise InvalidInput(f"a lease lasts {low} to {high} seconds", field="lease_seconds")
+        sampled = self.selection in (Selection.RANDOM, Selection.STRATIFIED)
+        if sampled and (self.sample_size is None or self.sample_size < 1):
+            raise InvalidInput(
+                f"a {self.selection.value} queue needs the number of rows", field="sample_size"
+            )
+        if self.delta is not None and not self.delta > 0:
+            raise InvalidInput("delta must be above 0", field="delta")
+        return self
+
+    def describe(self) -> str:
+        """The selection in words, as a queue's page shows it."""
+        match self.selection:
+            case Selection.RANDOM | Selection.STRATIFIED:
+                return f"{self.selection.value} sample of {self.sample_size} (seed {self.seed})"
+            case Selection.DISAGREEING if self.delta is not None:
+                return f"disagreeing by at least {self.delta:g}"
+            case _:
+                return self.selection.value
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewerProgress:
+    reviewer: str
+    reviewed: int  # submitted and counted
+    beyond: int  # submitted after the row had its reviews
+    skipped: int
+    leased: int  # rows they hold now
+    median_seconds: float | None  # from a row's lease to its review
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    name: str
+    evaluation: str
+    metric: str
+    selection: str
+    reviewers: tuple[str, ...]
+    reviews_per_row: int
+    blind: bool
+    lease_seconds: int
+    created_by: str
+    created_at: datetime
+    closed: bool
+    rows: int
+    rows_done: int  # rows with all their reviews
+    reviews_counted: int
+    reviews_needed: int
+
+    @property
+    def finished(self) -> bool:
+        return self.rows_done == self.rows
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    reviewer: str
+    score: float | None
+    comment: str | None
+    state: AssignmentState
+    beyond: bool
+    seconds: float | None
+    submitted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A row given to a reviewer: what the reviewer's page shows. In a blind queue the
+    judge's score and the other reviews are withheld (None and empty) until this reviewer
+    has submitted."""
+
+    queue: str
+    row_id: str  # the row's id in the user's files
+    position: int
+    rows: int
+    input: str
+    output: str
+    context: str | None
+    expected: str | None
+    rubric: str  # the metric's prompt as it stands
+    notes: str  # its guidelines
+    scale: str  # the scale in words
+    expires_at: datetime
+    judge_score: float | None
+    others: tuple[Review, ...] = field(default=())
+    withheld: bool = False  # blind: the judge's score and others' reviews are hidden
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    counted: bool  # False: the row had its reviews; kept, marked beyond the number
+    row_id: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A row whose counted reviews differ by at least the metric's delta."""
+
+    row_id: str
+    reviews: tuple[Review, ...]
+    spread: float
+    resolved: float | None

@@ -1,0 +1,192 @@
+"""Review queues, a reviewer's side: the next row, a review, a skip.
+
+A row is leased to one reviewer at a time until its lease expires, so a row gets exactly
+its number of counted reviews: the next row is the first that still needs a review once
+its live leases are counted, and that was never given to this reviewer (one assignment
+per row and reviewer, a unique key). A reviewer asking again gets the row they hold; one
+whose lease lapsed (a closed tab) gets it back if it still needs them. A review submitted
+after its lease expired is never lost: it counts if the row still needs one, else it is
+kept, marked beyond the number. On PostgreSQL the queue's row is locked while a row is
+taken or a review counted (SQLite's write lock does the same)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from rubricate.domain.errors import Conflict, Forbidden, InvalidInput
+from rubricate.domain.queues import (
+    COMMENT_MAX_CHARS,
+    Assignment,
+    AssignmentState,
+    Review,
+    Submitted,
+)
+from rubricate.domain.users import User
+from rubricate.service.annotations import score_on
+from rubricate.service.queues import active_of, queue_item, review_of
+from rubricate.store import queues as store
+from rubricate.store.database import Database
+from rubricate.store.queue_tables import QueueAssignmentRecord, QueueItemRecord, ReviewQueueRecord
+from rubricate.store.tables import AnnotationRecord, MetricRecord, RowRecord, utcnow
+from rubricate.store.upsert import upsert
+
+LEASED = AssignmentState.LEASED.value
+SUBMITTED = AssignmentState.SUBMITTED.value
+SKIPPED = AssignmentState.SKIPPED.value
+
+
+class QueueReviewService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def next(self, queue: str, reviewer: User) -> Assignment | None:
+        """The row ``reviewer`` should review now (the one they hold, else a new one, on a
+        lease), or None when the queue has none left for them."""
+        now = utcnow()
+        with self._db.write() as session:
+            record = _reviewers_queue(session, queue, reviewer)
+            if record.closed_at is not None:
+                raise Conflict(f"review queue {queue!r} is closed")
+            held = store.assignment_of(session, record.id, reviewer.name, LEASED, live_at=now)
+            held = held or _renewed(session, record, reviewer.name, now)
+            if held is None:
+                item = store.next_open_item(session, record.id, reviewer.name, now)
+                if item is None:
+                    return None
+                held = QueueAssignmentRecord(
+                    queue_id=record.id,
+                    item_id=item.id,
+                    reviewer=reviewer.name,
+                    state=LEASED,
+                    leased_at=now,
+                    expires_at=now + timedelta(seconds=record.lease_seconds),
+                    beyond=False,
+                )
+                session.add(held)
+                session.flush()
+            return _assignment(session, record, held)
+
+    def submit(
+        self,
+        queue: str,
+        reviewer: User,
+        row_id: str,
+        score: float | str,
+        comment: str | None = None,
+    ) -> Submitted:
+        """``reviewer``'s review of a row they were given. It counts while the row needs
+        one (then it is also their annotation of the row, from this queue); after that it
+        is kept, marked beyond the number."""
+        if comment is not None and len(comment) > COMMENT_MAX_CHARS:
+            raise InvalidInput(
+                f"a comment is at most {COMMENT_MAX_CHARS} characters", field="comment"
+            )
+        now = utcnow()
+        with self._db.write() as session:
+            record = _reviewers_queue(session, queue, reviewer)
+            item = queue_item(session, record, row_id)
+            given = store.assignment_on(session, item.id, reviewer.name)
+            if given is None:
+                raise Forbidden(f"row {row_id!r} of queue {queue!r} was not given to you")
+            if given.state == SUBMITTED:
+                raise Conflict(f"you have reviewed row {row_id!r} of queue {queue!r} already")
+            metric = session.get(MetricRecord, record.metric_id)
+            assert metric is not None  # a foreign key
+            value = score_on(active_of(session, metric).scale, score, "score")
+            counted = item.counted < item.needed
+            given.state, given.score, given.comment = SUBMITTED, value, comment or None
+            given.submitted_at, given.beyond = now, not counted
+            given.seconds = max(0.0, (now - given.leased_at).total_seconds())
+            if counted:
+                item.counted += 1
+                item.done = item.counted >= item.needed
+                upsert(
+                    session,
+                    AnnotationRecord,
+                    {
+                        "row_id": item.row_id,
+                        "metric_id": record.metric_id,
+                        "annotator": reviewer.name,
+                        "score": value,
+                        "comment": comment or None,
+                        "source": f"queue:{record.name}",
+                    },
+                    keys=("row_id", "metric_id", "annotator"),
+                    update=("score", "comment", "source"),
+                )
+            return Submitted(counted=counted, row_id=row_id, score=value)
+
+    def skip(self, queue: str, reviewer: User, row_id: str) -> None:
+        """Pass on a row held: it goes to another reviewer, never back to this one."""
+        with self._db.write() as session:
+            record = _reviewers_queue(session, queue, reviewer)
+            item = queue_item(session, record, row_id)
+            given = store.assignment_on(session, item.id, reviewer.name)
+            if given is None or given.state != LEASED:
+                raise Conflict(f"you do not hold row {row_id!r} of queue {queue!r}")
+            given.state = SKIPPED
+
+
+def _reviewers_queue(session: Session, name: str, reviewer: User) -> ReviewQueueRecord:
+    record = store.find_queue(session, name, lock=True)
+    if reviewer.name not in store.reviewers_of(session, record.id):
+        raise Forbidden(f"{reviewer.name} is not a reviewer of queue {name!r}")
+    return record
+
+
+def _renewed(
+    session: Session, queue: ReviewQueueRecord, reviewer: str, now: datetime
+) -> QueueAssignmentRecord | None:
+    """The reviewer's first lapsed lease on a row that still needs them, renewed: a row
+    they left (a closed tab) is theirs again rather than lost to everyone."""
+    for lapsed in store.own_lapsed_leases(session, queue.id, reviewer, now):
+        item = session.get(QueueItemRecord, lapsed.item_id)
+        if (
+            item is not None
+            and not item.done
+            and store.has_room(session, item, now, besides=lapsed.id)
+        ):
+            lapsed.expires_at = now + timedelta(seconds=queue.lease_seconds)
+            return lapsed
+    return None
+
+
+def _assignment(
+    session: Session, queue: ReviewQueueRecord, held: QueueAssignmentRecord
+) -> Assignment:
+    item = session.get(QueueItemRecord, held.item_id)
+    assert item is not None  # a foreign key
+    row = session.get(RowRecord, item.row_id)
+    metric = session.get(MetricRecord, queue.metric_id)
+    assert row is not None and metric is not None
+    version = active_of(session, metric)
+    withheld = queue.blind and held.state != SUBMITTED
+    others: tuple[Review, ...] = ()
+    judge: float | None = None
+    if not withheld:
+        judge = store.newest_judge_score(session, row.id, version.id)
+        others = tuple(
+            review_of(a)
+            for a in store.assignments_on(session, item.id)
+            if a.reviewer != held.reviewer and a.state == SUBMITTED
+        )
+    rows, *_ = store.item_counts(session, queue.id)
+    return Assignment(
+        queue=queue.name,
+        row_id=row.external_id,
+        position=item.position,
+        rows=rows,
+        input=row.input,
+        output=row.output,
+        context=row.context,
+        expected=row.expected,
+        rubric=version.prompt,
+        notes=version.guidelines,
+        scale=version.scale.describe(),
+        expires_at=held.expires_at,
+        judge_score=judge,
+        others=others,
+        withheld=withheld,
+    )

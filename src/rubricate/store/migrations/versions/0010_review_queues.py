@@ -1,0 +1,120 @@
+"""Review queues (queues, their reviewers, rows and assignments) and where each annotation
+came from (annotations.source: import, inline, queue:NAME; earlier ones were imported or
+added inline, and are taken for imported).
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from rubricate.store.tables import UTCDateTime
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("annotations") as batch:
+        batch.add_column(
+            sa.Column("source", sa.String(80), server_default="import", nullable=False)
+        )
+    op.create_table(
+        "review_queues",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("evaluation_id", sa.Integer(), nullable=False),
+        sa.Column("metric_id", sa.Integer(), nullable=False),
+        sa.Column("selection", sa.String(200), nullable=False),
+        sa.Column("reviews_per_row", sa.Integer(), nullable=False),
+        sa.Column("blind", sa.Boolean(), nullable=False),
+        sa.Column("lease_seconds", sa.Integer(), nullable=False),
+        sa.Column("created_by", sa.String(200), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("closed_at", UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["evaluation_id"], ["evaluations.id"], ondelete="CASCADE",
+            name=op.f("fk_review_queues_evaluation_id_evaluations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["metric_id"], ["metrics.id"], ondelete="CASCADE",
+            name=op.f("fk_review_queues_metric_id_metrics"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_queues")),
+        sa.UniqueConstraint("name", name=op.f("uq_review_queues_name")),
+    )  # fmt: skip
+    op.create_table(
+        "queue_reviewers",
+        sa.Column("queue_id", sa.Integer(), nullable=False),
+        sa.Column("reviewer", sa.String(200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["queue_id"], ["review_queues.id"], ondelete="CASCADE",
+            name=op.f("fk_queue_reviewers_queue_id_review_queues"),
+        ),
+        sa.PrimaryKeyConstraint("queue_id", "reviewer", name=op.f("pk_queue_reviewers")),
+    )  # fmt: skip
+    op.create_table(
+        "queue_items",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("queue_id", sa.Integer(), nullable=False),
+        sa.Column("row_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("needed", sa.Integer(), nullable=False),
+        sa.Column("counted", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["queue_id"], ["review_queues.id"], ondelete="CASCADE",
+            name=op.f("fk_queue_items_queue_id_review_queues"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["row_id"], ["rows.id"], ondelete="CASCADE", name=op.f("fk_queue_items_row_id_rows")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_queue_items")),
+        sa.UniqueConstraint("queue_id", "row_id", name=op.f("uq_queue_items_queue_id_row_id")),
+    )  # fmt: skip
+    op.create_index("ix_queue_items_open", "queue_items", ["queue_id", "done", "position"])
+    op.create_table(
+        "queue_assignments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("queue_id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("reviewer", sa.String(200), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("leased_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=True),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("beyond", sa.Boolean(), nullable=False),
+        sa.Column("seconds", sa.Float(), nullable=True),
+        sa.Column("submitted_at", UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["queue_id"], ["review_queues.id"], ondelete="CASCADE",
+            name=op.f("fk_queue_assignments_queue_id_review_queues"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["queue_items.id"], ondelete="CASCADE",
+            name=op.f("fk_queue_assignments_item_id_queue_items"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_queue_assignments")),
+        sa.UniqueConstraint(
+            "item_id", "reviewer", name=op.f("uq_queue_assignments_item_id_reviewer")
+        ),
+    )  # fmt: skip
+    op.create_index(
+        "ix_queue_assignments_reviewer", "queue_assignments", ["queue_id", "reviewer", "state"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("queue_assignments")
+    op.drop_table("queue_items")
+    op.drop_table("queue_reviewers")
+    op.drop_table("review_queues")
+    with op.batch_alter_table("annotations") as batch:
+        batch.drop_column("source")
