@@ -42,14 +42,16 @@ def acting_as(request: Request, caller: User, named: str | None, field: str) -> 
 @router.get("/annotations", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def list_annotations(
     rb: Workspace,
+    caller: CallerUser,
     evaluation: EvaluationName,
     metric: MetricName,
     paging: PageParams,
     row: Annotated[str | None, Query(max_length=200, description="One row's id.")] = None,
 ) -> Page[AnnotationOut]:
-    """Every reviewer's score and comment, in row order."""
+    """Every reviewer's score and comment, in row order. On a blind review queue's rows a
+    reviewer of the queue sees only their own until they have reviewed the row there."""
     found = rb.evaluation_reads.annotations(
-        evaluation, metric, offset=paging.offset, limit=paging.limit, row=row
+        evaluation, metric, offset=paging.offset, limit=paging.limit, row=row, viewer=caller
     )
     return listed_page(found, paging, AnnotationOut)
 

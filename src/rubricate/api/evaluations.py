@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from rubricate.api.auth import CallerUser
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.pagination import Page, PageParams, listed_page, page_of
@@ -68,15 +69,17 @@ def list_rows(rb: Workspace, name: EvaluationName, paging: PageParams) -> Page[R
 )
 def list_judge_results(
     rb: Workspace,
+    caller: CallerUser,
     name: EvaluationName,
     paging: PageParams,
     row: Annotated[str | None, Query(max_length=200, description="One row's id.")] = None,
     metric: Annotated[str | None, Query(max_length=100, description="One metric.")] = None,
 ) -> Page[JudgeResultOut]:
     """Judge results of the evaluation (of one row with ``?row=``, of one metric with
-    ``?metric=``), every version and run kept."""
+    ``?metric=``), every version and run kept. A blind review queue's rows are left out
+    for its reviewers until they have reviewed them."""
     found = rb.evaluation_reads.judge_results(
-        name, offset=paging.offset, limit=paging.limit, row=row, metric=metric
+        name, offset=paging.offset, limit=paging.limit, row=row, metric=metric, viewer=caller
     )
     return listed_page(found, paging, JudgeResultOut)
 

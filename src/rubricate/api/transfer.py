@@ -23,12 +23,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from rubricate.api.auth import CallerUser
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
 from rubricate.api.paths import EvaluationName
 from rubricate.api.roles import Access, requires
 from rubricate.api.schemas import ImportKind, ImportReportOut
 from rubricate.api.uploads import Upload, import_upload
+from rubricate.domain.users import User
 from rubricate.service.workspace import Rubricate
 
 if TYPE_CHECKING:
@@ -93,10 +95,10 @@ async def import_file(
         return await run_in_threadpool(import_upload, rb, name, data, upload)
 
 
-def _export(rb: Rubricate, name: str, layout: str) -> bytes:
+def _export(rb: Rubricate, name: str, layout: str, viewer: User) -> bytes:
     with tempfile.TemporaryDirectory(prefix="rubricate-export-") as tmp:
         out = Path(tmp) / "export"  # never the name: it is the client's text
-        report = rb.export(name, out, layout=layout)
+        report = rb.export(name, out, layout=layout, viewer=viewer)
         folder = re.sub(r"[^A-Za-z0-9_.-]", "_", name).strip(".") or "export"
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -119,13 +121,15 @@ def _export(rb: Rubricate, name: str, layout: str) -> bytes:
 )
 async def export_evaluation(
     rb: Workspace,
+    caller: CallerUser,
     name: EvaluationName,
     layout: Annotated[
         Literal["dataset", "jsonl", "csv"], Query(description="The layout of the files.")
     ] = "dataset",
 ) -> Response:
-    """The evaluation as a zip archive of files that import reads back."""
-    data = await run_in_threadpool(_export, rb, name, layout)
+    """The evaluation as a zip archive of files that import reads back (a blind review
+    queue's rows carry only the caller's own scores until they have reviewed them)."""
+    data = await run_in_threadpool(_export, rb, name, layout, caller)
     filename = quote(f"{name}-{layout}.zip", safe="")
     return Response(
         data,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from rubricate.alignment.loading import judged_versions
 from rubricate.domain.errors import NotFound
 from rubricate.domain.evaluations import Row
+from rubricate.domain.users import User
 from rubricate.service.evaluations import find_evaluation
 from rubricate.service.metrics import find_metric
 from rubricate.store import evaluation_reads as store
@@ -121,14 +122,22 @@ class EvaluationReadService:
         limit: int = 50,
         row: str | None = None,
         metric: str | None = None,
+        viewer: User | None = None,
     ) -> Listing[ListedJudgeResult]:
         """An evaluation's judge results (of one row, of one metric), in row order, oldest
-        first within a row."""
+        first within a row; those ``viewer`` may see (a blind queue's rows they have yet to
+        review are left out)."""
         with self._db.read() as session:
             evaluation_id = find_evaluation(session, evaluation).id
             metric_id = find_metric(session, metric).id if metric is not None else None
             total, found = store.judge_result_listing(
-                session, evaluation_id, offset, limit, row=row, metric_id=metric_id
+                session,
+                evaluation_id,
+                offset,
+                limit,
+                row=row,
+                metric_id=metric_id,
+                viewer=_name(viewer),
             )
             items = [
                 ListedJudgeResult(
@@ -158,14 +167,18 @@ class EvaluationReadService:
         offset: int = 0,
         limit: int = 50,
         row: str | None = None,
+        viewer: User | None = None,
     ) -> Listing[ListedAnnotation]:
-        """Reviewers' annotations of an evaluation for one metric, in row order."""
+        """Reviewers' annotations of an evaluation for one metric, in row order; those
+        ``viewer`` may see (their own, and others' outside the blind queue rows they have
+        yet to review)."""
         with self._db.read() as session:
             evaluation_id = find_evaluation(session, evaluation).id
             metric_record = find_metric(session, metric)
             total, found = store.annotation_listing(
-                session, evaluation_id, metric_record.id, offset, limit, row=row
-            )
+                session, evaluation_id, metric_record.id, offset, limit, row=row,
+                viewer=_name(viewer),
+            )  # fmt: skip
             items = [
                 ListedAnnotation(
                     external_id, metric_record.name, a.annotator, a.score, a.comment, a.created_at
@@ -189,34 +202,44 @@ class EvaluationReadService:
         delta: float = 1.0,
         offset: int = 0,
         limit: int = 50,
+        viewer: User | None = None,
     ) -> list[RowView]:
-        """Rows ``offset`` to ``offset + limit`` that ``show`` selects, in file order."""
+        """Rows ``offset`` to ``offset + limit`` that ``show`` selects, in file order, as
+        ``viewer`` may see them."""
         with self._db.read() as session:
-            target = _target(session, evaluation, metric)
+            target = _target(session, evaluation, metric, viewer)
             rows = store.row_page(session, target, show, delta, offset, limit)
             return _views(session, target, rows)
 
-    def row(self, evaluation: str, metric: str, row_id: str) -> RowView:
-        """One row (``row_id`` is its id in the evaluation), as the page shows it."""
+    def row(
+        self, evaluation: str, metric: str, row_id: str, *, viewer: User | None = None
+    ) -> RowView:
+        """One row (``row_id`` is its id in the evaluation), as the page shows it to
+        ``viewer``."""
         with self._db.read() as session:
-            target = _target(session, evaluation, metric)
+            target = _target(session, evaluation, metric, viewer)
             row = store.find_row(session, target.evaluation_id, row_id)
             if row is None:
                 raise NotFound(f"evaluation {evaluation!r} has no row {row_id!r}")
             return _views(session, target, [row])[0]
 
-    def points(self, evaluation: str, metric: str) -> list[Point]:
-        """Every row with both a judge score and a resolved human value, in file order."""
+    def points(self, evaluation: str, metric: str, *, viewer: User | None = None) -> list[Point]:
+        """Every row with both a judge score and a resolved human value, in file order
+        (those ``viewer`` may see)."""
         with self._db.read() as session:
-            target = _target(session, evaluation, metric)
+            target = _target(session, evaluation, metric, viewer)
             return [Point(*pair) for pair in store.judged_pairs(session, target)]
 
 
-def _target(session: Session, evaluation: str, metric: str) -> Target:
+def _target(session: Session, evaluation: str, metric: str, viewer: User | None = None) -> Target:
     evaluation_id = find_evaluation(session, evaluation).id
     metric_id = find_metric(session, metric).id
     version = judged_versions(session, metric_id, [evaluation_id]).get(evaluation_id)
-    return Target(evaluation_id, metric_id, version)
+    return Target(evaluation_id, metric_id, version, _name(viewer))
+
+
+def _name(viewer: User | None) -> str | None:
+    return viewer.name if viewer is not None else None
 
 
 def _views(session: Session, target: Target, rows: Sequence[Row]) -> list[RowView]:
@@ -225,7 +248,7 @@ def _views(session: Session, target: Target, rows: Sequence[Row]) -> list[RowVie
         return []
     judged: dict[int, JudgeView] = {}
     preferred: set[int] = set()  # rows with a scored result of the judged version
-    for result, number in store.judge_results_of(session, target.metric_id, ids):
+    for result, number in store.judge_results_of(session, target.metric_id, ids, target.viewer):
         # the newest wins: a scored one of the judged version first
         chosen = result.metric_version_id == target.version_id and result.score is not None
         if result.row_id in preferred and not chosen:
@@ -236,9 +259,11 @@ def _views(session: Session, target: Target, rows: Sequence[Row]) -> list[RowVie
             result.score, result.rationale, result.judge_model, result.error, number
         )
     reviews: dict[int, list[ReviewView]] = {}
-    for a in store.annotations_of(session, target.metric_id, ids):
+    for a in store.annotations_of(session, target.metric_id, ids, target.viewer):
         reviews.setdefault(a.row_id, []).append(ReviewView(a.annotator, a.score, a.comment))
-    resolved = {r.row_id: r for r in store.resolutions_of(session, target.metric_id, ids)}
+    resolved = {
+        r.row_id: r for r in store.resolutions_of(session, target.metric_id, ids, target.viewer)
+    }
     views = []
     for row in rows:
         resolution = resolved.get(row.id)

@@ -63,7 +63,11 @@ class _Row:
     resolved: list[ResolutionRecord]
 
 
-def export_evaluation(db: Database, name: str, out: Path, *, layout: str) -> ExportReport:
+def export_evaluation(
+    db: Database, name: str, out: Path, *, layout: str, viewer: str | None = None
+) -> ExportReport:
+    """The evaluation's files in ``layout``; with ``viewer``, what that person may see (a
+    blind review queue's rows they have yet to review carry only their own scores)."""
     if layout not in LAYOUTS:
         raise InvalidInput(f"unknown layout {layout!r}: use {', '.join(LAYOUTS)}", field="layout")
     if out.exists() and not out.is_dir():
@@ -74,7 +78,7 @@ def export_evaluation(db: Database, name: str, out: Path, *, layout: str) -> Exp
         evaluation = find_evaluation(session, name)
         out.mkdir(parents=True, exist_ok=True)
         with AtomicFiles(out) as files:
-            writer = _Writer(session, evaluation.id)
+            writer = _Writer(session, evaluation.id, viewer)
             if layout == "dataset":
                 writer.dataset(files, evaluation.description, report)
             else:
@@ -100,9 +104,10 @@ def _check_folder(out: Path, layout: str) -> None:
 
 
 class _Writer:
-    def __init__(self, session: Session, evaluation_id: int) -> None:
+    def __init__(self, session: Session, evaluation_id: int, viewer: str | None) -> None:
         self.session = session
         self.evaluation_id = evaluation_id
+        self.viewer = viewer
         self.metrics = _metrics(session, evaluation_id)
         self.versions: Versions = version_numbers(session)
 
@@ -188,7 +193,7 @@ class _Writer:
         self, record: type[R], ids: list[int], order: Callable[[R], tuple[str, Any]]
     ) -> dict[int, list[R]]:
         grouped: dict[int, list[R]] = {}
-        for item in of_rows(self.session, record, ids):
+        for item in of_rows(self.session, record, ids, self.viewer):
             grouped.setdefault(item.row_id, []).append(item)
         return {row_id: sorted(items, key=order) for row_id, items in grouped.items()}
 

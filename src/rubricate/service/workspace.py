@@ -19,6 +19,7 @@ from rubricate.store.migrate import current_revision
 # engine and the model providers behind evaluation runs take a second or two to import).
 if TYPE_CHECKING:
     from rubricate.domain.evaluation_runs import EvaluationRun
+    from rubricate.domain.users import User
     from rubricate.service.alignment_runs import AlignmentRunService
     from rubricate.service.annotations import AnnotationService
     from rubricate.service.calibration import CalibrationService
@@ -219,12 +220,21 @@ class Rubricate:
             self.db, evaluation, None if out is None else Path(out), metric=metric, send=send
         )
 
-    def export(self, evaluation: str, out: str | Path, *, layout: str = "dataset") -> ExportReport:
+    def export(
+        self,
+        evaluation: str,
+        out: str | Path,
+        *,
+        layout: str = "dataset",
+        viewer: User | None = None,
+    ) -> ExportReport:
         """Write ``evaluation`` to the folder ``out``: ``dataset`` (dataset.json and
-        rows.jsonl), ``jsonl`` or ``csv`` (rows, annotations, judge_results, resolutions)."""
+        rows.jsonl), ``jsonl`` or ``csv`` (rows, annotations, judge_results, resolutions);
+        with ``viewer``, only what that person may see (blind review queues)."""
         from rubricate.service.exporting import export_evaluation
 
-        return export_evaluation(self.db, evaluation, Path(out), layout=layout)
+        name = viewer.name if viewer is not None else None
+        return export_evaluation(self.db, evaluation, Path(out), layout=layout, viewer=name)
 
     def evaluate(
         self, *, metric: str, evaluation: str, **options: Unpack[EvaluateOptions]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from rubricate.domain.evaluations import Row
 from rubricate.store.evaluations import row_named
 from rubricate.store.mapping import to_row
+from rubricate.store.queues import visible_to
 from rubricate.store.tables import (
     AnnotationRecord,
     JudgeResultRecord,
@@ -42,6 +43,7 @@ class Target:
     evaluation_id: int
     metric_id: int
     version_id: int | None  # the version the evaluation was judged with; None: never judged
+    viewer: str | None = None  # whose view: a blind queue's rows hide scores from its reviewers
 
 
 def _paged(
@@ -61,9 +63,11 @@ def judge_result_listing(
     *,
     row: str | None = None,
     metric_id: int | None = None,
+    viewer: str | None = None,
 ) -> tuple[int, list[tuple[JudgeResultRecord, str, str, int]]]:
     """An evaluation's judge results (of one row, of one metric) with their row's id, metric
-    name and version number, in row order, oldest first within a row; and how many."""
+    name and version number, in row order, oldest first within a row; and how many (those
+    ``viewer`` may see)."""
     query = (
         select(
             JudgeResultRecord, RowRecord.external_id, MetricRecord.name, MetricVersionRecord.number
@@ -71,7 +75,10 @@ def judge_result_listing(
         .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
         .join(MetricVersionRecord, MetricVersionRecord.id == JudgeResultRecord.metric_version_id)
         .join(MetricRecord, MetricRecord.id == MetricVersionRecord.metric_id)
-        .where(RowRecord.evaluation_id == evaluation_id)
+        .where(
+            RowRecord.evaluation_id == evaluation_id,
+            visible_to(viewer, JudgeResultRecord.row_id, MetricRecord.id),
+        )
     )
     if row is not None:
         query = query.where(RowRecord.external_id == row)
@@ -89,13 +96,18 @@ def annotation_listing(
     limit: int,
     *,
     row: str | None = None,
+    viewer: str | None = None,
 ) -> tuple[int, list[tuple[AnnotationRecord, str]]]:
     """Annotations of one metric on an evaluation's rows with their row's id, in row order;
-    and how many."""
+    and how many (those ``viewer`` may see: their own, and others' where not withheld)."""
     query = (
         select(AnnotationRecord, RowRecord.external_id)
         .join(RowRecord, RowRecord.id == AnnotationRecord.row_id)
-        .where(RowRecord.evaluation_id == evaluation_id, AnnotationRecord.metric_id == metric_id)
+        .where(
+            RowRecord.evaluation_id == evaluation_id,
+            AnnotationRecord.metric_id == metric_id,
+            _seen_by(viewer, AnnotationRecord.row_id, metric_id),
+        )
     )
     if row is not None:
         query = query.where(RowRecord.external_id == row)
@@ -164,39 +176,56 @@ def find_row(session: Session, evaluation_id: int, external_id: str) -> Row | No
 
 
 def judge_results_of(
-    session: Session, metric_id: int, row_ids: Sequence[int]
+    session: Session, metric_id: int, row_ids: Sequence[int], viewer: str | None = None
 ) -> list[tuple[JudgeResultRecord, int]]:
     """Every judge result of the metric's versions on these rows with its version number,
-    oldest first."""
+    oldest first (those ``viewer`` may see)."""
     found = session.execute(
         select(JudgeResultRecord, MetricVersionRecord.number)
         .join(MetricVersionRecord, MetricVersionRecord.id == JudgeResultRecord.metric_version_id)
-        .where(MetricVersionRecord.metric_id == metric_id, JudgeResultRecord.row_id.in_(row_ids))
+        .where(
+            MetricVersionRecord.metric_id == metric_id,
+            JudgeResultRecord.row_id.in_(row_ids),
+            visible_to(viewer, JudgeResultRecord.row_id, metric_id),
+        )
         .order_by(JudgeResultRecord.id)
     )
     return list(found)
 
 
 def annotations_of(
-    session: Session, metric_id: int, row_ids: Sequence[int]
+    session: Session, metric_id: int, row_ids: Sequence[int], viewer: str | None = None
 ) -> Sequence[AnnotationRecord]:
-    """The metric's annotations of these rows, by annotator."""
+    """The metric's annotations of these rows, by annotator (those ``viewer`` may see)."""
     return session.scalars(
         select(AnnotationRecord)
-        .where(AnnotationRecord.metric_id == metric_id, AnnotationRecord.row_id.in_(row_ids))
+        .where(
+            AnnotationRecord.metric_id == metric_id,
+            AnnotationRecord.row_id.in_(row_ids),
+            _seen_by(viewer, AnnotationRecord.row_id, metric_id),
+        )
         .order_by(AnnotationRecord.annotator)
     ).all()
 
 
 def resolutions_of(
-    session: Session, metric_id: int, row_ids: Sequence[int]
+    session: Session, metric_id: int, row_ids: Sequence[int], viewer: str | None = None
 ) -> Sequence[ResolutionRecord]:
-    """The metric's resolutions of these rows."""
+    """The metric's resolutions of these rows (those ``viewer`` may see)."""
     return session.scalars(
         select(ResolutionRecord).where(
-            ResolutionRecord.metric_id == metric_id, ResolutionRecord.row_id.in_(row_ids)
+            ResolutionRecord.metric_id == metric_id,
+            ResolutionRecord.row_id.in_(row_ids),
+            visible_to(viewer, ResolutionRecord.row_id, metric_id),
         )
     ).all()
+
+
+def _seen_by(viewer: str | None, row_id: Any, metric_id: int) -> Any:
+    """An annotation ``viewer`` may see: their own, or one on a row not withheld."""
+    if viewer is None:
+        return visible_to(None, row_id, metric_id)
+    return visible_to(viewer, row_id, metric_id) | (AnnotationRecord.annotator == viewer)
 
 
 def judged_pairs(session: Session, target: Target) -> list[tuple[str, float, float]]:
@@ -214,6 +243,7 @@ def judged_pairs(session: Session, target: Target) -> list[tuple[str, float, flo
             (ResolutionRecord.row_id == RowRecord.id)
             & (ResolutionRecord.metric_id == target.metric_id),
         )
+        .where(visible_to(target.viewer, RowRecord.id, target.metric_id))
         .order_by(RowRecord.position, RowRecord.id)
     ).all()
     return [(row, float(judge), float(human)) for row, judge, human in found if judge is not None]

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from rubricate.store.queues import visible_to
 from rubricate.store.tables import (
     AnnotationRecord,
     JudgeResultRecord,
@@ -43,10 +44,27 @@ def rows_after(
     ).all()
 
 
-def of_rows(session: Session, record: type[T], row_ids: Sequence[int]) -> Sequence[T]:
-    """The annotations, judge results or resolutions of these rows."""
+def of_rows(
+    session: Session, record: type[T], row_ids: Sequence[int], viewer: str | None = None
+) -> Sequence[T]:
+    """The annotations, judge results or resolutions of these rows (those ``viewer`` may
+    see: a blind review queue's rows they have yet to review show only their own)."""
     column: Any = record.row_id
-    return session.scalars(select(record).where(column.in_(row_ids))).all()
+    query = select(record).where(column.in_(row_ids))
+    if viewer is not None:
+        metric: Any = (
+            select(MetricVersionRecord.metric_id)
+            .where(MetricVersionRecord.id == JudgeResultRecord.metric_version_id)
+            .correlate(JudgeResultRecord)  # the outer query's result, two levels up
+            .scalar_subquery()
+            if record is JudgeResultRecord
+            else record.metric_id  # type: ignore[attr-defined]
+        )
+        seen = visible_to(viewer, column, metric)
+        if record is AnnotationRecord:
+            seen = seen | (AnnotationRecord.annotator == viewer)
+        query = query.where(seen)
+    return session.scalars(query).all()
 
 
 def metrics_used(session: Session, evaluation_id: int) -> Sequence[MetricRecord]:

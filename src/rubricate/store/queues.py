@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, func, select, true
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from rubricate.domain.errors import NotFound
 from rubricate.domain.queues import AssignmentState
@@ -282,3 +283,38 @@ def newest_judge_score(session: Session, row_id: int, version_id: int) -> float 
         .limit(1)
     )
     return session.scalar(query)
+
+
+def withheld(reviewer: str, row_id: Any, metric_id: Any) -> ColumnElement[bool]:
+    """Where a row's scores for a metric are withheld from ``reviewer`` (a correlated
+    condition on the columns or values ``row_id`` and ``metric_id``): the row is in an open
+    blind queue on that metric that ``reviewer`` reviews, and they have not reviewed it
+    there yet. The judge's score, other people's annotations and the resolution stay
+    hidden until then; every read of them that has a viewer filters on this."""
+    item, queue = aliased(QueueItemRecord), aliased(ReviewQueueRecord)
+    assigned = exists().where(
+        QueueReviewerRecord.queue_id == queue.id, QueueReviewerRecord.reviewer == reviewer
+    )
+    reviewed = exists().where(
+        QueueAssignmentRecord.item_id == item.id,
+        QueueAssignmentRecord.reviewer == reviewer,
+        QueueAssignmentRecord.state == SUBMITTED,
+    )
+    return (
+        select(item.id)
+        .join(queue, queue.id == item.queue_id)
+        .where(
+            item.row_id == row_id,
+            queue.metric_id == metric_id,
+            queue.blind.is_(True),
+            queue.closed_at.is_(None),
+            assigned,
+            ~reviewed,
+        )
+        .exists()
+    )
+
+
+def visible_to(viewer: str | None, row_id: Any, metric_id: Any) -> ColumnElement[bool]:
+    """The rows whose scores ``viewer`` may see (every row without a viewer)."""
+    return true() if viewer is None else ~withheld(viewer, row_id, metric_id)

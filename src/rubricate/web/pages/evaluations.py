@@ -194,7 +194,7 @@ def evaluation_page(
     if chosen is None:
         return page(request, "evaluation.html", **context)
     rows = _context(rb, name, chosen, user)
-    points = rb.evaluation_reads.points(name, chosen)
+    points = rb.evaluation_reads.points(name, chosen, viewer=user)
     counts = rb.evaluation_reads.row_counts(name, chosen, rows.delta)
     total = counts[show]
     last = max(1, math.ceil(total / PAGE_SIZE))
@@ -205,6 +205,7 @@ def evaluation_page(
         delta=rows.delta,
         offset=(page_number - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
+        viewer=user,
     )
     reviewers = rb.annotations.agreement(name, chosen)
     alpha = reviewers.alpha_interval if rows.scale.type == "interval" else reviewers.alpha_ordinal
@@ -268,7 +269,7 @@ def evaluation_figures(
     """The judge vs human figures with their intervals (htmx loads them after the page)."""
     scale = rb.metrics.version(metric).scale
     delta = default_delta(scale)
-    points = rb.evaluation_reads.points(name, metric)
+    points = rb.evaluation_reads.points(name, metric, viewer=user)
     key = (scale.model_dump_json(), delta, tuple(points))
     with _FIGURES_LOCK:
         figures = _FIGURES.get(key)
@@ -311,7 +312,7 @@ PostedRow = Annotated[RowPosted, Depends(_row_posted)]
 
 def _row(request: Request, rb: Rubricate, user: User, posted: RowPosted) -> Response:
     rows = _context(rb, posted.evaluation, posted.metric, user)
-    view = rb.evaluation_reads.row(posted.evaluation, posted.metric, posted.row)
+    view = rb.evaluation_reads.row(posted.evaluation, posted.metric, posted.row, viewer=user)
     return page(request, "partials/evaluation_row.html", rows=rows, view=view, saved=True)
 
 

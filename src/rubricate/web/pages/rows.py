@@ -48,5 +48,5 @@ def row_page(
     if chosen is None:
         return page(request, "evaluation_row_page.html", **context)
     rows = _context(rb, name, chosen, user)
-    view = rb.evaluation_reads.row(name, chosen, row)
+    view = rb.evaluation_reads.row(name, chosen, row, viewer=user)
     return page(request, "evaluation_row_page.html", rows=rows, view=view, **context)
