@@ -21,6 +21,8 @@ from tests.api.api_support import EVALUATION, HELPFUL, TOKEN
 from rubricate import Rubricate
 from rubricate.api import create_app
 from rubricate.domain.alignment import AlignmentResult, GuidelineItem
+from rubricate.domain.queues import QueueRequest
+from rubricate.domain.users import LOCAL
 from rubricate.models import fake
 from rubricate.store.runs import store_result
 from rubricate.store.tables import AlignmentRunRecord, utcnow
@@ -32,6 +34,8 @@ EXCLUDED: list[Any] = [positive_data_acceptance]
 EXAMPLES = 15  # per operation and pass: about 33 operations x 3 passes in under a minute
 ALIGNMENT_RUN = "known-alignment"
 EVALUATION_RUN = "known-evaluation"
+QUEUE = "known-queue"  # reviewed by the token's user, so that next, review and skip answer
+QUEUE_ROW = "sb-001"
 
 
 def _known_runs(rb: Rubricate) -> None:
@@ -48,16 +52,20 @@ def _known_runs(rb: Rubricate) -> None:
     rb.evaluation_runs.start(
         metric=HELPFUL, evaluation=EVALUATION, model="fake:judge", run_id=EVALUATION_RUN
     )
+    request = QueueRequest(QUEUE, EVALUATION, HELPFUL, ("schemathesis",), blind=True)
+    rb.queues.create(request, by=LOCAL)
 
 
 def _known_path(path: str, names: list[str]) -> dict[str, Any]:
+    by_area = {"/api/v1/metrics": HELPFUL, "/api/v1/queues": QUEUE}
     values: dict[str, Any] = {
-        "name": HELPFUL if path.startswith("/api/v1/metrics") else EVALUATION,
+        "name": next((v for a, v in by_area.items() if path.startswith(a)), EVALUATION),
         "evaluation": EVALUATION,
         "metric": HELPFUL,
         "run_id": EVALUATION_RUN if path.startswith("/api/v1/evaluation-runs") else ALIGNMENT_RUN,
         "number": 1,
         "guideline_id": 1,
+        "row_id": QUEUE_ROW,
     }
     return {name: values[name] for name in names}
 

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from rubricate.api import annotations as annotation_routes
 from rubricate.api import docs, errors, evaluations, metrics, run_verify, runs, transfer
+from rubricate.api import queues as queue_routes
 from rubricate.api.auth import Tokens, authenticate
 from rubricate.api.bodies import BodyLimit
 from rubricate.api.errors import responses
@@ -106,6 +107,7 @@ def create_app(
     api.include_router(runs.alignment_runs)
     api.include_router(run_verify.router)
     api.include_router(transfer.router)
+    api.include_router(queue_routes.router)
     app.include_router(api)
     docs.install(app)
     return app

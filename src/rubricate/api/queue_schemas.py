@@ -1,0 +1,142 @@
+"""Request and response bodies of review queues (/api/v1/queues): the HTTP contract,
+declared apart from domain/queues.py's types so that the domain may change without
+changing the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from rubricate.api.schemas import In, Name, Out, RunId, Score
+from rubricate.domain.queues import (
+    COMMENT_MAX_CHARS,
+    DEFAULT_LEASE_SECONDS,
+    LEASE_SECONDS_RANGE,
+    MAX_REVIEWERS,
+    MAX_REVIEWS_PER_ROW,
+    AssignmentState,
+    Selection,
+)
+from rubricate.service.queues import MAX_QUEUE_ROWS
+
+_LEASE_MIN, _LEASE_MAX = LEASE_SECONDS_RANGE
+Comment = Annotated[str, Field(max_length=COMMENT_MAX_CHARS)]
+
+
+class QueueIn(In):
+    name: RunId = Field(description="1-64 letters, digits, '_', '-' or '.'.")
+    evaluation: Name
+    metric: Annotated[str, Field(min_length=1, max_length=100)]
+    reviewers: Annotated[list[Name], Field(min_length=1, max_length=MAX_REVIEWERS)] = Field(
+        description="Who reviews its rows (user names)."
+    )
+    selection: Selection = Field(
+        default=Selection.ALL,
+        description="all; unresolved (no resolved human value yet); disagreeing (the judge "
+        "and the resolved value differ by `delta`); random or stratified (by the judge's "
+        "score): a sample of `sample_size` rows.",
+    )
+    sample_size: Annotated[int, Field(ge=1, le=MAX_QUEUE_ROWS)] | None = Field(
+        default=None, description="random and stratified: how many rows."
+    )
+    delta: Annotated[float, Field(gt=0, le=10**9)] | None = Field(
+        default=None, description="disagreeing: how far apart; default one step of the scale."
+    )
+    reviews_per_row: Annotated[int, Field(ge=1, le=MAX_REVIEWS_PER_ROW)] = 1
+    blind: bool = Field(
+        default=False,
+        description="Reviewers see neither the judge's score nor others' reviews of a row "
+        "until they have submitted theirs (until the queue is closed).",
+    )
+    lease_seconds: Annotated[int, Field(ge=_LEASE_MIN, le=_LEASE_MAX)] = Field(
+        default=DEFAULT_LEASE_SECONDS,
+        description="How long a row given out stays its reviewer's before it may go on.",
+    )
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+
+
+class ReviewIn(In):
+    score: Score = Field(description="A number on the metric's scale, or one of its labels.")
+    comment: Comment | None = None
+
+
+class QueueOut(Out):
+    name: str
+    evaluation: str
+    metric: str
+    selection: str = Field(description="The rows it holds, in words.")
+    reviewers: list[str]
+    reviews_per_row: int
+    blind: bool
+    lease_seconds: int
+    created_by: str
+    created_at: datetime
+    closed: bool
+    rows: int
+    rows_done: int = Field(description="Rows with all their reviews.")
+    reviews_counted: int
+    reviews_needed: int
+    finished: bool
+
+
+class ReviewerProgressOut(Out):
+    reviewer: str
+    reviewed: int = Field(description="Reviews submitted that count.")
+    beyond: int = Field(description="Reviews submitted after the row had its reviews: kept.")
+    skipped: int
+    leased: int = Field(description="Rows the reviewer holds now.")
+    median_seconds: float | None = Field(description="From a row given out to its review.")
+
+
+class QueueDetailOut(QueueOut):
+    progress: list[ReviewerProgressOut]
+
+
+class ReviewOut(Out):
+    reviewer: str
+    score: float | None
+    comment: str | None
+    state: AssignmentState
+    beyond: bool = Field(description="Submitted after the row had its reviews: not counted.")
+    seconds: float | None = Field(description="From the row given out to this review.")
+    submitted_at: datetime | None
+
+
+class RowReviewOut(ReviewOut):
+    row_id: str
+
+
+class AssignmentOut(Out):
+    queue: str
+    row_id: str = Field(description="The row's id in the user's files.")
+    position: int
+    rows: int = Field(description="Rows in the queue.")
+    input: str
+    output: str
+    context: str | None
+    expected: str | None
+    rubric: str = Field(description="The metric's prompt as it stands.")
+    notes: str = Field(description="Its guidelines.")
+    scale: str = Field(description="The scale in words.")
+    expires_at: datetime = Field(description="The row is the caller's until then.")
+    judge_score: float | None = Field(description="null in a blind queue until you submit.")
+    others: list[ReviewOut] = Field(description="Others' reviews; empty in a blind queue.")
+    withheld: bool = Field(description="Blind: the judge's score and others' reviews hidden.")
+
+
+class SubmittedOut(Out):
+    row_id: str
+    score: float
+    counted: bool = Field(
+        description="false: the row had its reviews already (a late review); it is kept, "
+        "marked beyond the number."
+    )
+
+
+class ConflictOut(Out):
+    row_id: str
+    reviews: list[ReviewOut] = Field(description="The counted reviews.")
+    spread: float = Field(description="Highest minus lowest counted score.")
+    resolved: float | None = Field(description="The row's resolved value, if it has one.")
