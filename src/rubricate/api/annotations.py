@@ -107,13 +107,16 @@ def resolve_row(
 @router.post("/resolve", dependencies=[requires(Access.ADMIN)], responses=responses(403, 404))
 def resolve_by_policy(
     rb: Workspace,
+    caller: CallerUser,
     evaluation: EvaluationName,
     metric: MetricName,
     body: ResolveIn,
 ) -> ResolveReportOut:
     """Resolve in bulk with a policy (admins only); rows it cannot decide stay for an
     admin."""
-    report = rb.annotations.resolve(evaluation, metric, body.policy, replace=body.replace)
+    report = rb.annotations.resolve(
+        evaluation, metric, body.policy, replace=body.replace, by=caller.name
+    )
     return ResolveReportOut.model_validate(report)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from rubricate.api.auth import CallerUser
 from rubricate.api.comparison_schemas import VersionComparisonOut, comparison_out
 from rubricate.api.deps import Workspace
 from rubricate.api.errors import responses
@@ -77,7 +78,7 @@ def list_metrics(rb: Workspace, paging: PageParams) -> Page[MetricOut]:
 @router.post(
     "", dependencies=[requires(Access.ADMIN)], status_code=201, responses=responses(403, 409)
 )
-def create_metric(rb: Workspace, body: MetricCreate) -> MetricDetail:
+def create_metric(rb: Workspace, caller: CallerUser, body: MetricCreate) -> MetricDetail:
     """A custom metric written by hand; its first version is active."""
     rb.metrics.create(
         body.name,
@@ -85,6 +86,7 @@ def create_metric(rb: Workspace, body: MetricCreate) -> MetricDetail:
         prompt=body.prompt,
         description=body.description,
         judge_model=body.judge_model,
+        by=caller.name,
     )
     return _detail(rb, body.name)
 
@@ -109,9 +111,13 @@ def list_versions(rb: Workspace, name: MetricName, paging: PageParams) -> Page[M
     status_code=201,
     responses=responses(403, 404, 409),
 )
-def add_version(rb: Workspace, name: MetricName, body: VersionCreate) -> MetricVersionOut:
+def add_version(
+    rb: Workspace, caller: CallerUser, name: MetricName, body: VersionCreate
+) -> MetricVersionOut:
     """The next version of a custom metric; it becomes active (a pin is lifted)."""
-    version = rb.metrics.add_version(name, prompt=body.prompt, guidelines=body.guidelines)
+    version = rb.metrics.add_version(
+        name, prompt=body.prompt, guidelines=body.guidelines, by=caller.name
+    )
     return _version_out(version, version)
 
 
@@ -126,18 +132,18 @@ def get_version(rb: Workspace, name: MetricName, number: VersionNumber) -> Metri
 @router.put(
     "/{name}/pin", dependencies=[requires(Access.ADMIN)], responses=responses(403, 404, 409)
 )
-def pin(rb: Workspace, name: MetricName, body: PinBody) -> MetricDetail:
+def pin(rb: Workspace, caller: CallerUser, name: MetricName, body: PinBody) -> MetricDetail:
     """Make a version active (a roll-back), or ``{"version": null}`` to follow the newest."""
-    rb.metrics.pin(name, body.version)
+    rb.metrics.pin(name, body.version, by=caller.name)
     return _detail(rb, name)
 
 
 @router.delete(
     "/{name}/pin", dependencies=[requires(Access.ADMIN)], responses=responses(403, 404, 409)
 )
-def unpin(rb: Workspace, name: MetricName) -> MetricDetail:
+def unpin(rb: Workspace, caller: CallerUser, name: MetricName) -> MetricDetail:
     """Follow the newest version again."""
-    rb.metrics.pin(name, None)
+    rb.metrics.pin(name, None, by=caller.name)
     return _detail(rb, name)
 
 

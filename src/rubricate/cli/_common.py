@@ -105,6 +105,17 @@ def state(ctx: typer.Context) -> Workspace:
     return found
 
 
+def actor() -> str:
+    """Who a command's change is recorded as in the audit log: the operating system's user
+    running it (``cli:NAME``)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no such entry (a container's anonymous uid)
+        return "cli"
+
+
 def workspace(ctx: typer.Context) -> Rubricate:
     """The workspace the command works on."""
     return state(ctx).open()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rubricate.cli._common import workspace
+from rubricate.cli._common import actor, workspace
 from rubricate.cli._output import (
     JsonFlag,
     add_row,
@@ -64,7 +64,9 @@ def resolve(
 ) -> None:
     """Resolve reviewers' disagreements in bulk with a policy; rows it cannot decide stay
     unresolved for an admin."""
-    report = workspace(ctx).annotations.resolve(evaluation, metric, policy, replace=replace)
+    report = workspace(ctx).annotations.resolve(
+        evaluation, metric, policy, replace=replace, by=actor()
+    )
     emit(report, json_output, lambda done: resolve_summary(evaluation, metric, done))
 
 

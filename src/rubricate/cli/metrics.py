@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from rubricate.cli._common import workspace
+from rubricate.cli._common import actor, workspace
 from rubricate.cli._output import (
     JsonFlag,
     add_row,
@@ -114,7 +114,12 @@ def create_metric(
     parsed = parse_scale(scale, scale_json)
     prompt = prompt_file.read_text(encoding="utf-8")
     version = workspace(ctx).metrics.create(
-        name, scale=parsed, prompt=prompt, description=description, judge_model=judge_model
+        name,
+        scale=parsed,
+        prompt=prompt,
+        description=description,
+        judge_model=judge_model,
+        by=actor(),
     )
     if json_output:
         print_json(version)
@@ -140,7 +145,10 @@ def add_version(
     rb = workspace(ctx)
     guidelines = guidelines_file.read_text(encoding="utf-8") if guidelines_file else ""
     version = rb.metrics.add_version(
-        name, prompt=prompt_file.read_text(encoding="utf-8"), guidelines=guidelines
+        name,
+        prompt=prompt_file.read_text(encoding="utf-8"),
+        guidelines=guidelines,
+        by=actor(),
     )
     active = rb.metrics.version(name)
     say(f"Created version {version.number} of {name!r}; version {active.number} is active.")
@@ -178,7 +186,7 @@ def pin(
     version: Annotated[int, typer.Argument(help="The version number to make active.")],
 ) -> None:
     """Make an earlier (or any) version active: a roll-back. New evaluations use it."""
-    workspace(ctx).metrics.pin(name, version)
+    workspace(ctx).metrics.pin(name, version, by=actor())
     say(f"Version {version} of {name!r} is active (pinned); new evaluations use it.")
 
 
@@ -186,7 +194,7 @@ def pin(
 def unpin(ctx: typer.Context, name: Name) -> None:
     """Follow the newest version again, undoing `metrics pin`."""
     rb = workspace(ctx)
-    rb.metrics.pin(name, None)
+    rb.metrics.pin(name, None, by=actor())
     say(
         f"{name!r} follows its newest version: version {rb.metrics.version(name).number} is active."
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from rubricate.domain.audit import AuditAction
 from rubricate.domain.errors import InvalidInput, NotFound
 from rubricate.domain.metrics import active_version
 from rubricate.domain.resolution import Policy, check_policy, resolve
@@ -15,6 +16,7 @@ from rubricate.domain.scale import Scale, ScaleError
 from rubricate.service.evaluations import find_evaluation
 from rubricate.service.metrics import find_metric, load_versions
 from rubricate.store.annotations import resolvers, scores_by_row
+from rubricate.store.audit import record_event
 from rubricate.store.database import Database
 from rubricate.store.evaluations import row_named
 from rubricate.store.mapping import to_metric
@@ -101,10 +103,20 @@ class AnnotationService:
                 keys=("row_id", "metric_id"),
                 update=("value", "resolved_by"),
             )
+            record_event(
+                session, user, AuditAction.ROW_RESOLVED, f"row {row_id} of {evaluation}",
+                metric=metric, value=number,
+            )  # fmt: skip
             return number
 
     def resolve(
-        self, evaluation: str, metric: str, policy: Policy | str, *, replace: bool = False
+        self,
+        evaluation: str,
+        metric: str,
+        policy: Policy | str,
+        *,
+        replace: bool = False,
+        by: str | None = None,
     ) -> ResolveReport:
         """Resolve every annotated row the policy can decide.
 
@@ -153,7 +165,14 @@ class AnnotationService:
                 )
             if new:
                 session.execute(table_of(ResolutionRecord).insert(), new)
-            return ResolveReport(policy, annotated, resolved, unresolved, kept, cleared)
+            report = ResolveReport(policy, annotated, resolved, unresolved, kept, cleared)
+            if resolved or cleared:
+                record_event(
+                    session, by, AuditAction.POLICY_APPLIED, f"evaluation {evaluation}",
+                    metric=metric, policy=policy.value, replace=replace, resolved=resolved,
+                    cleared=cleared,
+                )  # fmt: skip
+            return report
 
     def agreement(self, evaluation: str, metric: str) -> ReviewerAgreement:
         """Krippendorff's alpha among reviewers, and agreement of each pair of them."""

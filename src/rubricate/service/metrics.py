@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rubricate.domain.audit import AuditAction
 from rubricate.domain.builtins import BUILTIN_METRICS, BuiltinMetric
 from rubricate.domain.errors import Conflict, InvalidInput, NotFound
 from rubricate.domain.metrics import (
@@ -20,6 +21,7 @@ from rubricate.domain.metrics import (
 )
 from rubricate.domain.scale import Scale
 from rubricate.store import metrics as store
+from rubricate.store.audit import record_event
 from rubricate.store.database import Database
 from rubricate.store.mapping import to_metric
 from rubricate.store.metrics import add_version as add_version  # for the use cases
@@ -89,8 +91,10 @@ class MetricService:
         prompt: str,
         description: str = "",
         judge_model: str | None = None,
+        by: str | None = None,
     ) -> MetricVersion:
-        """A custom metric written by hand; its first version is active."""
+        """A custom metric written by hand; its first version is active. ``by``: who, for
+        the audit log."""
         check_metric_name(name)
         check_template(prompt, scale=scale)
         taken = Conflict(f"a metric named {name!r} already exists")
@@ -108,11 +112,14 @@ class MetricService:
                 session.flush()
             except IntegrityError:  # PostgreSQL: created meanwhile by a concurrent writer
                 raise taken from None
+            record_event(session, by, AuditAction.METRIC_CREATED, f"metric {name}")
             return add_version(
                 session, record, prompt=prompt, scale=scale, origin=VersionOrigin.MANUAL
             )
 
-    def add_version(self, name: str, *, prompt: str, guidelines: str = "") -> MetricVersion:
+    def add_version(
+        self, name: str, *, prompt: str, guidelines: str = "", by: str | None = None
+    ) -> MetricVersion:
         """A new hand-made version of a custom metric, with the active version's scale.
 
         The new version becomes the active one: a pin (roll-back) is lifted.
@@ -143,9 +150,12 @@ class MetricService:
                 parent_version_id=current.id,
             )
             record.pinned_version = None
+            record_event(
+                session, by, AuditAction.VERSION_ADDED, f"metric {name}", version=version.number
+            )
             return version
 
-    def pin(self, name: str, number: int | None) -> Metric:
+    def pin(self, name: str, number: int | None, *, by: str | None = None) -> Metric:
         """Make version ``number`` active (a roll-back), or None to follow the newest."""
         with self._db.write() as session:
             record = find_metric(session, name, lock=True)
@@ -156,6 +166,8 @@ class MetricService:
             }:
                 raise InvalidInput(f"metric {name!r} has no version {number}", field="version")
             record.pinned_version = number
+            action = AuditAction.VERSION_UNPINNED if number is None else AuditAction.VERSION_PINNED
+            record_event(session, by, action, f"metric {name}", version=number)
             return to_metric(record)
 
 

@@ -14,6 +14,7 @@ from statistics import median
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rubricate.domain.audit import AuditAction
 from rubricate.domain.errors import Conflict, InvalidInput, NotFound
 from rubricate.domain.metrics import MetricVersion, active_version
 from rubricate.domain.names import check_run_id
@@ -28,6 +29,7 @@ from rubricate.domain.queues import (
 from rubricate.domain.queues import Conflict as RowConflict
 from rubricate.domain.users import User
 from rubricate.store import queues as store
+from rubricate.store.audit import record_event
 from rubricate.store.database import Database
 from rubricate.store.evaluations import find_evaluation, row_named
 from rubricate.store.mapping import to_metric
@@ -82,6 +84,12 @@ class QueueService:
                     QueueReviewerRecord(queue_id=record.id, reviewer=r) for r in reviewers
                 )
                 store.add_items(session, record.id, rows, request.reviews_per_row)
+                record_event(
+                    session, by.name, AuditAction.QUEUE_CREATED, f"queue {name}",
+                    evaluation=request.evaluation, metric=request.metric, rows=len(rows),
+                    reviewers=list(reviewers), reviews_per_row=request.reviews_per_row,
+                    blind=request.blind, selection=request.describe(),
+                )  # fmt: skip
         except IntegrityError:
             raise Conflict(f"a review queue named {name!r} exists already") from None
         return self.get(name)
@@ -164,6 +172,7 @@ class QueueService:
                 )
             item.needed += 1
             item.done = False
+            record_event(session, by.name, AuditAction.ROW_SENT_BACK, f"queue {name}", row=row_id)
         return self.get(name)
 
     def close(self, name: str, *, by: User) -> Queue:
@@ -173,7 +182,9 @@ class QueueService:
 
         with self._db.write() as session:
             queue = store.find_queue(session, name, lock=True)
-            queue.closed_at = queue.closed_at or utcnow()
+            if queue.closed_at is None:
+                queue.closed_at = utcnow()
+                record_event(session, by.name, AuditAction.QUEUE_CLOSED, f"queue {name}")
         return self.get(name)
 
     def withheld_rows(self, user: User, evaluation: str, metric: str | None = None) -> set[int]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from rubricate.domain.acceptance import UnverifiedRun, nothing_to_accept, unverified_reason
 from rubricate.domain.alignment import AlignmentResult, ReviewEdit, parse_guidelines_text
 from rubricate.domain.alignment_runs import AlignmentRun, RunStatus
+from rubricate.domain.audit import AuditAction
 from rubricate.domain.errors import Conflict, InvalidInput, NotFound
 from rubricate.domain.metrics import (
     MetricKind,
@@ -29,6 +30,7 @@ from rubricate.service.alignment_runs import find_run, load_run
 from rubricate.service.metrics import MetricService, add_version, load_versions
 from rubricate.service.prompt_export import export_prompt
 from rubricate.settings import Settings
+from rubricate.store.audit import record_event
 from rubricate.store.database import Database
 from rubricate.store.mapping import to_metric, to_version
 from rubricate.store.metrics import lock_metric, metric_name, names_starting
@@ -57,6 +59,13 @@ class AcceptResult:
     created: bool
     forked: bool
     merged: bool
+
+
+_EDIT_ACTIONS = {
+    "edit": AuditAction.GUIDELINE_EDITED,
+    "strike": AuditAction.GUIDELINE_STRUCK,
+    "restore": AuditAction.GUIDELINE_RESTORED,
+}
 
 
 class ReviewService:
@@ -98,6 +107,7 @@ class ReviewService:
                 review.at = utcnow()
                 review.by = by
                 store_result(record, result)
+                record_event(session, by, AuditAction.RUN_REJECTED, f"run {run_id}")
                 session.flush()
             return load_run(session, record)
 
@@ -126,6 +136,10 @@ class ReviewService:
                 )
                 result.review.edits.append(edit)
                 store_result(record, result)
+                record_event(
+                    session, by, _EDIT_ACTIONS[action], f"run {run_id}",
+                    guideline=guideline_id, text=text,
+                )  # fmt: skip
                 session.flush()
             return load_run(session, record)
 
@@ -207,6 +221,11 @@ class ReviewService:
             review.unverified = unverified
             store_result(record, result)
             record.accepted_version_id = version.id
+            record_event(
+                session, by, AuditAction.RUN_ACCEPTED, f"run {run_id}",
+                metric=target.name, version=version.number, forked=target is not metric_record,
+                merged=merged, unverified=unverified,
+            )  # fmt: skip
             session.flush()
             return AcceptResult(
                 run=load_run(session, record),

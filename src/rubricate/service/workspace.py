@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from rubricate.domain.users import User
     from rubricate.service.alignment_runs import AlignmentRunService
     from rubricate.service.annotations import AnnotationService
+    from rubricate.service.audit import AuditService
     from rubricate.service.calibration import CalibrationService
     from rubricate.service.evaluating import EvaluateOptions, EvaluationRunService
     from rubricate.service.evaluation_reads import EvaluationReadService
@@ -108,6 +109,13 @@ class Rubricate:
         from rubricate.service.reverifying import VerifyService
 
         return VerifyService(self.db, self.settings)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        """The audit log: who changed what, and when (admins only)."""
+        from rubricate.service.audit import AuditService
+
+        return AuditService(self.db)
 
     @cached_property
     def queues(self) -> QueueService:

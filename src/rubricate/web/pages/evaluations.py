@@ -358,7 +358,7 @@ def resolve_by_policy(
 ) -> Response:
     """Apply a policy to the evaluation's rows of a metric; back to the page with its
     report."""
-    report = rb.annotations.resolve(name, metric, policy, replace=replace)
+    report = rb.annotations.resolve(name, metric, policy, replace=replace, by=user.name)
     request.session[FLASH] = {
         "metric": metric,
         "policy": report.policy.value,

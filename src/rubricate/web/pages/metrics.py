@@ -144,7 +144,7 @@ def add_version(
     """Edit prompt: a new version written by hand; it becomes the active one."""
     if not prompt.strip():
         raise InvalidInput("the scoring prompt must not be empty", field="prompt")
-    rb.metrics.add_version(name, prompt=prompt, guidelines=guidelines)
+    rb.metrics.add_version(name, prompt=prompt, guidelines=guidelines, by=user.name)
     return _back_to(request, name)
 
 
@@ -163,7 +163,7 @@ def pin(
             number = int(version)
         except ValueError:
             raise InvalidInput(f"{version!r} is not a version number", field="version") from None
-    rb.metrics.pin(name, number)
+    rb.metrics.pin(name, number, by=user.name)
     return _back_to(request, name)
 
 

@@ -1,6 +1,6 @@
-"""Review queues (queues, their reviewers, rows and assignments) and where each annotation
+"""Review queues (queues, their reviewers, rows and assignments), where each annotation
 came from (annotations.source: import, inline, queue:NAME; earlier ones were imported or
-added inline, and are taken for imported).
+added inline, and are taken for imported), and the audit log (audit_events).
 
 Revision ID: 0010
 Revises: 0009
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from rubricate.store.tables import UTCDateTime
+from rubricate.store.tables import JSONType, UTCDateTime
 
 revision = "0010"
 down_revision = "0009"
@@ -21,6 +21,18 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "audit_events",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("action", sa.String(40), nullable=False),
+        sa.Column("subject", sa.String(300), nullable=False),
+        sa.Column("detail", JSONType, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+    )
+    op.create_index("ix_audit_events_at", "audit_events", ["at"])
+    op.create_index("ix_audit_events_action", "audit_events", ["action"])
     with op.batch_alter_table("annotations") as batch:
         batch.add_column(
             sa.Column("source", sa.String(80), server_default="import", nullable=False)
@@ -112,6 +124,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("audit_events")
     op.drop_table("queue_assignments")
     op.drop_table("queue_items")
     op.drop_table("queue_reviewers")
