@@ -25,6 +25,7 @@ COMMANDS = {
     "evaluations": "rubricate.cli.evaluations:app",
     "annotations": "rubricate.cli.annotations:app",
     "reviewers": "rubricate.cli.reviewers:app",
+    "queues": "rubricate.cli.queues:app",
     "evaluation-runs": "rubricate.cli.evaluate:app",
     "align": "rubricate.cli.align:app",
     "db": "rubricate.cli.db:app",

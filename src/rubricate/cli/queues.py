@@ -1,0 +1,385 @@
+"""`rubricate queues ...`: review queues from the command line. The CLI acts locally as the
+workspace's admin (create, watch, send back, close); `next`, `submit` and `skip` act for
+the reviewer that --reviewer names, as that reviewer's page would."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.text import Text
+
+from rubricate.cli._common import workspace
+from rubricate.cli._output import (
+    JsonFlag,
+    add_row,
+    counted,
+    emit,
+    jsonable,
+    print_json,
+    say,
+    show,
+    table,
+    when,
+)
+from rubricate.cli._output import score as score_text
+from rubricate.domain.queues import DEFAULT_LEASE_SECONDS, MAX_REVIEWS_PER_ROW, Selection
+from rubricate.domain.users import LOCAL, Role, User
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from rubricate.domain.queues import Assignment, Conflict, Queue, Review, ReviewerProgress
+    from rubricate.service.workspace import Rubricate
+
+app = typer.Typer(
+    help="Review queues: rows handed to reviewers one at a time, blind if you like.",
+    no_args_is_help=True,
+)
+
+Name = Annotated[str, typer.Argument(help="The queue's name.", show_default=False)]
+Reviewer = Annotated[
+    str, typer.Option("--reviewer", "-r", help="The reviewer you act for.", show_default=False)
+]
+RowId = Annotated[str, typer.Option("--row", help="The row's id, as imported.")]
+ADMIN = LOCAL  # the CLI is the workspace's own: it acts as its admin
+
+
+def _reviewer(name: str) -> User:
+    return User(name.strip(), Role.REVIEWER)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="A new queue's name: letters, digits, '_', '-' or '.'.", show_default=False
+        ),
+    ],
+    evaluation: Annotated[str, typer.Option("--evaluation", "-e", help="The evaluation.")],
+    metric: Annotated[str, typer.Option("--metric", "-m", help="The metric reviewed.")],
+    reviewer: Annotated[
+        list[str],
+        typer.Option("--reviewer", "-r", help="A reviewer of the queue (repeat for several)."),
+    ],
+    selection: Annotated[
+        Selection,
+        typer.Option(
+            case_sensitive=False,
+            help="Which rows: all; unresolved (no resolved value yet); disagreeing (judge and "
+            "resolved value --delta apart); random or stratified (by the judge's score): "
+            "a sample of --sample-size rows.",
+        ),
+    ] = Selection.ALL,
+    sample_size: Annotated[
+        int | None, typer.Option(min=1, help="random and stratified: how many rows.")
+    ] = None,
+    delta: Annotated[
+        float | None,
+        typer.Option(help="disagreeing: how far apart. Default: one step of the scale."),
+    ] = None,
+    reviews_per_row: Annotated[
+        int, typer.Option(min=1, max=MAX_REVIEWS_PER_ROW, help="Counted reviews each row needs.")
+    ] = 1,
+    blind: Annotated[
+        bool,
+        typer.Option(
+            "--blind",
+            help="Reviewers see neither the judge's score nor others' reviews of a row until "
+            "they have submitted theirs.",
+        ),
+    ] = False,
+    lease_seconds: Annotated[
+        int, typer.Option(help="How long a row given out stays its reviewer's.")
+    ] = DEFAULT_LEASE_SECONDS,
+    seed: Annotated[int, typer.Option(help="The sample's seed.")] = 0,
+    json_output: JsonFlag = False,
+) -> None:
+    """Create a queue on the rows of an evaluation that --selection picks, for one metric,
+    with its reviewers and the number of reviews each row needs."""
+    from rubricate.domain.queues import QueueRequest
+
+    request = QueueRequest(
+        name=name,
+        evaluation=evaluation,
+        metric=metric,
+        reviewers=tuple(reviewer),
+        selection=selection,
+        sample_size=sample_size,
+        delta=delta,
+        reviews_per_row=reviews_per_row,
+        blind=blind,
+        lease_seconds=lease_seconds,
+        seed=seed,
+    )
+    queue = workspace(ctx).queues.create(request, by=ADMIN)
+    if json_output:
+        print_json(queue)
+        return
+    say(f"Created queue {queue.name}: {_described(queue)}")
+    say(f"Next: rubricate queues next {queue.name} --reviewer {queue.reviewers[0]}", "dim")
+
+
+def _described(queue: Queue) -> str:
+    per_row = counted(queue.reviews_per_row, "review")
+    blind = "; blind" if queue.blind else ""
+    return (
+        f"{counted(queue.rows, 'row')} of {queue.evaluation} (selected: {queue.selection}); "
+        f"{queue.metric}, {per_row} a row by {', '.join(queue.reviewers)}{blind}."
+    )
+
+
+@app.command("list")
+def list_queues(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """List every queue with its progress: rows done, reviews counted of those needed."""
+    emit(workspace(ctx).queues.list(), json_output, queues_table)
+
+
+def queues_table(queues: list[Queue]) -> Table:
+    numeric = ("Rows", "Done", "Reviews", "Per row")
+    grid = table(
+        "Review queues",
+        "Name",
+        "Evaluation",
+        "Metric",
+        *numeric,
+        "Status",
+        "Created",
+        numeric=numeric,
+    )
+    for q in queues:
+        add_row(
+            grid,
+            q.name,
+            q.evaluation,
+            q.metric,
+            q.rows,
+            q.rows_done,
+            f"{q.reviews_counted}/{q.reviews_needed}",
+            q.reviews_per_row,
+            _status(q),
+            when(q.created_at),
+        )
+    if not queues:
+        add_row(grid, "none yet: rubricate queues create NAME -e E -m M -r REVIEWER", *[""] * 8)
+    return grid
+
+
+def _status(queue: Queue) -> str:
+    state = "closed" if queue.closed else "finished" if queue.finished else "open"
+    return f"{state}, blind" if queue.blind else state
+
+
+@app.command("show")
+def show_queue(ctx: typer.Context, name: Name, json_output: JsonFlag = False) -> None:
+    """Show a queue and each reviewer's progress: reviews counted and beyond the number,
+    rows skipped and held now, and the median time from a row given out to its review."""
+    rb = workspace(ctx)
+    queue, progress = rb.queues.get(name), rb.queues.progress(name)
+    if json_output:
+        print_json({"queue": queue, "progress": progress})
+        return
+    say(Text.assemble((queue.name, "bold"), f" ({_status(queue)}): {_described(queue)}"))
+    say(
+        f"{queue.rows_done} of {counted(queue.rows, 'row')} done; "
+        f"{queue.reviews_counted} of {counted(queue.reviews_needed, 'review')} counted. "
+        f"Created by {queue.created_by}, {when(queue.created_at)}."
+    )
+    show(progress_table(progress))
+
+
+def progress_table(progress: list[ReviewerProgress]) -> Table:
+    numeric = ("Reviewed", "Beyond", "Skipped", "Held", "Median time")
+    grid = table("Reviewers", "Reviewer", *numeric, numeric=numeric)
+    for p in progress:
+        seconds = _duration(p.median_seconds)
+        add_row(grid, p.reviewer, p.reviewed, p.beyond, p.skipped, p.leased, seconds)
+    return grid
+
+
+def _duration(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+@app.command("next")
+def next_row(
+    ctx: typer.Context,
+    name: Name,
+    reviewer: Reviewer,
+    rubric: Annotated[
+        bool, typer.Option("--rubric", help="Also print the metric's prompt.")
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """The reviewer's next row, theirs for the queue's lease: the one they hold, else a new
+    one. Prints the row, the scale, the rubric's notes and, unless the queue is blind, the
+    judge's score and others' reviews. Nothing left for them: says so (JSON: null)."""
+    rb = workspace(ctx)
+    found = rb.queue_reviews.next(name, _reviewer(reviewer))
+    if json_output:
+        print_json(found)
+        return
+    if found is None:
+        say(f"Nothing left for {reviewer} in queue {name}.")
+        return
+    show_assignment(rb, found, rubric=rubric)
+    say(
+        f"Submit: rubricate queues submit {name} --row {found.row_id} --reviewer {reviewer} "
+        "--score N (or skip it: rubricate queues skip ...)",
+        "dim",
+    )
+
+
+def show_assignment(rb: Rubricate, found: Assignment, *, rubric: bool) -> None:
+    say(
+        Text.assemble(
+            (f"Row {found.row_id}", "bold"),
+            f" ({found.position} of {found.rows} in queue {found.queue}), "
+            f"yours until {when(found.expires_at)}",
+        )
+    )
+    _section("Input", found.input)
+    _section("Output", found.output)
+    if found.context:
+        _section("Context", found.context)
+    if found.expected:
+        _section("Expected", found.expected)
+    say(f"Scale: {_legend(rb, found)}")
+    _section("Notes", found.notes.strip() or "none: the metric's version has no guidelines")
+    if rubric:
+        _section("Rubric", found.rubric)
+    if found.withheld:
+        say("The judge's score and others' reviews are hidden until you submit (blind queue).")
+        return
+    judge = "none yet" if found.judge_score is None else score_text(found.judge_score)
+    say(f"Judge's score: {judge}")
+    for other in found.others:
+        comment = f": {other.comment}" if other.comment else ""
+        say(f"{other.reviewer} scored {_score(other)}{comment}")
+
+
+def _legend(rb: Rubricate, found: Assignment) -> str:
+    """The scale in words, with the names of its points where the metric gives them."""
+    labels = rb.metrics.version(rb.queues.get(found.queue).metric).scale.labels
+    named = ", ".join(f"{score_text(value)} {label}" for value, label in sorted(labels.items()))
+    return f"{found.scale} ({named})" if named else found.scale
+
+
+def _section(title: str, text: str) -> None:
+    say(Text(title, style="bold"))
+    say(Text("\n".join(f"  {line}" for line in text.splitlines() or [""])))
+
+
+def _score(review: Review) -> str:
+    return "–" if review.score is None else score_text(review.score)
+
+
+@app.command("submit")
+def submit(
+    ctx: typer.Context,
+    name: Name,
+    row: RowId,
+    reviewer: Reviewer,
+    score: Annotated[
+        str, typer.Option("--score", help="A number on the metric's scale, or one of its labels.")
+    ],
+    comment: Annotated[str | None, typer.Option(help="The reviewer's comment.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """The reviewer's review of a row they were given. A review after their lease ran out
+    is kept: it counts while the row needs one, else it is kept beyond the number."""
+    done = workspace(ctx).queue_reviews.submit(name, _reviewer(reviewer), row, score, comment)
+    if json_output:
+        print_json(done)
+        return
+    if done.counted:
+        say(f"{reviewer} scored row {row} {score_text(done.score)} in queue {name}.")
+    else:
+        say(
+            f"{reviewer} scored row {row} {score_text(done.score)} in queue {name}: kept, but the "
+            "row had its reviews already, so it does not count."
+        )
+
+
+@app.command("skip")
+def skip(ctx: typer.Context, name: Name, row: RowId, reviewer: Reviewer) -> None:
+    """Pass on a row the reviewer holds: it goes to another reviewer, never back to them."""
+    workspace(ctx).queue_reviews.skip(name, _reviewer(reviewer), row)
+    say(f"{reviewer} skipped row {row} of queue {name}; it goes to another reviewer.")
+
+
+@app.command("reviews")
+def reviews(ctx: typer.Context, name: Name, json_output: JsonFlag = False) -> None:
+    """Who reviewed what: every submitted review, in queue order."""
+    found = workspace(ctx).queues.reviews(name, by=ADMIN)
+    if json_output:
+        print_json([{"row_id": row, **jsonable(r)} for row, r in found])
+        return
+    numeric = ("Score", "Time")
+    grid = table(
+        f"Reviews in queue {name}",
+        "Row",
+        "Reviewer",
+        *numeric,
+        "Counted",
+        "Submitted",
+        "Comment",
+        numeric=numeric,
+    )
+    for row, r in found:
+        submitted = when(r.submitted_at) if r.submitted_at else None
+        add_row(
+            grid,
+            row,
+            r.reviewer,
+            _score(r),
+            _duration(r.seconds),
+            "beyond" if r.beyond else "yes",
+            submitted,
+            r.comment,
+        )
+    if not found:
+        add_row(grid, "no review yet", *[""] * 6)
+    show(grid)
+
+
+@app.command("conflicts")
+def conflicts(ctx: typer.Context, name: Name, json_output: JsonFlag = False) -> None:
+    """Rows with all their reviews whose counted scores differ by at least the metric's
+    delta, with the resolved value where the row has one: resolve them
+    (`annotations resolve-row`) or send them back for one more review."""
+    emit(workspace(ctx).queues.conflicts(name, by=ADMIN), json_output, conflicts_table)
+
+
+def conflicts_table(found: list[Conflict]) -> Table:
+    grid = table("Conflicts", "Row", "Spread", "Reviews", "Resolved", numeric=("Spread",))
+    for c in found:
+        scores = ", ".join(f"{r.reviewer} {_score(r)}" for r in c.reviews)
+        resolved = None if c.resolved is None else score_text(c.resolved)
+        add_row(grid, c.row_id, score_text(c.spread), scores, resolved)
+    if not found:
+        add_row(grid, "none: no row's reviews differ by the metric's delta", "", "", "")
+    return grid
+
+
+@app.command("send-back")
+def send_back(ctx: typer.Context, name: Name, row: RowId) -> None:
+    """One more review of a row (from the conflicts), by a reviewer who has not had it."""
+    queue = workspace(ctx).queues.send_back(name, row, by=ADMIN)
+    say(
+        f"Row {row} of queue {name} goes back for one more review "
+        f"({queue.rows_done} of {counted(queue.rows, 'row')} done)."
+    )
+
+
+@app.command("close")
+def close(ctx: typer.Context, name: Name) -> None:
+    """Close a queue: no row is given out any more, and a blind queue's rows are no longer
+    withheld from its reviewers."""
+    queue = workspace(ctx).queues.close(name, by=ADMIN)
+    shown = " Its reviewers now see the judge's scores and each other's reviews." * queue.blind
+    say(f"Queue {name} is closed: {queue.rows_done} of {counted(queue.rows, 'row')} done.{shown}")
