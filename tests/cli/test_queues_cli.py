@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from rubricate.cli import app
 from rubricate.demo import ALIGNED_METRIC, EVALUATION, build_demo
+from rubricate.domain.audit import AuditAction
+from rubricate.domain.users import LOCAL
 
 SUBCOMMANDS = (
     "create",
@@ -63,12 +65,12 @@ def test_create_list_and_show(demo: Cli) -> None:
         True,
         False,
     )
-    assert found["created_by"] == "local"  # the CLI acts as the workspace's admin
+    assert found["created_by"].startswith("cli")  # the workspace's admin: the OS user
     shown = demo.json("queues", "show", "q")
     assert [p["reviewer"] for p in shown["progress"]] == ["ana", "ben", "cy"]
     assert shown["queue"]["reviews_needed"] == 4
     text = demo.ok("queues", "show", "q").stdout
-    assert "0 of 4 rows done; 0 of 4 reviews counted. Created by local" in text
+    assert f"0 of 4 rows done; 0 of 4 reviews counted. Created by {found['created_by']}" in text
     assert "Median time" in text
 
 
@@ -189,3 +191,8 @@ def test_a_closed_queue_gives_out_nothing_and_stops_withholding(demo: Cli) -> No
     assert "Queue q is closed: 0 of 2 rows done. Its reviewers now see" in closed
     assert "review queue 'q' is closed" in demo.fails("queues", "next", "q", "-r", "ana")
     assert "closed, blind" in demo.ok("queues", "list").stdout
+    with demo.workspace() as rb:
+        _, events = rb.audit.events(by=LOCAL)
+    done = {e.action: e for e in events}
+    assert done[AuditAction.QUEUE_CLOSED].actor.startswith("cli")  # who closed it: the OS user
+    assert done[AuditAction.QUEUE_CLOSED].subject == "queue q"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
-from rubricate.cli._common import workspace
+from rubricate.cli._common import actor, workspace
 from rubricate.cli._output import (
     JsonFlag,
     add_row,
@@ -24,7 +24,7 @@ from rubricate.cli._output import (
 )
 from rubricate.cli._output import score as score_text
 from rubricate.domain.queues import DEFAULT_LEASE_SECONDS, MAX_REVIEWS_PER_ROW, Selection
-from rubricate.domain.users import LOCAL, Role, User
+from rubricate.domain.users import Role, User
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -42,7 +42,12 @@ Reviewer = Annotated[
     str, typer.Option("--reviewer", "-r", help="The reviewer you act for.", show_default=False)
 ]
 RowId = Annotated[str, typer.Option("--row", help="The row's id, as imported.")]
-ADMIN = LOCAL  # the CLI is the workspace's own: it acts as its admin
+
+
+def _admin() -> User:
+    """The CLI is the workspace's own: it acts as its admin, recorded as the operating
+    system's user (``cli:NAME``), as the CLI's other changes are in the audit log."""
+    return User(actor(), Role.ADMIN)
 
 
 def _reviewer(name: str) -> User:
@@ -114,7 +119,7 @@ def create(
         lease_seconds=lease_seconds,
         seed=seed,
     )
-    queue = workspace(ctx).queues.create(request, by=ADMIN)
+    queue = workspace(ctx).queues.create(request, by=_admin())
     if json_output:
         print_json(queue)
         return
@@ -315,7 +320,7 @@ def skip(ctx: typer.Context, name: Name, row: RowId, reviewer: Reviewer) -> None
 @app.command("reviews")
 def reviews(ctx: typer.Context, name: Name, json_output: JsonFlag = False) -> None:
     """Who reviewed what: every submitted review, in queue order."""
-    found = workspace(ctx).queues.reviews(name, by=ADMIN)
+    found = workspace(ctx).queues.reviews(name, by=_admin())
     if json_output:
         print_json([{"row_id": row, **jsonable(r)} for row, r in found])
         return
@@ -352,7 +357,7 @@ def conflicts(ctx: typer.Context, name: Name, json_output: JsonFlag = False) -> 
     """Rows with all their reviews whose counted scores differ by at least the metric's
     delta, with the resolved value where the row has one: resolve them
     (`annotations resolve-row`) or send them back for one more review."""
-    emit(workspace(ctx).queues.conflicts(name, by=ADMIN), json_output, conflicts_table)
+    emit(workspace(ctx).queues.conflicts(name, by=_admin()), json_output, conflicts_table)
 
 
 def conflicts_table(found: list[Conflict]) -> Table:
@@ -369,7 +374,7 @@ def conflicts_table(found: list[Conflict]) -> Table:
 @app.command("send-back")
 def send_back(ctx: typer.Context, name: Name, row: RowId) -> None:
     """One more review of a row (from the conflicts), by a reviewer who has not had it."""
-    queue = workspace(ctx).queues.send_back(name, row, by=ADMIN)
+    queue = workspace(ctx).queues.send_back(name, row, by=_admin())
     say(
         f"Row {row} of queue {name} goes back for one more review "
         f"({queue.rows_done} of {counted(queue.rows, 'row')} done)."
@@ -380,6 +385,6 @@ def send_back(ctx: typer.Context, name: Name, row: RowId) -> None:
 def close(ctx: typer.Context, name: Name) -> None:
     """Close a queue: no row is given out any more, and a blind queue's rows are no longer
     withheld from its reviewers."""
-    queue = workspace(ctx).queues.close(name, by=ADMIN)
+    queue = workspace(ctx).queues.close(name, by=_admin())
     shown = " Its reviewers now see the judge's scores and each other's reviews." * queue.blind
     say(f"Queue {name} is closed: {queue.rows_done} of {counted(queue.rows, 'row')} done.{shown}")
