@@ -20,6 +20,7 @@ from rubricate.web.pages import (
     auth,
     evaluations,
     metrics,
+    queues,
     rescoring,
     rows,
     run_verify,
@@ -128,7 +129,7 @@ def create_server_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     web = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
-    for pages in (auth, metrics, rescoring, runs, run_verify, uploads, evaluations, rows):
+    for pages in (auth, metrics, rescoring, runs, run_verify, uploads, evaluations, rows, queues):
         web.include_router(pages.router)
     app.include_router(web)
     return app

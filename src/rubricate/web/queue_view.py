@@ -1,0 +1,133 @@
+"""What the queue pages show beside the use cases' own types: a scale's points with the
+key that picks each, scores and times in words, the New queue form as it was posted, and
+a page of a long list."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+from urllib.parse import quote
+
+from rubricate.domain.queues import DEFAULT_LEASE_SECONDS, Selection
+from rubricate.domain.scale import Scale
+
+T = TypeVar("T")
+
+SELECTIONS = {
+    Selection.ALL: "All rows",
+    Selection.UNRESOLVED: "Unresolved rows (no resolved value yet)",
+    Selection.DISAGREEING: "Disagreeing rows (judge and resolved value differ by the delta)",
+    Selection.RANDOM: "Random sample of N rows",
+    Selection.STRATIFIED: "Stratified sample of N rows (spread over the judge's scores)",
+}
+
+
+def queue_url(name: str, tail: str = "") -> str:
+    """A queue's page, or one under it (``/review``, ``/conflicts``)."""
+    return f"/queues/{quote(name, safe='')}{tail}"
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    value: str  # as the form sends it: "4", "0.5"
+    text: str  # "4 · Good"
+    key: str  # the key that picks it: "4"; "" for none
+
+
+def points(scale: Scale) -> list[Point]:
+    """The scale's points in order, each with its key: its own value when every point is a
+    digit 0-9 (1-5, fail 0 / pass 1), else its place (1-9, the first nine only). Empty
+    for an interval scale: the page asks for a number."""
+    found = scale.points
+    if found is None:
+        return []
+    by_value = all(v.is_integer() and 0 <= v <= 9 for v in found)
+    return [
+        Point(
+            f"{v:g}",
+            describe(scale, v),
+            f"{v:g}" if by_value else (str(n) if n <= 9 else ""),
+        )
+        for n, v in enumerate(found, start=1)
+    ]
+
+
+def describe(scale: Scale, value: float | None) -> str:
+    """``4 · Good``; ``3.667`` for a fractional value; ``—`` for none."""
+    if value is None:
+        return "—"
+    label = scale.label_of(value)
+    number = f"{value:g}" if float(value).is_integer() else f"{value:.3f}".rstrip("0")
+    return f"{number} · {label}" if label else number
+
+
+def duration(seconds: float | None) -> str:
+    """A time in words: ``42 s``, ``3 min 5 s``, ``2 h 10 min``."""
+    if seconds is None:
+        return "—"
+    if seconds < 1:
+        return "under 1 s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, rest = divmod(whole, 3600)
+    minutes = rest // 60
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def split_names(text: str) -> list[str]:
+    """Names typed comma separated (spaces and empty entries ignored)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueForm:
+    """The New queue form's values: its defaults, or what an admin posted (kept when the
+    queue is refused, so nothing typed is lost)."""
+
+    name: str = ""
+    evaluation: str = ""
+    metric: str = ""
+    reviewers: tuple[str, ...] = ()  # ticked
+    other_reviewers: str = ""  # typed, comma separated
+    selection: str = Selection.ALL.value
+    sample_size: int | None = None
+    delta: float | None = None
+    seed: int = 0
+    reviews_per_row: int = 1
+    blind: bool = False
+    lease_minutes: int = DEFAULT_LEASE_SECONDS // 60
+    selections: dict[Selection, str] = field(default_factory=lambda: dict(SELECTIONS))
+
+
+@dataclass(frozen=True, slots=True)
+class Paged(Generic[T]):
+    """One page of a list the use case returns whole."""
+
+    items: list[T]
+    number: int
+    last: int
+    first: int  # the first item's place, from 1
+    total: int
+
+    @property
+    def shown_to(self) -> int:
+        return self.first + len(self.items) - 1
+
+
+def paged(items: Sequence[T], number: int, size: int) -> Paged[T]:
+    last = max(1, math.ceil(len(items) / size))
+    number = min(number, last)
+    start = (number - 1) * size
+    return Paged(list(items[start : start + size]), number, last, start + 1, len(items))
+
+
+def resolver(resolved_by: str | None) -> str:
+    """Who resolved a row: ``ada``, ``majority policy``."""
+    kind, _, who = (resolved_by or "").partition(":")
+    return f"{who} policy" if kind == "policy" else who
