@@ -44,3 +44,15 @@ def check_run_id(run_id: str, *, field: str = "run_id") -> str:
             field=field,
         )
     return run_id
+
+
+def check_queue_name(name: str, *, field: str = "name") -> str:
+    """A review queue's name: the same characters as a run id (it is part of URLs and
+    command lines), 1-64 of them."""
+    if not isinstance(name, str) or not _RUN_ID.fullmatch(name) or name in {".", ".."}:
+        raise InvalidInput(
+            f"queue name {name!r} is not valid: use 1-{RUN_ID_MAX_CHARS} letters, digits, "
+            "'_', '-' or '.' (not '.' or '..')",
+            field=field,
+        )
+    return name

@@ -28,7 +28,12 @@ from rubricate.service.annotations import score_on
 from rubricate.service.queues import active_of, queue_item, review_of
 from rubricate.store import queues as store
 from rubricate.store.database import Database
-from rubricate.store.queue_tables import QueueAssignmentRecord, QueueItemRecord, ReviewQueueRecord
+from rubricate.store.queue_tables import (
+    QueueAssignmentRecord,
+    QueueItemRecord,
+    QueueReviewerRecord,
+    ReviewQueueRecord,
+)
 from rubricate.store.tables import AnnotationRecord, MetricRecord, RowRecord, utcnow
 from rubricate.store.upsert import upsert
 
@@ -45,12 +50,11 @@ class QueueReviewService:
         """The row ``reviewer`` should review now (the one they hold, else a new one, on a
         lease), or None when the queue has none left for them."""
         now = utcnow()
-        with self._db.write() as session:
+        with self._db.write() as session:  # the lease, under the queue's lock: kept short
             record = _reviewers_queue(session, queue, reviewer)
             if record.closed_at is not None:
                 raise Conflict(f"review queue {queue!r} is closed")
-            held = store.assignment_of(session, record.id, reviewer.name, LEASED, live_at=now)
-            held = held or _renewed(session, record, reviewer.name, now)
+            held = _held_or_renewed(session, record, reviewer.name, now)
             if held is None:
                 item = store.next_open_item(session, record.id, reviewer.name, now)
                 if item is None:
@@ -66,7 +70,12 @@ class QueueReviewService:
                 )
                 session.add(held)
                 session.flush()
-            return _assignment(session, record, held)
+            given = held.id
+        with self._db.read() as session:  # what the page shows, after the lock is let go
+            found = session.get(QueueAssignmentRecord, given)
+            queue_record = session.get(ReviewQueueRecord, record.id)
+            assert found is not None and queue_record is not None
+            return _assignment(session, queue_record, found)
 
     def submit(
         self,
@@ -131,17 +140,22 @@ class QueueReviewService:
 
 def _reviewers_queue(session: Session, name: str, reviewer: User) -> ReviewQueueRecord:
     record = store.find_queue(session, name, lock=True)
-    if reviewer.name not in store.reviewers_of(session, record.id):
+    if session.get(QueueReviewerRecord, (record.id, reviewer.name)) is None:
         raise Forbidden(f"{reviewer.name} is not a reviewer of queue {name!r}")
     return record
 
 
-def _renewed(
+def _held_or_renewed(
     session: Session, queue: ReviewQueueRecord, reviewer: str, now: datetime
 ) -> QueueAssignmentRecord | None:
-    """The reviewer's first lapsed lease on a row that still needs them, renewed: a row
-    they left (a closed tab) is theirs again rather than lost to everyone."""
-    for lapsed in store.own_lapsed_leases(session, queue.id, reviewer, now):
+    """The row the reviewer holds (a reload, a second tab); else their first lapsed lease
+    on a row that still needs them, renewed: a row they left (a closed tab) is theirs
+    again rather than lost to everyone."""
+    leases = store.own_leases(session, queue.id, reviewer)
+    live = next((a for a in leases if a.expires_at > now), None)
+    if live is not None:
+        return live
+    for lapsed in leases:
         item = session.get(QueueItemRecord, lapsed.item_id)
         if (
             item is not None
@@ -172,12 +186,11 @@ def _assignment(
             for a in store.assignments_on(session, item.id)
             if a.reviewer != held.reviewer and a.state == SUBMITTED
         )
-    rows, *_ = store.item_counts(session, queue.id)
     return Assignment(
         queue=queue.name,
         row_id=row.external_id,
         position=item.position,
-        rows=rows,
+        rows=queue.row_count,
         input=row.input,
         output=row.output,
         context=row.context,

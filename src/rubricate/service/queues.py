@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from rubricate.domain.audit import AuditAction
 from rubricate.domain.errors import Conflict, InvalidInput, NotFound
 from rubricate.domain.metrics import MetricVersion, active_version
-from rubricate.domain.names import check_run_id
+from rubricate.domain.names import check_queue_name
 from rubricate.domain.queues import (
     AssignmentState,
     Queue,
@@ -31,7 +31,7 @@ from rubricate.domain.users import User
 from rubricate.store import queues as store
 from rubricate.store.audit import record_event
 from rubricate.store.database import Database
-from rubricate.store.evaluations import find_evaluation, row_named
+from rubricate.store.evaluations import find_evaluation
 from rubricate.store.mapping import to_metric
 from rubricate.store.metrics import find_metric, load_versions
 from rubricate.store.queue_tables import (
@@ -54,7 +54,7 @@ class QueueService:
         in its drawn order). Creating one with a name taken is refused."""
         by.require_admin("create a review queue")
         request = request.checked()
-        name = check_run_id(request.name, field="name")
+        name = check_queue_name(request.name)
         reviewers = tuple(dict.fromkeys(_reviewer_name(r) for r in request.reviewers))
         try:
             with self._db.write() as session:
@@ -76,6 +76,7 @@ class QueueService:
                     reviews_per_row=request.reviews_per_row,
                     blind=request.blind,
                     lease_seconds=request.lease_seconds,
+                    row_count=len(rows),
                     created_by=by.name,
                 )
                 session.add(record)
@@ -285,8 +286,7 @@ def _queue(session: Session, record: ReviewQueueRecord) -> Queue:
 
 
 def queue_item(session: Session, queue: ReviewQueueRecord, row_id: str) -> QueueItemRecord:
-    row = row_named(session, queue.evaluation_id, row_id)
-    item = store.item_of_row(session, queue.id, row.id) if row is not None else None
+    item = store.item_named(session, queue.id, row_id)
     if item is None:
         raise NotFound(f"queue {queue.name!r} has no row {row_id!r}")
     return item

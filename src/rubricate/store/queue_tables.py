@@ -24,6 +24,7 @@ class ReviewQueueRecord(Base):
     reviews_per_row: Mapped[int] = mapped_column(Integer)
     blind: Mapped[bool] = mapped_column(Boolean)
     lease_seconds: Mapped[int] = mapped_column(Integer)
+    row_count: Mapped[int] = mapped_column(Integer)  # rows it holds (fixed at creation)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()

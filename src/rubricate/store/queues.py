@@ -95,21 +95,6 @@ def add_items(session: Session, queue_id: int, row_ids: Sequence[int], needed: i
 # -- leasing ---------------------------------------------------------------------------
 
 
-def assignment_of(
-    session: Session, queue_id: int, reviewer: str, state: str, *, live_at: datetime | None
-) -> QueueAssignmentRecord | None:
-    """The reviewer's oldest assignment in ``state`` (and, when ``live_at`` is given, whose
-    lease is still live then)."""
-    query = select(QueueAssignmentRecord).where(
-        QueueAssignmentRecord.queue_id == queue_id,
-        QueueAssignmentRecord.reviewer == reviewer,
-        QueueAssignmentRecord.state == state,
-    )
-    if live_at is not None:
-        query = query.where(QueueAssignmentRecord.expires_at > live_at)
-    return session.scalar(query.order_by(QueueAssignmentRecord.id).limit(1))
-
-
 def live_leases(item_id: Any, now: datetime) -> Any:
     """How many live leases a row has (a scalar subquery on ``item_id``)."""
     return (
@@ -160,9 +145,12 @@ def next_open_item(
     return session.scalar(query)
 
 
-def item_of_row(session: Session, queue_id: int, row_id: int) -> QueueItemRecord | None:
-    query = select(QueueItemRecord).where(
-        QueueItemRecord.queue_id == queue_id, QueueItemRecord.row_id == row_id
+def item_named(session: Session, queue_id: int, external_id: str) -> QueueItemRecord | None:
+    """The queue's row whose id in the user's files is ``external_id``."""
+    query = (
+        select(QueueItemRecord)
+        .join(RowRecord, RowRecord.id == QueueItemRecord.row_id)
+        .where(QueueItemRecord.queue_id == queue_id, RowRecord.external_id == external_id)
     )
     return session.scalar(query)
 
@@ -257,15 +245,13 @@ def resolved_values(session: Session, queue_id: int, metric_id: int) -> dict[str
     return {row: value for row, value in session.execute(query).all()}  # noqa: C416
 
 
-def own_lapsed_leases(
-    session: Session, queue_id: int, reviewer: str, now: datetime
-) -> list[QueueAssignmentRecord]:
-    """The reviewer's leases that expired before they reviewed the row, oldest first."""
+def own_leases(session: Session, queue_id: int, reviewer: str) -> list[QueueAssignmentRecord]:
+    """The reviewer's leases, live or lapsed, on rows they have not reviewed or skipped,
+    oldest first."""
     query = select(QueueAssignmentRecord).where(
         QueueAssignmentRecord.queue_id == queue_id,
         QueueAssignmentRecord.reviewer == reviewer,
         QueueAssignmentRecord.state == LEASED,
-        QueueAssignmentRecord.expires_at <= now,
     )
     return list(session.scalars(query.order_by(QueueAssignmentRecord.id)))
 

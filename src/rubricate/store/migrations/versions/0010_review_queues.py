@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("reviews_per_row", sa.Integer(), nullable=False),
         sa.Column("blind", sa.Boolean(), nullable=False),
         sa.Column("lease_seconds", sa.Integer(), nullable=False),
+        sa.Column("row_count", sa.Integer(), nullable=False),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("closed_at", UTCDateTime(), nullable=True),
