@@ -34,7 +34,7 @@ from rubricate.store.queue_tables import (
     QueueReviewerRecord,
     ReviewQueueRecord,
 )
-from rubricate.store.tables import AnnotationRecord, MetricRecord, RowRecord, utcnow
+from rubricate.store.tables import AnnotationRecord, MetricRecord, utcnow
 from rubricate.store.upsert import upsert
 
 LEASED = AssignmentState.LEASED.value
@@ -70,12 +70,8 @@ class QueueReviewService:
                 )
                 session.add(held)
                 session.flush()
-            given = held.id
         with self._db.read() as session:  # what the page shows, after the lock is let go
-            found = session.get(QueueAssignmentRecord, given)
-            queue_record = session.get(ReviewQueueRecord, record.id)
-            assert found is not None and queue_record is not None
-            return _assignment(session, queue_record, found)
+            return _assignment(session, record, held)  # kept after the commit: plain values
 
     def submit(
         self,
@@ -170,11 +166,9 @@ def _held_or_renewed(
 def _assignment(
     session: Session, queue: ReviewQueueRecord, held: QueueAssignmentRecord
 ) -> Assignment:
-    item = session.get(QueueItemRecord, held.item_id)
-    assert item is not None  # a foreign key
-    row = session.get(RowRecord, item.row_id)
+    item, row = store.item_and_row(session, held.item_id)
     metric = session.get(MetricRecord, queue.metric_id)
-    assert row is not None and metric is not None
+    assert metric is not None  # a foreign key
     version = active_of(session, metric)
     withheld = queue.blind and held.state != SUBMITTED
     others: tuple[Review, ...] = ()

@@ -304,3 +304,13 @@ def withheld(reviewer: str, row_id: Any, metric_id: Any) -> ColumnElement[bool]:
 def visible_to(viewer: str | None, row_id: Any, metric_id: Any) -> ColumnElement[bool]:
     """The rows whose scores ``viewer`` may see (every row without a viewer)."""
     return true() if viewer is None else ~withheld(viewer, row_id, metric_id)
+
+
+def item_and_row(session: Session, item_id: int) -> tuple[QueueItemRecord, RowRecord]:
+    """A queue's row and the evaluation's row it is, in one query."""
+    found = session.execute(
+        select(QueueItemRecord, RowRecord)
+        .join(RowRecord, RowRecord.id == QueueItemRecord.row_id)
+        .where(QueueItemRecord.id == item_id)
+    ).one()
+    return found[0], found[1]
