@@ -82,7 +82,7 @@ def test_errors_name_the_flag(demo: Cli) -> None:
     unsized = demo.fails("queues", "create", "x", *ON_DEMO, "-r", "ana", "--selection", "random")
     assert "option --sample-size: a random queue needs the number of rows" in unsized
     bad_name = demo.fails("queues", "create", "a b", *ON_DEMO, "-r", "ana")
-    assert "argument NAME: run id 'a b' is not valid" in bad_name
+    assert "argument NAME: queue name 'a b' is not valid" in bad_name
     lease = demo.fails("queues", "create", "x", *ON_DEMO, "-r", "ana", "--lease-seconds", "1")
     assert "option --lease-seconds" in lease
     assert "no review queue named 'nope'" in demo.fails("queues", "show", "nope")
