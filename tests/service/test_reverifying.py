@@ -107,3 +107,23 @@ def test_verify_again_is_refused_with_the_reason(
     with pytest.raises(Conflict, match="rejected already"):
         rb.verifying.request(unjudged)
     assert not models  # nothing was scored
+
+
+def test_a_blind_queue_withholds_its_rows_verdicts_from_its_reviewers(
+    rb: Rubricate, tmp_path: Path, models: list[str]
+) -> None:
+    from rubricate.domain.queues import QueueRequest
+    from rubricate.domain.users import Role, User
+
+    run_id = _verified_run(rb, tmp_path)
+    every = rb.alignment_runs.get(run_id)
+    assert every.result is not None and every.result.verification.rows
+    rb.queues.create(
+        QueueRequest("blind", EVALUATION, METRIC, ("ana", "ben"), blind=True),
+        by=User("ada", Role.ADMIN),
+    )
+    seen = rb.alignment_runs.get(run_id, viewer=User("ana", Role.REVIEWER))
+    assert seen.result is not None and seen.result.verification.rows == []
+    assert seen.result.verification.after == every.result.verification.after  # figures stay
+    other = rb.alignment_runs.get(run_id, viewer=User("cy", Role.REVIEWER))
+    assert other.result == every.result

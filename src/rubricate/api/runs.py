@@ -248,9 +248,10 @@ def list_alignment_runs(
 
 
 @alignment_runs.get("/{run_id}", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
-def get_alignment_run(rb: Workspace, run_id: RunIdPath) -> AlignmentRunOut:
-    """Status, phase, guidelines, counts, verification figures, calls and cost."""
-    return _alignment_out(rb.alignment_runs.get(run_id), rb)
+def get_alignment_run(rb: Workspace, caller: CallerUser, run_id: RunIdPath) -> AlignmentRunOut:
+    """Status, phase, guidelines, counts, verification figures, calls and cost (without
+    the test rows a blind review queue withholds from the caller)."""
+    return _alignment_out(rb.alignment_runs.get(run_id, viewer=caller), rb)
 
 
 @alignment_runs.post(

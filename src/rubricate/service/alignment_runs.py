@@ -8,6 +8,7 @@ import builtins
 import dataclasses
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TypedDict, Unpack
 
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from rubricate.domain.errors import Conflict, InvalidInput, Unavailable
 from rubricate.domain.metrics import MetricVersion, active_version
 from rubricate.domain.row_refs import RowRef
 from rubricate.domain.scale import Scale
+from rubricate.domain.users import User
 from rubricate.models.names import OFFLINE_ENGINE, parse_model_name
 from rubricate.models.providers import resolve_model
 from rubricate.service.calibration import alignment_warning
@@ -42,6 +44,7 @@ from rubricate.store.alignment_runs import (
 )
 from rubricate.store.database import Database
 from rubricate.store.mapping import to_metric
+from rubricate.store.queues import withheld_among
 from rubricate.store.run_ids import claim_run_id
 from rubricate.store.runs import find_run as find_run  # re-exported for the use cases
 from rubricate.store.runs import load_run as load_run
@@ -216,9 +219,22 @@ class AlignmentRunService:
         run = self.start(metric=metric, evaluations=evaluations, delta=delta, **options)
         return self.run(run.id, cache=cache, progress=progress)
 
-    def get(self, run_id: str) -> AlignmentRun:
+    def get(self, run_id: str, *, viewer: User | None = None) -> AlignmentRun:
+        """A run with its result; for ``viewer``, without the test rows a blind review
+        queue withholds from them (their human and judge scores)."""
         with self._db.read() as session:
-            return load_run(session, find_run(session, run_id))
+            run = load_run(session, find_run(session, run_id))
+            if viewer is None or run.result is None or not run.result.verification.rows:
+                return run
+            rows = [r.row_id for r in run.result.verification.rows]
+            hidden = withheld_among(session, viewer.name, rows, run.metric_id)
+        if not hidden:
+            return run
+        verification = run.result.verification.model_copy(
+            update={"rows": [r for r in run.result.verification.rows if r.row_id not in hidden]}
+        )
+        result = run.result.model_copy(update={"verification": verification})
+        return replace(run, result=result)
 
     def result_rows(self, result: AlignmentResult | None) -> dict[int, RowRef]:
         """The rows ``result`` names, as the user knows them, by database id."""

@@ -314,3 +314,15 @@ def item_and_row(session: Session, item_id: int) -> tuple[QueueItemRecord, RowRe
         .where(QueueItemRecord.id == item_id)
     ).one()
     return found[0], found[1]
+
+
+def withheld_among(
+    session: Session, viewer: str, row_ids: Sequence[int], metric_id: int
+) -> set[int]:
+    """Which of ``row_ids`` a blind review queue on the metric withholds from ``viewer``."""
+    if not row_ids:
+        return set()
+    query = select(RowRecord.id).where(
+        RowRecord.id.in_(row_ids), withheld(viewer, RowRecord.id, metric_id)
+    )
+    return set(session.scalars(query))

@@ -89,7 +89,7 @@ def history_context(rb: Rubricate, user: User, name: str, open_ids: list[str]) -
     runs = rb.alignment_runs.history(name)
     wanted = set(open_ids[:MAX_OPEN])
     panels: dict[str, RunView] = {
-        run.id: run_view(rb, rb.alignment_runs.get(run.id))
+        run.id: run_view(rb, rb.alignment_runs.get(run.id, viewer=user))
         for run in runs
         if run.id in wanted and run.status.finished
     }

@@ -182,7 +182,7 @@ def panel_response(
 ) -> Response:
     """The run's panel. With ``queue``: whether a Verify again is under way, asked of the
     workers' queue only when the run could be verified again."""
-    view = run_view(rb, rb.alignment_runs.get(run_id))
+    view = run_view(rb, rb.alignment_runs.get(run_id, viewer=user))
     if queue is not None and _ask_verifying(view, queue):
         queue_alive = queue.alive_workers()
     return _render(
@@ -218,7 +218,7 @@ def _render(
 def run_page(
     request: Request, rb: Workspace, user: CurrentUser, queue: Queue, run_id: RunIdPath
 ) -> Response:
-    view = run_view(rb, rb.alignment_runs.get(run_id))
+    view = run_view(rb, rb.alignment_runs.get(run_id, viewer=user))
     alive = queue.alive_workers() if view.run.status is RunStatus.PENDING else None
     if _ask_verifying(view, queue):
         alive = queue.alive_workers()
