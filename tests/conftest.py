@@ -138,6 +138,16 @@ def rb(database_url: str) -> Iterator[Rubricate]:
     workspace.close()
 
 
+@pytest.fixture
+def demo(rb: Rubricate) -> Rubricate:
+    """The demo workspace (two metrics, one evaluation of 48 rows, three reviewers,
+    resolved by majority) on a fresh database."""
+    from rubricate.demo import build_demo
+
+    build_demo(rb)
+    return rb
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real data sets' folder; skips the test (fails it in CI) where they are absent."""

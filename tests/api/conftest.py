@@ -11,13 +11,6 @@ from tests.api.api_support import LOCAL, LOCAL_TOKEN, TOKEN
 
 from rubricate import Rubricate
 from rubricate.api import create_app
-from rubricate.demo import build_demo
-
-
-@pytest.fixture
-def demo(rb: Rubricate) -> Rubricate:
-    build_demo(rb)
-    return rb
 
 
 @pytest.fixture

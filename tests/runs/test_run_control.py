@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from dbos import DBOSClient
 
-from rubricate import Rubricate, Settings
-from rubricate.demo import EVALUATION, build_demo
+from rubricate import Rubricate
+from rubricate.demo import EVALUATION
 from rubricate.domain.alignment_runs import RunStatus
 from rubricate.domain.errors import Unavailable
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
@@ -20,14 +20,6 @@ from rubricate.runs.system import SYSTEM_SCHEMA, system_database_url
 from rubricate.store.tables import AlignmentRunRecord
 
 METRIC = "answer_helpfulness"
-
-
-@pytest.fixture
-def demo(database_url: str) -> Iterator[Rubricate]:
-    workspace = Rubricate(Settings(database_url=database_url))
-    build_demo(workspace)
-    yield workspace
-    workspace.close()
 
 
 @pytest.fixture

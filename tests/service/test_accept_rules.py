@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from rubricate import Rubricate
-from rubricate.demo import EVALUATION, build_demo
+from rubricate.demo import EVALUATION
 from rubricate.domain.acceptance import UnverifiedRun, dropped_guidelines
 from rubricate.domain.alignment import (
     AlignmentResult,
@@ -29,12 +29,6 @@ DROPPED = GuidelineItem(
     text="Be stricter overall.",
     dropped_reason="lowered agreement on 9 of 14 rows it acted on",
 )
-
-
-@pytest.fixture
-def demo(rb: Rubricate) -> Rubricate:
-    build_demo(rb)
-    return rb
 
 
 def run_with(

@@ -4,12 +4,11 @@ written with the change (a refused change leaves none); only admins read it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from rubricate import Rubricate, Settings
-from rubricate.demo import ALIGNED_METRIC, EVALUATION, align_demo, build_demo
+from rubricate import Rubricate
+from rubricate.demo import ALIGNED_METRIC, EVALUATION, align_demo
 from rubricate.domain.audit import AuditAction
 from rubricate.domain.errors import Forbidden, InvalidInput
 from rubricate.domain.queues import QueueRequest, Selection
@@ -17,14 +16,6 @@ from rubricate.domain.scale import Scale
 from rubricate.domain.users import Role, User
 
 ADMIN = User("ada", Role.ADMIN)
-
-
-@pytest.fixture
-def demo(database_url: str) -> Iterator[Rubricate]:
-    workspace = Rubricate(Settings(database_url=database_url))
-    build_demo(workspace)
-    yield workspace
-    workspace.close()
 
 
 def actions(rb: Rubricate) -> list[tuple[str, str, str]]:

@@ -10,19 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from rubricate import Rubricate
-from rubricate.demo import EVALUATION, build_demo
+from rubricate.demo import EVALUATION
 from rubricate.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
 from rubricate.models import fake
 from rubricate.store.tables import JudgeResultRecord
 
 METRIC = "answer_helpfulness"
-
-
-@pytest.fixture
-def demo(rb: Rubricate) -> Rubricate:
-    build_demo(rb)
-    return rb
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ skips, blindness, conflicts and sending a row back."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from rubricate import Rubricate, Settings
-from rubricate.demo import ALIGNED_METRIC, EVALUATION, build_demo
+from rubricate import Rubricate
+from rubricate.demo import ALIGNED_METRIC, EVALUATION
 from rubricate.domain.errors import Conflict, Forbidden, InvalidInput
 from rubricate.domain.queues import QueueRequest, Selection
 from rubricate.domain.users import Role, User
@@ -21,14 +20,6 @@ from rubricate.store.tables import AnnotationRecord, utcnow
 
 ADMIN = User("ada", Role.ADMIN)
 ANA, BEN, CY = (User(n, Role.REVIEWER) for n in ("ana", "ben", "cy"))
-
-
-@pytest.fixture
-def demo(database_url: str) -> Iterator[Rubricate]:
-    workspace = Rubricate(Settings(database_url=database_url))
-    build_demo(workspace)
-    yield workspace
-    workspace.close()
 
 
 def make(rb: Rubricate, name: str = "q", **options: object) -> None:

@@ -12,16 +12,10 @@ from tests.service.comparison_support import METRIC, V2_OFF, V2_ROWS, add_v2_res
 
 from rubricate import Rubricate
 from rubricate.alignment.figures import agreement
-from rubricate.demo import EVALUATION, build_demo
+from rubricate.demo import EVALUATION
 from rubricate.domain.errors import InvalidInput, NotFound
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
 from rubricate.models import fake
-
-
-@pytest.fixture
-def demo(rb: Rubricate) -> Rubricate:
-    build_demo(rb)
-    return rb
 
 
 def test_the_version_that_agrees_better_shows_higher_figures_on_the_same_rows(

@@ -13,7 +13,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.web.browser_support import serving
 
 from rubricate import Rubricate
-from rubricate.demo import build_demo
 from rubricate.web.app import create_server_app
 
 PASSWORD = "correct horse battery"
@@ -26,12 +25,6 @@ def csrf_of(client: TestClient, path: str = "/metrics") -> str:
     found = CSRF.search(html) or re.search(r'"X-CSRF-Token": "([^"]+)"', html)
     assert found, f"no CSRF token on {path}"
     return found.group(1)
-
-
-@pytest.fixture
-def demo(rb: Rubricate) -> Rubricate:
-    build_demo(rb)
-    return rb
 
 
 @pytest.fixture

@@ -37,22 +37,19 @@ def check_evaluation_name(name: str, *, field: str = "evaluation") -> str:
 def check_run_id(run_id: str, *, field: str = "run_id") -> str:
     """A run id (the idempotency key of a start): 1–64 letters, digits, '_', '-' or '.',
     not ``.`` or ``..``; the same rule as the REST API's."""
-    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or run_id in {".", ".."}:
-        raise InvalidInput(
-            f"run id {run_id!r} is not valid: use 1-{RUN_ID_MAX_CHARS} letters, digits, "
-            "'_', '-' or '.' (not '.' or '..')",
-            field=field,
-        )
-    return run_id
+    return _slug(run_id, "run id", field)
 
 
 def check_queue_name(name: str, *, field: str = "name") -> str:
-    """A review queue's name: the same characters as a run id (it is part of URLs and
-    command lines), 1-64 of them."""
-    if not isinstance(name, str) or not _RUN_ID.fullmatch(name) or name in {".", ".."}:
+    """A review queue's name: the run id's rule (it is part of URLs and command lines)."""
+    return _slug(name, "queue name", field)
+
+
+def _slug(text: str, what: str, field: str) -> str:
+    if not isinstance(text, str) or not _RUN_ID.fullmatch(text) or text in {".", ".."}:
         raise InvalidInput(
-            f"queue name {name!r} is not valid: use 1-{RUN_ID_MAX_CHARS} letters, digits, "
+            f"{what} {text!r} is not valid: use 1-{RUN_ID_MAX_CHARS} letters, digits, "
             "'_', '-' or '.' (not '.' or '..')",
             field=field,
         )
-    return name
+    return text

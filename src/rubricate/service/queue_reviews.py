@@ -34,11 +34,10 @@ from rubricate.store.queue_tables import (
     QueueReviewerRecord,
     ReviewQueueRecord,
 )
+from rubricate.store.queues import LEASED, SUBMITTED
 from rubricate.store.tables import AnnotationRecord, MetricRecord, utcnow
 from rubricate.store.upsert import upsert
 
-LEASED = AssignmentState.LEASED.value
-SUBMITTED = AssignmentState.SUBMITTED.value
 SKIPPED = AssignmentState.SKIPPED.value
 
 
