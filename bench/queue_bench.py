@@ -87,10 +87,7 @@ def write_rows(folder: Path, rows: int) -> Path:
 
 def seed(url: str, folder: Path, rows: int) -> dict[str, str]:
     """The evaluation, the metric, the reviewers (their tokens by name) and the queue."""
-    from rubricate import Rubricate, Settings
-    from rubricate.domain.queues import QueueRequest
-    from rubricate.domain.scale import Scale
-    from rubricate.domain.users import Role, User
+    from rubricate import QueueRequest, Role, Rubricate, Scale, Settings, User
 
     tokens = {}
     with Rubricate(Settings(database_url=url, response_cache=False)) as rb:

@@ -15,12 +15,21 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rubricate.domain.alignment import AlignmentResult, GuidelineItem, Verification
     from rubricate.domain.alignment_runs import AlignmentRun, Budget, Phase, RunStatus
-    from rubricate.domain.errors import Conflict, InvalidInput, NotFound, RubricateError
+    from rubricate.domain.audit import AuditAction, AuditEvent
+    from rubricate.domain.errors import (
+        Conflict,
+        Forbidden,
+        InvalidInput,
+        NotFound,
+        RubricateError,
+    )
     from rubricate.domain.evaluation_runs import EvaluationRun, EvaluationRunStatus
     from rubricate.domain.metrics import Metric, MetricVersion
+    from rubricate.domain.queues import Assignment, Queue, QueueRequest, Selection
     from rubricate.domain.resolution import Policy
     from rubricate.domain.scale import Scale
     from rubricate.domain.traces import Direction
+    from rubricate.domain.users import Role, User
     from rubricate.service.exporting import ExportReport
     from rubricate.service.importing import ImportReport
     from rubricate.service.workspace import Rubricate
@@ -29,12 +38,16 @@ if TYPE_CHECKING:
 _WHERE = {
     "AlignmentResult": "rubricate.domain.alignment",
     "AlignmentRun": "rubricate.domain.alignment_runs",
+    "Assignment": "rubricate.domain.queues",
+    "AuditAction": "rubricate.domain.audit",
+    "AuditEvent": "rubricate.domain.audit",
     "Budget": "rubricate.domain.alignment_runs",
     "Conflict": "rubricate.domain.errors",
     "Direction": "rubricate.domain.traces",
     "EvaluationRun": "rubricate.domain.evaluation_runs",
     "EvaluationRunStatus": "rubricate.domain.evaluation_runs",
     "ExportReport": "rubricate.service.exporting",
+    "Forbidden": "rubricate.domain.errors",
     "GuidelineItem": "rubricate.domain.alignment",
     "ImportReport": "rubricate.service.importing",
     "InvalidInput": "rubricate.domain.errors",
@@ -43,23 +56,32 @@ _WHERE = {
     "NotFound": "rubricate.domain.errors",
     "Phase": "rubricate.domain.alignment_runs",
     "Policy": "rubricate.domain.resolution",
+    "Queue": "rubricate.domain.queues",
+    "QueueRequest": "rubricate.domain.queues",
+    "Role": "rubricate.domain.users",
     "Rubricate": "rubricate.service.workspace",
     "RubricateError": "rubricate.domain.errors",
     "RunStatus": "rubricate.domain.alignment_runs",
     "Scale": "rubricate.domain.scale",
+    "Selection": "rubricate.domain.queues",
     "Settings": "rubricate.settings",
+    "User": "rubricate.domain.users",
     "Verification": "rubricate.domain.alignment",
 }
 
 __all__ = [
     "AlignmentResult",
     "AlignmentRun",
+    "Assignment",
+    "AuditAction",
+    "AuditEvent",
     "Budget",
     "Conflict",
     "Direction",
     "EvaluationRun",
     "EvaluationRunStatus",
     "ExportReport",
+    "Forbidden",
     "GuidelineItem",
     "ImportReport",
     "InvalidInput",
@@ -68,11 +90,16 @@ __all__ = [
     "NotFound",
     "Phase",
     "Policy",
+    "Queue",
+    "QueueRequest",
+    "Role",
     "Rubricate",
     "RubricateError",
     "RunStatus",
     "Scale",
+    "Selection",
     "Settings",
+    "User",
     "Verification",
 ]
 
