@@ -12,6 +12,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from rubricate.api import annotations as annotation_routes
+from rubricate.api import audit as audit_routes
 from rubricate.api import docs, errors, evaluations, metrics, run_verify, runs, transfer
 from rubricate.api import queues as queue_routes
 from rubricate.api.auth import Tokens, authenticate
@@ -108,6 +109,7 @@ def create_app(
     api.include_router(run_verify.router)
     api.include_router(transfer.router)
     api.include_router(queue_routes.router)
+    api.include_router(audit_routes.router)
     app.include_router(api)
     docs.install(app)
     return app

@@ -201,6 +201,10 @@ class AnnotationOut(Out):
     annotator: str
     score: float
     comment: str | None
+    source: str = Field(
+        description="Where the score came from: import (a file or a connector), inline "
+        "(one row, on the evaluation page or through the API) or queue:NAME (a review queue)."
+    )
     created_at: datetime
 
 

@@ -26,6 +26,7 @@ COMMANDS = {
     "annotations": "rubricate.cli.annotations:app",
     "reviewers": "rubricate.cli.reviewers:app",
     "queues": "rubricate.cli.queues:app",
+    "audit": "rubricate.cli.audit:app",
     "evaluation-runs": "rubricate.cli.evaluate:app",
     "align": "rubricate.cli.align:app",
     "db": "rubricate.cli.db:app",

@@ -63,6 +63,7 @@ class ListedAnnotation:
     annotator: str
     score: float
     comment: str | None
+    source: str  # "import", "inline" or "queue:NAME": where the score came from
     created_at: datetime
 
 
@@ -181,7 +182,13 @@ class EvaluationReadService:
             )  # fmt: skip
             items = [
                 ListedAnnotation(
-                    external_id, metric_record.name, a.annotator, a.score, a.comment, a.created_at
+                    row=external_id,
+                    metric=metric_record.name,
+                    annotator=a.annotator,
+                    score=a.score,
+                    comment=a.comment,
+                    source=a.source,
+                    created_at=a.created_at,
                 )
                 for a, external_id in found
             ]

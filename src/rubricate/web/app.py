@@ -17,6 +17,7 @@ from rubricate.api.app import create_app
 from rubricate.api.queueing import RunQueue
 from rubricate.service.workspace import Rubricate
 from rubricate.web.pages import (
+    audit,
     auth,
     evaluations,
     metrics,
@@ -129,7 +130,8 @@ def create_server_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     web = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
-    for pages in (auth, metrics, rescoring, runs, run_verify, uploads, evaluations, rows, queues):
+    areas = (auth, metrics, rescoring, runs, run_verify, uploads, evaluations, rows, queues, audit)
+    for pages in areas:
         web.include_router(pages.router)
     app.include_router(web)
     return app
