@@ -72,6 +72,8 @@ def test_queue_decisions_are_logged_and_only_admins_read_the_log(demo: Rubricate
     assert [a[1] for a in actions(demo)][-2:] == ["queue.created", "queue.closed"]
     with pytest.raises(Forbidden):
         demo.audit.events(by=User("ana", Role.REVIEWER))
+    with pytest.raises(Forbidden):
+        demo.audit.export_lines(by=User("ana", Role.REVIEWER))  # refused before any read
     with pytest.raises(InvalidInput) as error:
         demo.audit.events(by=ADMIN, action="queue.exploded")
     assert error.value.field == "action"

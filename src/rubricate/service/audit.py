@@ -32,8 +32,12 @@ class AuditService:
             return event_page(session, offset, limit, chosen)
 
     def export_lines(self, *, by: User) -> Iterator[str]:
-        """Every event, oldest first, as JSON lines."""
+        """Every event, oldest first, as JSON lines (refused at the call, not at the first
+        line read, for a user who is not an admin)."""
         by.require_admin("export the audit log")
+        return self._lines()
+
+    def _lines(self) -> Iterator[str]:
         with self._db.read() as session:
             for event in every_event(session):
                 yield json.dumps(as_json(event), ensure_ascii=False) + "\n"
