@@ -88,6 +88,6 @@ export_app = typer.Typer(
     rich_markup_mode=MARKUP,
     add_completion=False,
     help="Write an evaluation to files that `rubricate import` reads back, a metric's prompt "
-    "to MLflow's prompt registry (`rubricate export mlflow`), or its prompt and judge "
-    "scores to Langfuse (`rubricate export langfuse`).",
+    "to MLflow's prompt registry or its judge scores to MLflow's traces (`rubricate export "
+    "mlflow`), or its prompt and judge scores to Langfuse (`rubricate export langfuse`).",
 )

@@ -15,9 +15,14 @@ from rubricate.cli._output import JsonFlag, counted, print_json, progress_bar, s
 from rubricate.cli.transfer import import_summary
 
 if TYPE_CHECKING:
-    from rubricate.integrations.mlflow import MlflowImportReport, MlflowPromptReport
+    from rubricate.integrations.mlflow import (
+        MlflowImportReport,
+        MlflowPromptReport,
+        MlflowScoresReport,
+    )
 
 CHANGES_SHOWN = 20
+STAGES = {"traces": "traces read", "rows": "rows checked"}
 
 
 def import_mlflow(
@@ -129,7 +134,12 @@ def import_text(report: MlflowImportReport) -> str:
 
 def export_mlflow(
     ctx: typer.Context,
-    metric: Annotated[str, typer.Argument(help="The metric whose prompt goes to MLflow.")],
+    metric: Annotated[
+        str,
+        typer.Argument(
+            help="The metric whose prompt (with --scores: judge scores) goes to MLflow."
+        ),
+    ],
     version: Annotated[
         int | None, typer.Option(min=1, help="The metric version. Default: the active one.")
     ] = None,
@@ -147,15 +157,50 @@ def export_mlflow(
             "MLflow's own default."
         ),
     ] = None,
+    scores: Annotated[
+        str | None,
+        typer.Option(
+            metavar="EVALUATION",
+            help="Instead of registering the prompt, log this evaluation's judge scores of "
+            "the version as feedback on the MLflow traces its rows came from.",
+        ),
+    ] = None,
+    assessment_name: Annotated[
+        str | None,
+        typer.Option(help="With --scores: the feedback's name. Default: the metric's."),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="With --scores: count what would be logged; log nothing."),
+    ] = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Register a metric version in MLflow's prompt registry as a judge's instructions
     with MLflow's template variables ({{ inputs }}, {{ outputs }}, {{ expectations }}),
     tagged with the metric, the version and its scale: make_judge(instructions=...) takes
-    it as it is. Running it again registers nothing new. Needs the rubricate[mlflow] extra."""
+    it as it is. Running it again registers nothing new.
+
+    With --scores EVALUATION, log the evaluation's judge scores of the version instead, as
+    Feedback assessments on the traces its rows came from (an LLM_JUDGE source: the judge
+    model; the rationale; rubricate_metric, rubricate_version and rubricate_run in the
+    metadata). Running it again logs only changed scores, each overriding rubricate's
+    earlier feedback of the version. Needs the rubricate[mlflow] extra."""
     from rubricate.integrations import mlflow
 
+    _check_options(scores, name=name, alias=alias, assessment_name=assessment_name,
+                   dry_run=dry_run)  # fmt: skip
     rb = workspace(ctx)
+    if scores is not None:
+        ref = metric if version is None else f"{metric}@{version}"
+        with _bar(quiet=json_output) as progress:
+            logged = mlflow.log_scores(rb, scores, ref, tracking_uri=tracking_uri,
+                                       assessment_name=assessment_name, dry_run=dry_run,
+                                       progress=progress)  # fmt: skip
+        if json_output:
+            print_json(logged)
+            return
+        say(scores_text(logged))
+        return
     report = mlflow.export_judge(rb, metric, version=version, name=name, alias=alias,
                                  tracking_uri=tracking_uri)  # fmt: skip
     if json_output:
@@ -180,19 +225,55 @@ def export_text(report: MlflowPromptReport) -> str:
     )
 
 
+def _check_options(
+    scores: str | None, *, name: str | None, alias: str | None, assessment_name: str | None,
+    dry_run: bool,
+) -> None:  # fmt: skip
+    if scores is None:
+        for given, option in ((assessment_name, "--assessment-name"), (dry_run, "--dry-run")):
+            if given:
+                raise typer.BadParameter("is for --scores", param_hint=option)
+        return
+    for given, option in ((name, "--name"), (alias, "--alias")):
+        if given is not None:
+            raise typer.BadParameter(
+                "is for the prompt; --scores logs judge scores only", param_hint=option
+            )
+
+
+def scores_text(report: MlflowScoresReport) -> str:
+    what = (
+        f"{counted(report.logged, 'judge score')} of {report.metric} version {report.version} "
+        f"in {report.evaluation} as {report.assessment_name!r} feedback on MLflow traces at "
+        f"{report.tracking_uri}"
+    )
+    head = f"Dry run, nothing logged. Would log {what}" if report.dry_run else f"Logged {what}"
+    if report.overriding:
+        head += f" ({report.overriding} overriding rubricate's earlier feedback of the version)"
+    lines = [f"{head}; {report.unchanged} unchanged."]
+    skipped = (
+        (report.skipped_not_mlflow, "that did not come from an MLflow trace"),
+        (report.skipped_no_score, "without a score of the version"),
+        (report.traces_missing, "whose trace this MLflow does not have"),
+    )
+    lines += [f"  skipped {counted(n, 'row')} {why}" for n, why in skipped if n]
+    return "\n".join(lines)
+
+
 def _number(value: float | None) -> str:
     return "no score" if value is None else f"{value:g}"
 
 
 @contextmanager
 def _bar(*, quiet: bool) -> Iterator[Callable[[str, int, int | None], None]]:
-    """One bar: the traces read (MLflow does not say how many there are)."""
+    """One bar: the traces read (MLflow does not say how many there are), or the rows
+    whose scores are logged."""
     with progress_bar("MLflow: {task.description}", quiet=quiet) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int | None) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(f"{stage} read", total=total)
+                tasks[stage] = bar.add_task(STAGES.get(stage, stage), total=total)
             bar.advance(tasks[stage], done)
 
         yield progress

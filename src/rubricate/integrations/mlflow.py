@@ -9,6 +9,7 @@
         report = mlflow.import_mlflow(rb, experiment="support-bot", judge="tone", dry_run=True)
         mlflow.import_mlflow(rb, experiment="support-bot", judge="tone")
         mlflow.export_judge(rb, "tone", alias="staging")
+        mlflow.log_scores(rb, "mlflow-support-bot", "tone")
 
 Each trace is a row (its id the trace id): the root span's inputs and outputs as text, a
 RETRIEVER span's documents as the context, the expectation ``expected_response`` as the
@@ -19,7 +20,9 @@ through the import every layout uses: all or nothing; a second import adds only 
 new; feedback MLflow now gives otherwise is reported, never overwritten.
 
 Out, a metric version goes to MLflow's prompt registry as a judge's instructions with
-MLflow's template variables (``make_judge(instructions=...)`` takes it as it is).
+MLflow's template variables (``make_judge(instructions=...)`` takes it as it is), and an
+evaluation's judge scores of a version go back as Feedback assessments on the traces the
+rows came from, carrying the metric version (again: only what changed).
 """
 
 from __future__ import annotations
@@ -55,6 +58,11 @@ from rubricate.integrations._mlflow_read import (
     infer_scale,
     read_traces,
 )
+from rubricate.integrations._mlflow_scores import (
+    MlflowScoresReport,
+    score_target,
+    send_scores,
+)
 from rubricate.integrations._mlflow_write import ChangedAssessment, Filler, MlflowImportReport
 
 if TYPE_CHECKING:
@@ -64,9 +72,11 @@ __all__ = [
     "ChangedAssessment",
     "MlflowImportReport",
     "MlflowPromptReport",
+    "MlflowScoresReport",
     "Progress",
     "export_judge",
     "import_mlflow",
+    "log_scores",
 ]
 
 Progress = Callable[[str, int, int | None], None]  # (stage, items done now, total)
@@ -142,7 +152,8 @@ def _mlflow() -> Any:
 
 
 def _check_store(uri: str) -> None:
-    """An import never makes a store: MLflow would create an empty SQLite file for a typo."""
+    """An import or a log of scores never makes a store: MLflow would create an empty SQLite
+    file for a typo."""
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:///:memory:"):
         path = Path(unquote(uri.removeprefix("sqlite:///").partition("?")[0]))
         if not path.is_file():
@@ -262,3 +273,38 @@ def export_judge(
         tracking_uri=shown_uri(uri), metric=metric, version=number, prompt_name=prompt_name,
         prompt_version=made, created=created, variables=variables(text), alias=alias,
     )  # fmt: skip
+
+
+def log_scores(
+    rb: Rubricate,
+    evaluation: str,
+    metric: str,
+    *,
+    tracking_uri: str | None = None,
+    assessment_name: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> MlflowScoresReport:
+    """Log the judge scores of ``metric`` (``NAME`` for its active version, ``NAME@N``) in
+    ``evaluation`` as MLflow Feedback assessments named ``assessment_name`` (default: the
+    metric's name) on the traces the rows came from: the score as the value (a label's
+    text), the judge's rationale, an LLM_JUDGE source (the judge model) and the metadata
+    ``rubricate_metric``, ``rubricate_version`` and ``rubricate_run``. A trace holding
+    rubricate's feedback of the version with the same value is left unchanged; another
+    value is logged overriding it. Rows not from MLflow, or without a score of the version,
+    are counted. A dry run reads MLflow and counts, and logs nothing."""
+    target = score_target(rb, evaluation, metric, assessment_name)
+    mlflow = _mlflow()
+    uri = tracking_uri or mlflow.get_tracking_uri()
+    _check_store(uri)
+    report = MlflowScoresReport(
+        tracking_uri=shown_uri(uri), evaluation=evaluation, metric=target.metric,
+        version=target.version.number, assessment_name=target.name, dry_run=dry_run,
+    )  # fmt: skip
+    # MlflowClient has no assessment calls; mlflow.log_feedback and override_feedback go
+    # through this client at the process-wide tracking URI, which a library must not set.
+    from mlflow.tracing.client import TracingClient
+
+    with _reaching(uri):
+        client = TracingClient(tracking_uri=uri)
+        return send_scores(rb, client, target, report, progress or _quiet)
