@@ -8,7 +8,7 @@ its objects are ``Any`` here, read by attribute."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -124,6 +124,24 @@ def read_traces(client: Any, request: MlflowRequest, progress: Progress, page_si
         token = page.token
         if not token:
             return read
+
+
+def read_given(traces: Iterable[Any], request: MlflowRequest) -> Read:
+    """Traces already in hand (those ``judge.align`` is given), each once, in their order."""
+    read = Read()
+    seen: set[str] = set()
+    for trace in traces:
+        info = getattr(trace, "info", None)
+        if info is None or not hasattr(trace, "data"):
+            raise InvalidInput(
+                f"expected MLflow traces (mlflow.entities.Trace), not {type(trace).__name__}: "
+                "pass mlflow.search_traces(..., return_type='list')",
+                field="traces",
+            )
+        if str(info.trace_id) not in seen:
+            seen.add(str(info.trace_id))
+            _take(read, trace, request)
+    return read
 
 
 def _take(read: Read, trace: Any, request: MlflowRequest) -> None:

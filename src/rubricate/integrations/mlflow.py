@@ -308,3 +308,13 @@ def log_scores(
     with _reaching(uri):
         client = TracingClient(tracking_uri=uri)
         return send_scores(rb, client, target, report, progress or _quiet)
+
+
+def __getattr__(name: str) -> Any:
+    """``RubricateOptimizer`` (MLflow's alignment optimizer), loaded on first use: it
+    imports MLflow's judges, which a plain import of this module must not."""
+    if name == "RubricateOptimizer":
+        from rubricate.integrations._mlflow_optimizer import RubricateOptimizer
+
+        return RubricateOptimizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
