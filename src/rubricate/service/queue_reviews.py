@@ -88,9 +88,9 @@ class QueueReviewService:
                 f"a comment is at most {COMMENT_MAX_CHARS} characters", field="comment"
             )
         now = utcnow()
-        with self._db.write() as session:
-            record = _reviewers_queue(session, queue, reviewer)
-            item = queue_item(session, record, row_id)
+        with self._db.write() as session:  # the row's lock, not the queue's: reviews of
+            record = _reviewers_queue(session, queue, reviewer, lock=False)  # rows go at once
+            item = queue_item(session, record, row_id, lock=True)
             given = store.assignment_on(session, item.id, reviewer.name)
             if given is None:
                 raise Forbidden(f"row {row_id!r} of queue {queue!r} was not given to you")
@@ -125,16 +125,18 @@ class QueueReviewService:
     def skip(self, queue: str, reviewer: User, row_id: str) -> None:
         """Pass on a row held: it goes to another reviewer, never back to this one."""
         with self._db.write() as session:
-            record = _reviewers_queue(session, queue, reviewer)
-            item = queue_item(session, record, row_id)
+            record = _reviewers_queue(session, queue, reviewer, lock=False)
+            item = queue_item(session, record, row_id, lock=True)
             given = store.assignment_on(session, item.id, reviewer.name)
             if given is None or given.state != LEASED:
                 raise Conflict(f"you do not hold row {row_id!r} of queue {queue!r}")
             given.state = SKIPPED
 
 
-def _reviewers_queue(session: Session, name: str, reviewer: User) -> ReviewQueueRecord:
-    record = store.find_queue(session, name, lock=True)
+def _reviewers_queue(
+    session: Session, name: str, reviewer: User, *, lock: bool = True
+) -> ReviewQueueRecord:
+    record = store.find_queue(session, name, lock=lock)
     if session.get(QueueReviewerRecord, (record.id, reviewer.name)) is None:
         raise Forbidden(f"{reviewer.name} is not a reviewer of queue {name!r}")
     return record

@@ -163,7 +163,7 @@ class QueueService:
         by.require_admin("send a row back for review")
         with self._db.write() as session:
             queue = store.find_queue(session, name, lock=True)
-            item = queue_item(session, queue, row_id)
+            item = queue_item(session, queue, row_id, lock=True)
             reviewers = store.reviewers_of(session, queue.id)
             given = {a.reviewer for a in store.assignments_on(session, item.id)}
             if not set(reviewers) - given:
@@ -285,8 +285,10 @@ def _queue(session: Session, record: ReviewQueueRecord) -> Queue:
     )
 
 
-def queue_item(session: Session, queue: ReviewQueueRecord, row_id: str) -> QueueItemRecord:
-    item = store.item_named(session, queue.id, row_id)
+def queue_item(
+    session: Session, queue: ReviewQueueRecord, row_id: str, *, lock: bool = False
+) -> QueueItemRecord:
+    item = store.item_named(session, queue.id, row_id, lock=lock)
     if item is None:
         raise NotFound(f"queue {queue.name!r} has no row {row_id!r}")
     return item

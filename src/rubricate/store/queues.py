@@ -145,14 +145,18 @@ def next_open_item(
     return session.scalar(query)
 
 
-def item_named(session: Session, queue_id: int, external_id: str) -> QueueItemRecord | None:
-    """The queue's row whose id in the user's files is ``external_id``."""
+def item_named(
+    session: Session, queue_id: int, external_id: str, *, lock: bool = False
+) -> QueueItemRecord | None:
+    """The queue's row whose id in the user's files is ``external_id``; ``lock``: held
+    until the transaction ends (PostgreSQL), so that its counts change one writer at a
+    time."""
     query = (
         select(QueueItemRecord)
         .join(RowRecord, RowRecord.id == QueueItemRecord.row_id)
         .where(QueueItemRecord.queue_id == queue_id, RowRecord.external_id == external_id)
     )
-    return session.scalar(query)
+    return session.scalar(query.with_for_update(of=QueueItemRecord) if lock else query)
 
 
 def assignment_on(session: Session, item_id: int, reviewer: str) -> QueueAssignmentRecord | None:
