@@ -13,8 +13,9 @@ back). Two phases, on the same queue:
 
 - burst (20 s; 8 s with --quick): no time between requests, the most contention the
   server can be given: the invariants must hold under it; its latency is printed only.
-- paced (60 s; 15 s with --quick): each reviewer reads a row for 0.5-1.5 s before
-  answering (a fast human takes several seconds): the latency a team would see.
+- paced (90 s; 20 s with --quick): each reviewer reads a row for 2-4 s before answering
+  (a fast reviewer; people grading LLM outputs take ~10 s a row): the latency a team of 20
+  would see.
 
 Printed per database and phase: next-row calls, median, p95, p99 and max latency (ms),
 reviews stored and reviews a second. Then the invariants, read from the database: every row
@@ -49,8 +50,8 @@ except ImportError:  # pragma: no cover - older installs
 
 FULL_ROWS, QUICK_ROWS = 10_000, 2_000
 BURST_SECONDS = {True: 8.0, False: 20.0}  # by --quick
-PACED_SECONDS = {True: 15.0, False: 60.0}
-READING_SECONDS = (0.5, 1.5)
+PACED_SECONDS = {True: 20.0, False: 90.0}
+READING_SECONDS = (2.0, 4.0)  # a fast reviewer; EvalGen's graders took ~10 s a row
 REVIEWERS = 20
 REVIEWS_PER_ROW = 2
 QUEUE = "bench-queue"
@@ -127,6 +128,8 @@ class Tally:
 def reviewer(base: str, name: str, token: str, until: float, tally: Tally, seed: int) -> None:
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {token}"}
+    if tally.reading is not None:  # people do not all open the queue in the same instant
+        time.sleep(rng.uniform(0, tally.reading[1]))
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
         while time.monotonic() < until:
             began = time.perf_counter()
