@@ -27,6 +27,7 @@ Choices where the rules are silent (said once, here):
   is drawn from the user message (the row's data, not the instructions) and the number of
   calls made before with that same message: draw k of a row is the same under every prompt.
 - A keyed word is looked for in the OUTPUT (word-bounded, any case).
+- sampler_bench.py adds a third blind spot (sim/third.py); alignment_sim.py does not.
 - "Applied" names the guidelines that changed something on this row; the misreport omits
   one (when any) or adds one, half and half when both are possible.
 """
@@ -43,6 +44,7 @@ from typing import Any
 
 from rubricate.alignment.trace_format import data_blocks
 from rubricate.models.fake import FakeCall
+from sim import third as third_spot
 from sim.vocabulary import Rule, classify
 
 LENGTH_BONUS = 2
@@ -110,11 +112,13 @@ class Table:
 
 class FakeJudge:
     """The responder of ``fake:judge``. ``first_draw`` is the counter of a row's first call
-    (the stored results took draw 0, so an alignment run starts at 1)."""
+    (the stored results took draw 0, so an alignment run starts at 1). ``third`` adds
+    sim/third.py's blind spot (off unless a bench asks for it)."""
 
-    def __init__(self, table: Table, *, first_draw: int = 0) -> None:
+    def __init__(self, table: Table, *, first_draw: int = 0, third: bool = False) -> None:
         self.table = table
         self.first_draw = first_draw
+        self.third = third  # the third blind spot (sim/third.py: sampler_bench.py only)
         self.counts: dict[str, int] = defaultdict(int)
         self.calls = 0
         self._lock = threading.Lock()
@@ -158,10 +162,15 @@ class FakeJudge:
         you = YOU.search(output) is not None
         length_bias = LENGTH_BONUS if long and not oracle else 0
         you_bias = YOU_PENALTY if you and not oracle else 0
+        third_bias = third_spot.PENALTY if self.third and third_spot.has_feature(output) else 0
+        third_bias = 0 if oracle else third_bias
         applied: set[int] = set()
         moves = 0
-        rules = [(n, text, classify(text)) for n, text in shown]
+        rules = [(n, text, self.rule(text)) for n, text in shown]
         for number, text, rule in rules:
+            if rule.kind == "third" and third_bias and fraction("cancel-third", text, key) < CANCEL:
+                third_bias = 0
+                applied.add(number)
             concerns = rule.kind in ("length", "both") and length_bias
             if concerns and fraction("cancel-length", text, key) < CANCEL:
                 length_bias = 0
@@ -176,10 +185,18 @@ class FakeJudge:
                 moves += step
                 applied.add(number)
         clip = self.table.clip
-        value = clip(clip(human + length_bias + you_bias) + moves)
+        value = clip(clip(human + length_bias + you_bias + third_bias) + moves)
         if fraction("noise", user, draw) < NOISE:
             value = clip(value + (1 if fraction("noise-sign", user, draw) < 0.5 else -1))
         return Verdict(value, tuple(sorted(applied)))
+
+    def rule(self, text: str) -> Rule:
+        """How the judge reads a guideline: the vocabulary's rule, or (with the third
+        blind spot) the third's when the text names it and neither of the others."""
+        rule = classify(text)
+        if self.third and rule.kind not in ("length", "you", "both"):
+            return third_spot.rule_of(text) or rule
+        return rule
 
 
 def _move(rule: Rule, text: str, key: str, output: str) -> int:

@@ -40,6 +40,7 @@ from rubricate import Direction
 from rubricate.alignment.reflection import REFLECTION_SCHEMA
 from rubricate.alignment.trace_format import TraceBlock, parse_blocks
 from rubricate.models.fake import FakeCall
+from sim import third as third_spot
 from sim.judge import YOU, fraction
 from sim.wordings import APPLIES, STOP_WORDS, STRICTER, WORDINGS
 
@@ -53,15 +54,19 @@ _WORD = re.compile(r"[A-Za-z][a-z]{3,}")
 def _has(feature: str, block: TraceBlock, median: float) -> bool:
     if feature == "long":
         return len(block.output) > median
+    if feature == "cannot":
+        return third_spot.has_feature(block.output)
     return YOU.search(block.output) is not None
 
 
 class FakeReflection:
-    """The responder of ``fake:reflect``; ``stripped`` counts batches (for reports)."""
+    """The responder of ``fake:reflect``; ``stripped`` counts batches (for reports).
+    ``third``: it also looks for sim/third.py's feature (sampler_bench.py only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, third: bool = False) -> None:
         self.calls = 0
         self.wrong: list[str] = []
+        self.features = ("long", "you", "cannot") if third else ("long", "you")
 
     def __call__(self, call: FakeCall) -> dict[str, Any]:
         self.calls += 1
@@ -75,7 +80,7 @@ class FakeReflection:
             return []
         median = statistics.median(len(b.output) for b in shown)
         proposed: list[dict[str, Any]] = []
-        for feature in ("long", "you"):
+        for feature in self.features:
             for direction in (LENIENT, HARSH):
                 found = self._found(feature, direction, shown, median)
                 if found is not None:
@@ -110,7 +115,7 @@ class FakeReflection:
         median: float,
         user: str,
     ) -> dict[str, Any]:
-        wordings = WORDINGS[(feature, direction)]
+        wordings = {**WORDINGS, **third_spot.WORDINGS}[(feature, direction)]
         text = wordings[int(fraction("wording", feature, direction, user) * len(wordings))]
         counter = [
             b.row_id for b in shown if b.direction is not direction and _has(feature, b, median)
@@ -120,7 +125,7 @@ class FakeReflection:
             text,
             direction,
             [b.row_id for b in support],
-            applies_when=APPLIES[feature].format(n=int(median)),
+            applies_when={**APPLIES, "cannot": third_spot.APPLIES}[feature].format(n=int(median)),
             target=target,
             counter=counter,
             kind="reviewer preference" if feature == "you" else "clarifies a rubric point",
@@ -235,7 +240,9 @@ def _closest(kind: str, options: Sequence[Any]) -> Any:
 _CANDIDATE = re.compile(r"^(\d+)\. (.+)$")
 _KIND = re.compile(r"kind: ([a-z_ ]+);")
 _KEYED = re.compile(r'^Score (?:lower|higher) when the output mentions "(.+)"\.$')
-_RULE_OF = {text: key for key, texts in WORDINGS.items() for text in texts}
+_RULE_OF = {
+    text: key for key, texts in {**WORDINGS, **third_spot.WORDINGS}.items() for text in texts
+}
 
 
 def consolidate(user: str) -> list[dict[str, Any]]:

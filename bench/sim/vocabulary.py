@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-Kind = Literal["length", "you", "both", "keyed", "generic", "inert", "other"]
+Kind = Literal["length", "you", "both", "third", "keyed", "generic", "inert", "other"]
 
 _F = re.IGNORECASE
 

@@ -25,6 +25,7 @@ class Selection(StrEnum):
     DISAGREEING = "disagreeing"  # the judge's newest score and the human value differ by delta
     RANDOM = "random"  # a random sample of N rows
     STRATIFIED = "stratified"  # N rows spread evenly over the judge's scores
+    SAMPLER = "sampler"  # the N rows whose review would teach the alignment most
 
 
 class AssignmentState(StrEnum):
@@ -42,8 +43,8 @@ class QueueRequest:
     metric: str
     reviewers: tuple[str, ...]
     selection: Selection = Selection.ALL
-    sample_size: int | None = None  # random and stratified: how many rows
-    delta: float | None = None  # disagreeing: the metric's default delta when None
+    sample_size: int | None = None  # random, stratified and sampler: how many rows
+    delta: float | None = None  # disagreeing and sampler: the metric's default delta when None
     reviews_per_row: int = 1
     blind: bool = False
     lease_seconds: int = DEFAULT_LEASE_SECONDS
@@ -67,7 +68,7 @@ class QueueRequest:
         low, high = LEASE_SECONDS_RANGE
         if not low <= self.lease_seconds <= high:
             raise InvalidInput(f"a lease lasts {low} to {high} seconds", field="lease_seconds")
-        sampled = self.selection in (Selection.RANDOM, Selection.STRATIFIED)
+        sampled = self.selection in (Selection.RANDOM, Selection.STRATIFIED, Selection.SAMPLER)
         if sampled and (self.sample_size is None or self.sample_size < 1):
             raise InvalidInput(
                 f"a {self.selection.value} queue needs the number of rows", field="sample_size"
@@ -81,6 +82,9 @@ class QueueRequest:
         match self.selection:
             case Selection.RANDOM | Selection.STRATIFIED:
                 return f"{self.selection.value} sample of {self.sample_size} (seed {self.seed})"
+            case Selection.SAMPLER:
+                delta = "" if self.delta is None else f", delta {self.delta:g}"
+                return f"sampler's {self.sample_size} rows (seed {self.seed}{delta})"
             case Selection.DISAGREEING if self.delta is not None:
                 return f"disagreeing by at least {self.delta:g}"
             case _:

@@ -28,6 +28,7 @@ from rubricate.domain.queues import (
 )
 from rubricate.domain.queues import Conflict as RowConflict
 from rubricate.domain.users import User
+from rubricate.service.label_sampling import sampled_rows
 from rubricate.store import queues as store
 from rubricate.store.audit import record_event
 from rubricate.store.database import Database
@@ -238,6 +239,11 @@ def _select(
         case Selection.STRATIFIED:
             judged = store.judged_rows(session, evaluation_id, metric_id, version.id)
             rows = _stratified(judged, request.sample_size or 0, request.seed)
+        case Selection.SAMPLER:
+            rows = sampled_rows(
+                session, evaluation_id, metric_id, version, request.sample_size or 0,
+                delta=request.delta, seed=request.seed,
+            )  # fmt: skip
     if len(rows) > MAX_QUEUE_ROWS:
         raise InvalidInput(f"a queue holds at most {MAX_QUEUE_ROWS} rows", field="selection")
     return rows

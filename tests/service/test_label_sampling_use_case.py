@@ -1,0 +1,118 @@
+"""Label sampling through the workspace, on the demo's rows imported again with only half
+of them reviewed: proposals skip reviewed and queued rows, a judge that disagrees with
+itself puts its row first, and a queue with the ``sampler`` selection holds the rows the
+sampler proposes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rubricate import Rubricate
+from rubricate.alignment.trace_format import data_blocks
+from rubricate.demo import ALIGNED_METRIC, DATASET
+from rubricate.domain.errors import InvalidInput
+from rubricate.domain.queues import QueueRequest, Selection
+from rubricate.domain.users import Role, User
+from rubricate.models import fake
+from rubricate.models.fake import FakeCall
+from rubricate.service.label_sampling import LabelSamplingService
+
+ADMIN = User("ada", Role.ADMIN)
+ANA = User("ana", Role.REVIEWER)
+FRESH = "half-reviewed"
+REVIEWED = 24  # the first rows keep their reviewers' scores; the other 24 have none
+
+
+def demo_items() -> list[dict[str, Any]]:
+    lines = (DATASET / "rows.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.fixture
+def half(demo: Rubricate, tmp_path: Path) -> Rubricate:
+    """The demo, and its rows again as ``FRESH``: judged, half of them reviewed."""
+    items = demo_items()
+    for item in items[REVIEWED:]:
+        item["annotations"] = {}
+    folder = tmp_path / "half"
+    folder.mkdir()
+    (folder / "dataset.json").write_text((DATASET / "dataset.json").read_text(encoding="utf-8"))
+    (folder / "rows.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
+    demo.import_path(folder, FRESH)
+    demo.annotations.resolve(FRESH, ALIGNED_METRIC, "majority")
+    return demo
+
+
+def unreviewed() -> set[str]:
+    return {item["id"] for item in demo_items()[REVIEWED:]}
+
+
+def test_proposals_are_unreviewed_rows_each_with_its_reason(half: Rubricate) -> None:
+    sampling = LabelSamplingService(half.db)
+    proposals = sampling.propose(FRESH, ALIGNED_METRIC, 10, seed=1)
+    found = [p.row_id for p in proposals]
+    assert len(found) == len(set(found)) == 10 and set(found) <= unreviewed()
+    assert all(p.reason and 0 <= p.doubt <= 1 and 0 <= p.novelty <= 1 for p in proposals)
+    assert proposals == sampling.propose(FRESH, ALIGNED_METRIC, 10, seed=1)
+    everything = sampling.propose(FRESH, ALIGNED_METRIC, 100)
+    assert {p.row_id for p in everything} == unreviewed()
+    with pytest.raises(InvalidInput) as error:
+        sampling.propose(FRESH, ALIGNED_METRIC, 0)
+    assert error.value.field == "sample_size"
+
+
+def test_a_judge_that_disagrees_with_itself_puts_its_row_first(half: Rubricate) -> None:
+    """A second scoring of the same version (a run at temperature > 0) agrees with the
+    imported scores on every row but one, which it scores 3 points apart."""
+    items = demo_items()
+    stored = {i["output"]: i["judge"][ALIGNED_METRIC]["score"] for i in items}
+    odd = items[40]
+
+    def judge(call: FakeCall) -> dict[str, Any]:
+        output = data_blocks(call.user)["OUTPUT"]
+        score = stored[output]
+        if output == odd["output"]:
+            score = 1 if score >= 4 else 5
+        return {"score": score, "rationale": "again"}
+
+    sampling = LabelSamplingService(half.db)
+    before = [p.row_id for p in sampling.propose(FRESH, ALIGNED_METRIC, 24)]
+    with fake.registered("again", judge):
+        half.evaluate(metric=ALIGNED_METRIC, evaluation=FRESH, model="fake:again", cache=False)
+    after = sampling.propose(FRESH, ALIGNED_METRIC, 24)
+    rank = [p.row_id for p in after].index(odd["id"])
+    assert rank < min(before.index(odd["id"]), 4)
+    assert after[rank].doubt == 1.0
+    assert "the judge disagrees with itself" in after[rank].reason
+
+
+def test_a_sampler_queue_holds_the_proposed_rows_and_the_next_proposal_skips_them(
+    half: Rubricate,
+) -> None:
+    sampling = LabelSamplingService(half.db)
+    proposed = [p.row_id for p in sampling.propose(FRESH, ALIGNED_METRIC, 6, seed=2)]
+    request = QueueRequest(
+        name="teach", evaluation=FRESH, metric=ALIGNED_METRIC, reviewers=("ana",),
+        selection=Selection.SAMPLER, sample_size=6, seed=2,
+    )  # fmt: skip
+    queue = half.queues.create(request, by=ADMIN)
+    assert queue.rows == 6 and queue.selection == "sampler's 6 rows (seed 2)"
+    given = []
+    while (row := half.queue_reviews.next("teach", ANA)) is not None:
+        given.append(row.row_id)
+        half.queue_reviews.submit("teach", ANA, row.row_id, 3)
+        if len(given) == 2:
+            break
+    assert given == proposed[:2]  # in the sampler's order
+    after = {p.row_id for p in sampling.propose(FRESH, ALIGNED_METRIC, 100)}
+    assert after == unreviewed() - set(proposed)  # reviewed or waiting in the open queue
+    with pytest.raises(InvalidInput) as error:
+        half.queues.create(
+            QueueRequest("x", FRESH, ALIGNED_METRIC, ("ana",), selection=Selection.SAMPLER),
+            by=ADMIN,
+        )
+    assert error.value.field == "sample_size"
