@@ -27,6 +27,13 @@ class AuditAction(StrEnum):
     ROW_SENT_BACK = "row.sent_back"
 
 
+# A reviewer's edit of a run's guideline (alignment.ReviewEdit.action) as it is logged.
+GUIDELINE_ACTIONS = {
+    "edit": AuditAction.GUIDELINE_EDITED,
+    "strike": AuditAction.GUIDELINE_STRUCK,
+    "restore": AuditAction.GUIDELINE_RESTORED,
+}
+
 UNKNOWN_ACTOR = "python"  # a change made through the Python API without naming anyone
 
 

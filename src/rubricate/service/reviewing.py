@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from rubricate.domain.acceptance import UnverifiedRun, nothing_to_accept, unverified_reason
 from rubricate.domain.alignment import AlignmentResult, ReviewEdit, parse_guidelines_text
 from rubricate.domain.alignment_runs import AlignmentRun, RunStatus
-from rubricate.domain.audit import AuditAction
+from rubricate.domain.audit import GUIDELINE_ACTIONS, AuditAction
 from rubricate.domain.errors import Conflict, InvalidInput, NotFound
 from rubricate.domain.metrics import (
     MetricKind,
@@ -59,13 +59,6 @@ class AcceptResult:
     created: bool
     forked: bool
     merged: bool
-
-
-_EDIT_ACTIONS = {
-    "edit": AuditAction.GUIDELINE_EDITED,
-    "strike": AuditAction.GUIDELINE_STRUCK,
-    "restore": AuditAction.GUIDELINE_RESTORED,
-}
 
 
 class ReviewService:
@@ -137,7 +130,7 @@ class ReviewService:
                 result.review.edits.append(edit)
                 store_result(record, result)
                 record_event(
-                    session, by, _EDIT_ACTIONS[action], f"run {run_id}",
+                    session, by, GUIDELINE_ACTIONS[action], f"run {run_id}",
                     guideline=guideline_id, text=text,
                 )  # fmt: skip
                 session.flush()

@@ -1,18 +1,32 @@
-"""The audit log's queries: write an event in the caller's transaction, read a page of
-them newest first, stream them all for an export."""
+"""The audit log's table and queries: write an event in the caller's transaction, read a
+page of them newest first, stream them all for an export."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rubricate.domain.audit import UNKNOWN_ACTOR, AuditAction, AuditEvent
-from rubricate.store.tables import AuditEventRecord
+from rubricate.store.tables import Base, JSONType, utcnow
 
 SUBJECT_CHARS = 300
+
+
+class AuditEventRecord(Base):
+    """One change in the audit log (domain/audit.py), written with the change itself."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 
 def record_event(
