@@ -189,14 +189,14 @@ class QueueService:
                 record_event(session, by.name, AuditAction.QUEUE_CLOSED, f"queue {name}")
         return self.get(name)
 
-    def withheld_rows(self, user: User, evaluation: str, metric: str | None = None) -> set[int]:
-        """The rows (database ids) of the evaluation whose judge scores and other people's
-        reviews ``user`` must not see yet: rows of an open blind queue they review that
-        they have not reviewed. Every read path that shows scores asks this."""
+    def withheld_rows(self, user: User, evaluation: str, metric: str) -> set[int]:
+        """The rows (database ids) of the evaluation whose scores for the metric ``user``
+        must not see yet: rows of an open blind queue they review that they have not
+        reviewed. The same condition (store.queues.withheld) every read path applies."""
         with self._db.read() as session:
             evaluation_id = find_evaluation(session, evaluation).id
-            metric_id = find_metric(session, metric).id if metric is not None else None
-            return store.unreviewed_in_blind_queues(session, user.name, evaluation_id, metric_id)
+            metric_id = find_metric(session, metric).id
+            return store.withheld_in(session, user.name, evaluation_id, metric_id)
 
 
 def _reviewer_name(name: str) -> str:

@@ -207,37 +207,6 @@ def reviews_by_row(
     return [(external, item, review) for external, item, review in session.execute(query)]
 
 
-def unreviewed_in_blind_queues(
-    session: Session, reviewer: str, evaluation_id: int, metric_id: int | None
-) -> set[int]:
-    """The rows of the evaluation that ``reviewer`` must not see others' scores of: rows of
-    an open blind queue they review (on the metric, or on any when None) that they have
-    not reviewed yet."""
-    assigned = exists().where(
-        QueueReviewerRecord.queue_id == ReviewQueueRecord.id,
-        QueueReviewerRecord.reviewer == reviewer,
-    )
-    reviewed = exists().where(
-        QueueAssignmentRecord.item_id == QueueItemRecord.id,
-        QueueAssignmentRecord.reviewer == reviewer,
-        QueueAssignmentRecord.state == SUBMITTED,
-    )
-    query = (
-        select(QueueItemRecord.row_id)
-        .join(ReviewQueueRecord, ReviewQueueRecord.id == QueueItemRecord.queue_id)
-        .where(
-            ReviewQueueRecord.evaluation_id == evaluation_id,
-            ReviewQueueRecord.blind.is_(True),
-            ReviewQueueRecord.closed_at.is_(None),
-            assigned,
-            ~reviewed,
-        )
-    )
-    if metric_id is not None:
-        query = query.where(ReviewQueueRecord.metric_id == metric_id)
-    return set(session.scalars(query))
-
-
 def resolved_values(session: Session, queue_id: int, metric_id: int) -> dict[str, float]:
     """The resolved human value of each of the queue's rows that has one, by row id."""
     query = (
@@ -328,5 +297,13 @@ def withheld_among(
         return set()
     query = select(RowRecord.id).where(
         RowRecord.id.in_(row_ids), withheld(viewer, RowRecord.id, metric_id)
+    )
+    return set(session.scalars(query))
+
+
+def withheld_in(session: Session, viewer: str, evaluation_id: int, metric_id: int) -> set[int]:
+    """The rows of the evaluation whose scores for the metric are withheld from ``viewer``."""
+    query = select(RowRecord.id).where(
+        RowRecord.evaluation_id == evaluation_id, withheld(viewer, RowRecord.id, metric_id)
     )
     return set(session.scalars(query))
