@@ -7,7 +7,6 @@ a judge that applies it when its instructions hold it."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -79,11 +78,6 @@ def build(folder: Path, traces: int = TRACES) -> Store:
         for i in range(traces):
             log_answer(i)
     return store
-
-
-def copy(template: Store, folder: Path) -> Store:
-    shutil.copy(template.uri.removeprefix("sqlite:///"), folder / "mlflow.db")
-    return Store(f"sqlite:///{folder / 'mlflow.db'}", dict(template.ids))
 
 
 def traces(store: Store, ids: list[str] | None = None) -> list[Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,20 @@ def build(folder: Path) -> Store:
 def copy(template: Store, folder: Path) -> Store:
     shutil.copy(template.uri.removeprefix("sqlite:///"), folder / "mlflow.db")
     return Store(f"sqlite:///{folder / 'mlflow.db'}", dict(template.ids))
+
+
+def store_fixtures(build: Callable[[Path], Store], folder: str) -> tuple[Any, Any]:
+    """A test module's two fixtures, ``template, store = store_fixtures(build, folder)``:
+    ``template``, the store ``build`` fills, once per session in a folder named ``folder``;
+    ``store``, a copy of it for each test, the tracking URI pointed at it meanwhile."""
+
+    @pytest.fixture(scope="session", name="template")
+    def template(tmp_path_factory: pytest.TempPathFactory) -> Store:
+        return build(tmp_path_factory.mktemp(folder))
+
+    @pytest.fixture(name="store")
+    def store(template: Store, tmp_path: Path) -> Iterator[Store]:
+        with copy(template, tmp_path) as found:
+            yield found
+
+    return template, store

@@ -4,12 +4,11 @@ answer and the context; again (idempotent); a changed assessment; a dry run; err
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.integrations.conftest import by_row
-from tests.integrations.mlflow_support import EXPERIMENT, Store, build, copy, mlflow
+from tests.integrations.mlflow_support import EXPERIMENT, Store, build, mlflow, store_fixtures
 
 from rubricate import Rubricate
 from rubricate.domain.errors import InvalidInput, Unavailable
@@ -20,16 +19,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy i
 EVALUATION = f"mlflow-{EXPERIMENT}"
 MODEL = "openai:/gpt-4o-mini"
 
-
-@pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    return build(tmp_path_factory.mktemp("mlflow"))
-
-
-@pytest.fixture
-def store(template: Store, tmp_path: Path) -> Iterator[Store]:
-    with copy(template, tmp_path) as found:
-        yield found
+template, store = store_fixtures(build, "mlflow")
 
 
 def annotations(rb: Rubricate) -> dict[tuple[str, str], tuple[float, str | None]]:

@@ -5,26 +5,15 @@ load MLflow."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from tests.cli.test_cli_startup import loaded_modules
 from tests.integrations.conftest import Cli
-from tests.integrations.mlflow_support import EXPERIMENT, Store, build, copy, mlflow
+from tests.integrations.mlflow_support import EXPERIMENT, Store, build, mlflow, store_fixtures
 
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")
 
-
-@pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    return build(tmp_path_factory.mktemp("mlflow-cli"))
-
-
-@pytest.fixture
-def store(template: Store, tmp_path: Path) -> Iterator[Store]:
-    with copy(template, tmp_path) as found:
-        yield found
+template, store = store_fixtures(build, "mlflow-cli")
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ and writes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +15,11 @@ from tests.integrations.mlflow_align_support import (
     JUDGE,
     TRACES,
     build,
-    copy,
     log_answer,
     models,
     traces,
 )
-from tests.integrations.mlflow_support import Store, mlflow
+from tests.integrations.mlflow_support import Store, mlflow, store_fixtures
 
 from rubricate import Rubricate
 from rubricate.domain.errors import InvalidInput, NotFound, Unavailable
@@ -42,16 +39,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy i
 MODEL = "openai:/gpt-4o-mini"
 SECTION = "## Guidelines from your team's reviewers"
 
-
-@pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    return build(tmp_path_factory.mktemp("mlflow-align"))
-
-
-@pytest.fixture
-def store(template: Store, tmp_path: Path) -> Iterator[Store]:
-    with copy(template, tmp_path) as found:
-        yield found
+template, store = store_fixtures(build, "mlflow-align")
 
 
 def clarity(instructions: str = INSTRUCTIONS, name: str = JUDGE) -> Judge:

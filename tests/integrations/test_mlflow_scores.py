@@ -7,14 +7,13 @@ score, or whose trace MLflow lacks are counted; the command's summary."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.cli.test_cli_startup import loaded_modules
 from tests.integrations.conftest import Cli
-from tests.integrations.mlflow_support import EXPERIMENT, Store, build, copy, mlflow
+from tests.integrations.mlflow_support import EXPERIMENT, Store, build, mlflow, store_fixtures
 
 from rubricate import Rubricate
 from rubricate.domain.errors import InvalidInput, NotFound
@@ -40,16 +39,7 @@ FILE_ROWS = [
      "metadata": {"mlflow": {"trace_id": "tr-00000000000000000000000000000000"}}},
 ]  # fmt: skip
 
-
-@pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    return build(tmp_path_factory.mktemp("mlflow-scores"))
-
-
-@pytest.fixture
-def store(template: Store, tmp_path: Path) -> Iterator[Store]:
-    with copy(template, tmp_path) as found:
-        yield found
+template, store = store_fixtures(build, "mlflow-scores")
 
 
 @pytest.fixture
