@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
 from urllib.parse import quote
 
-from rubricate.domain.queues import DEFAULT_LEASE_SECONDS, Selection
+from pydantic import BaseModel, ConfigDict, Field
+
+from rubricate.domain.names import RUN_ID_MAX_CHARS
+from rubricate.domain.queues import (
+    DEFAULT_LEASE_SECONDS,
+    MAX_REVIEWERS,
+    QueueRequest,
+    Selection,
+)
 from rubricate.domain.scale import Scale
+from rubricate.service.queues import MAX_QUEUE_ROWS
 
 T = TypeVar("T")
 
@@ -85,24 +94,50 @@ def split_names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-@dataclass(frozen=True, slots=True)
-class QueueForm:
-    """The New queue form's values: its defaults, or what an admin posted (kept when the
-    queue is refused, so nothing typed is lost)."""
+class QueueForm(BaseModel):
+    """The New queue form's fields, declared once: what an admin posted (FastAPI reads and
+    checks the body against them; kept when the queue is refused, so nothing typed is lost),
+    or the blank form's defaults (``blank``)."""
 
-    name: str = ""
-    evaluation: str = ""
-    metric: str = ""
-    reviewers: tuple[str, ...] = ()  # ticked
-    other_reviewers: str = ""  # typed, comma separated
-    selection: str = Selection.ALL.value
-    sample_size: int | None = None
-    delta: float | None = None
-    seed: int = 0
-    reviews_per_row: int = 1
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=RUN_ID_MAX_CHARS)
+    evaluation: str = Field(min_length=1, max_length=200)
+    metric: str = Field(min_length=1, max_length=100)
+    reviewers: tuple[str, ...] = Field((), max_length=MAX_REVIEWERS)  # ticked
+    other_reviewers: str = Field("", max_length=50_000)  # typed, comma separated
+    selection: Selection = Selection.ALL
+    sample_size: int | None = Field(None, ge=1, le=MAX_QUEUE_ROWS)
+    delta: float | None = Field(None, gt=0, le=1e9)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    reviews_per_row: int = Field(1, ge=1, le=5)
     blind: bool = False
-    lease_minutes: int = DEFAULT_LEASE_SECONDS // 60
-    selections: dict[Selection, str] = field(default_factory=lambda: dict(SELECTIONS))
+    lease_minutes: int = Field(DEFAULT_LEASE_SECONDS // 60, ge=1, le=1440)
+
+    selections: ClassVar[dict[Selection, str]] = SELECTIONS
+
+    @classmethod
+    def blank(cls) -> QueueForm:
+        """The form before anything is typed (its required fields empty, not checked)."""
+        return cls.model_construct(name="", evaluation="", metric="")
+
+    def request(self) -> QueueRequest:
+        """The queue asked for: ticked and typed reviewers as one list (each once), and a
+        sample size or delta only for the selections that use it."""
+        sampled = self.selection in (Selection.RANDOM, Selection.STRATIFIED)
+        return QueueRequest(
+            name=self.name.strip(),
+            evaluation=self.evaluation,
+            metric=self.metric,
+            reviewers=tuple(dict.fromkeys([*self.reviewers, *split_names(self.other_reviewers)])),
+            selection=self.selection,
+            sample_size=self.sample_size if sampled else None,
+            delta=self.delta if self.selection is Selection.DISAGREEING else None,
+            reviews_per_row=self.reviews_per_row,
+            blind=self.blind,
+            lease_seconds=self.lease_minutes * 60,
+            seed=self.seed,
+        )
 
 
 @dataclass(frozen=True, slots=True)

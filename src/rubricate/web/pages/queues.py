@@ -16,9 +16,8 @@ from rubricate.api.deps import Workspace
 from rubricate.api.roles import Access
 from rubricate.domain.errors import Conflict, InvalidInput
 from rubricate.domain.names import RUN_ID_MAX_CHARS
-from rubricate.domain.queues import COMMENT_MAX_CHARS, MAX_REVIEWERS, QueueRequest, Selection
+from rubricate.domain.queues import COMMENT_MAX_CHARS
 from rubricate.domain.users import User
-from rubricate.service.queues import MAX_QUEUE_ROWS
 from rubricate.service.workspace import Rubricate
 from rubricate.web.pages.evaluations import page_url
 from rubricate.web.pages.rows import row_url
@@ -30,7 +29,6 @@ from rubricate.web.queue_view import (
     points,
     queue_url,
     resolver,
-    split_names,
 )
 from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
@@ -68,7 +66,7 @@ def _back(url: str) -> Response:
 
 @router.get("/queues", dependencies=[requires(Access.REVIEWER)])
 def queues_list(request: Request, rb: Workspace, user: CurrentUser) -> Response:
-    return _list(request, rb, user, QueueForm(), None)
+    return _list(request, rb, user, QueueForm.blank(), None)
 
 
 def _list(
@@ -101,53 +99,11 @@ def _list(
 
 @router.post("/queues", dependencies=[requires(Access.ADMIN)])
 def create_queue(
-    request: Request,
-    rb: Workspace,
-    user: CurrentUser,
-    name: Annotated[str, Form(min_length=1, max_length=RUN_ID_MAX_CHARS)],
-    evaluation: Annotated[str, Form(min_length=1, max_length=200)],
-    metric: Annotated[str, Form(min_length=1, max_length=100)],
-    reviewers: Annotated[list[str], Form(max_length=MAX_REVIEWERS)] = [],  # noqa: B006
-    other_reviewers: Annotated[str, Form(max_length=50_000)] = "",
-    selection: Annotated[Selection, Form()] = Selection.ALL,
-    sample_size: Annotated[int | None, Form(ge=1, le=MAX_QUEUE_ROWS)] = None,
-    delta: Annotated[float | None, Form(gt=0, le=1e9)] = None,
-    seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0,
-    reviews_per_row: Annotated[int, Form(ge=1, le=5)] = 1,
-    blind: Annotated[bool, Form()] = False,
-    lease_minutes: Annotated[int, Form(ge=1, le=1440)] = 15,
+    request: Request, rb: Workspace, user: CurrentUser, form: Annotated[QueueForm, Form()]
 ) -> Response:
     """An admin's new queue; then its page. A refusal shows the form again, as posted."""
-    form = QueueForm(
-        name=name,
-        evaluation=evaluation,
-        metric=metric,
-        reviewers=tuple(reviewers),
-        other_reviewers=other_reviewers,
-        selection=selection.value,
-        sample_size=sample_size,
-        delta=delta,
-        seed=seed,
-        reviews_per_row=reviews_per_row,
-        blind=blind,
-        lease_minutes=lease_minutes,
-    )
-    sampled = selection in (Selection.RANDOM, Selection.STRATIFIED)
-    wanted = QueueRequest(
-        name=name.strip(),
-        evaluation=evaluation,
-        metric=metric,
-        reviewers=tuple(dict.fromkeys([*reviewers, *split_names(other_reviewers)])),
-        selection=selection,
-        sample_size=sample_size if sampled else None,
-        delta=delta if selection is Selection.DISAGREEING else None,
-        reviews_per_row=reviews_per_row,
-        blind=blind,
-        lease_seconds=lease_minutes * 60,
-        seed=seed,
-    )
     try:
-        queue = rb.queues.create(wanted, by=user)
+        queue = rb.queues.create(form.request(), by=user)
     except InvalidInput as error:
         return _list(request, rb, user, form, str(error), status_code=422)
     except Conflict as error:
