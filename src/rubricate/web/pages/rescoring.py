@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from rubricate.api.deps import Workspace
 from rubricate.api.paths import MetricName, RunIdPath, VersionNumber
@@ -33,17 +34,19 @@ from rubricate.web.templating import page
 router = APIRouter()
 
 Text = Annotated[str, Query(max_length=200)]
-FormText = Annotated[str, Form(max_length=200)]
 
 
-@dataclass(frozen=True, slots=True)
-class Caps:
-    """The form's fields as asked (text, kept for the form) and as numbers."""
+class Caps(BaseModel):
+    """The form's fields, declared once for the estimate (read from the query) and for
+    Start (from the body): as asked (text, kept for the form) and, by its methods, as
+    numbers."""
 
-    evaluation: str
-    model: str
-    max_calls: str
-    max_cost: str
+    model_config = ConfigDict(frozen=True)
+
+    evaluation: str = Field("", max_length=200)
+    model: str = Field("", max_length=200)
+    max_calls: str = Field("", max_length=200)
+    max_cost: str = Field("", max_length=200)
 
     def calls(self) -> int | None:
         if not self.max_calls.strip():
@@ -62,6 +65,12 @@ class Caps:
             return float(self.max_cost.strip().lstrip("$"))
         except ValueError:
             raise InvalidInput(f"{self.max_cost!r} is not an amount", field="max_cost") from None
+
+
+class StartCaps(Caps):
+    """Start's fields: the same, with the evaluation required."""
+
+    evaluation: str = Field(max_length=200)
 
 
 def _form_context(rb: Rubricate, name: str, number: int, caps: Caps) -> dict[str, Any]:
@@ -106,16 +115,12 @@ def rescore_form(
     user: CurrentUser,
     name: MetricName,
     number: VersionNumber,
-    evaluation: Text = "",
-    model: Text = "",
-    max_calls: Text = "",
-    max_cost: Text = "",
+    caps: Annotated[Caps, Query()],
 ) -> Response:
     """Step 1: choose the evaluation, the judge model and the caps; with an evaluation
     chosen, the estimate (no model is called, nothing is written) and Start."""
-    caps = Caps(evaluation, model, max_calls, max_cost)
     context = _form_context(rb, name, number, caps)
-    if evaluation:
+    if caps.evaluation:
         context |= _estimate(rb, name, number, caps)
     return page(request, "rescore.html", **context)
 
@@ -128,18 +133,14 @@ def start_rescoring(
     control: Control,
     name: MetricName,
     number: VersionNumber,
-    evaluation: FormText,
-    model: FormText = "",
-    max_calls: FormText = "",
-    max_cost: FormText = "",
+    caps: Annotated[StartCaps, Form()],
 ) -> Response:
     """Step 2: record the evaluation run and queue it for a worker; the run's page next."""
-    caps = Caps(evaluation, model, max_calls, max_cost)
     try:
         run = rb.evaluation_runs.start(
             metric=f"{name}@{number}",
-            evaluation=evaluation,
-            model=model.strip() or None,
+            evaluation=caps.evaluation,
+            model=caps.model.strip() or None,
             max_calls=caps.calls(),
             max_cost_usd=caps.cost(),
         )
