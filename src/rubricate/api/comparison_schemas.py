@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from rubricate.api.schemas import Out
+from rubricate.api.schemas import Out, out_of
 from rubricate.domain.alignment import AgreementFigures
 from rubricate.domain.alignment import Figure as Interval
 from rubricate.service.version_comparison import VersionComparison, VersionSide
@@ -36,19 +36,8 @@ class VersionComparisonOut(Out):
 
 
 def _side(side: VersionSide) -> VersionSideOut:
-    return VersionSideOut(
-        version=side.number, scored=side.scored, with_human=side.with_human, figures=side.figures
-    )
+    return out_of(VersionSideOut, side, version=side.number)
 
 
 def comparison_out(found: VersionComparison) -> VersionComparisonOut:
-    return VersionComparisonOut(
-        metric=found.metric,
-        evaluation=found.evaluation,
-        delta=found.delta,
-        rows=found.rows,
-        a=_side(found.a),
-        b=_side(found.b),
-        kappa_difference=found.kappa_difference,
-        scale_changed=found.scale_changed,
-    )
+    return out_of(VersionComparisonOut, found, a=_side(found.a), b=_side(found.b))

@@ -20,6 +20,7 @@ from rubricate.api.schemas import (
     EvaluationOut,
     JudgeResultOut,
     RowOut,
+    out_of,
 )
 from rubricate.domain.evaluations import Row
 
@@ -27,14 +28,7 @@ router = APIRouter(prefix="/evaluations", tags=["evaluations"])
 
 
 def _row(row: Row) -> RowOut:
-    return RowOut(
-        id=row.external_id,
-        input=row.input,
-        output=row.output,
-        context=row.context,
-        expected=row.expected,
-        metadata=row.metadata,
-    )
+    return out_of(RowOut, row, id=row.external_id)
 
 
 @router.get("", dependencies=[requires(Access.REVIEWER)], responses=responses())
@@ -48,8 +42,9 @@ def get_evaluation(rb: Workspace, name: EvaluationName) -> EvaluationDetail:
     """The evaluation and, per metric, annotated, resolved and judged rows, annotations
     and reviewers."""
     detail = rb.evaluations.show(name)
-    return EvaluationDetail(
-        **EvaluationOut.model_validate(detail.evaluation).model_dump(),
+    return out_of(
+        EvaluationDetail,
+        detail.evaluation,
         metrics=[CoverageOut.model_validate(c) for c in detail.metrics],
     )
 

@@ -24,6 +24,7 @@ from rubricate.api.schemas import (
     PromptExport,
     VersionCreate,
     VersionDiff,
+    out_of,
 )
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.metrics import MetricVersion, active_version
@@ -35,14 +36,9 @@ router = APIRouter(prefix="/metrics", tags=["metrics"])
 
 
 def _out(summary: MetricSummary) -> MetricOut:
-    m = summary.metric
-    return MetricOut(
-        name=m.name,
-        description=m.description,
-        kind=m.kind,
-        judge_model=m.judge_model,
-        pinned_version=m.pinned_version,
-        created_at=m.created_at,
+    return out_of(
+        MetricOut,
+        summary.metric,
         active_version=summary.active.number,
         version_count=summary.version_count,
         scale=summary.active.scale,
@@ -50,9 +46,7 @@ def _out(summary: MetricSummary) -> MetricOut:
 
 
 def _version_out(version: MetricVersion, active: MetricVersion | None = None) -> MetricVersionOut:
-    out = MetricVersionOut.model_validate(version)
-    out.active = active is not None and active.id == version.id
-    return out
+    return out_of(MetricVersionOut, version, active=active is not None and active.id == version.id)
 
 
 def _detail(rb: Rubricate, name: str) -> MetricDetail:
@@ -60,9 +54,7 @@ def _detail(rb: Rubricate, name: str) -> MetricDetail:
     versions = rb.metrics.versions(name)
     active = active_version(metric, versions)
     summary = _out(MetricSummary(metric, active, len(versions)))
-    return MetricDetail(
-        **summary.model_dump(), versions=[_version_out(v, active) for v in versions]
-    )
+    return out_of(MetricDetail, summary, versions=[_version_out(v, active) for v in versions])
 
 
 def _version(rb: Rubricate, name: str, number: int) -> MetricVersion:

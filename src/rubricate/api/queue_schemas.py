@@ -17,6 +17,7 @@ from rubricate.domain.queues import (
     MAX_REVIEWERS,
     MAX_REVIEWS_PER_ROW,
     AssignmentState,
+    QueueRequest,
     Selection,
 )
 from rubricate.service.queues import MAX_QUEUE_ROWS
@@ -55,6 +56,11 @@ class QueueIn(In):
         description="How long a row given out stays its reviewer's before it may go on.",
     )
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+
+    def request(self) -> QueueRequest:
+        """The body is the request, field for field (reviewers as a tuple)."""
+        fields = self.model_dump(exclude={"reviewers"})
+        return QueueRequest(**fields, reviewers=tuple(self.reviewers))
 
 
 class ReviewIn(In):

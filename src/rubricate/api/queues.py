@@ -22,12 +22,12 @@ from rubricate.api.queue_schemas import (
     QueueOut,
     ReviewerProgressOut,
     ReviewIn,
-    ReviewOut,
     RowReviewOut,
     SubmittedOut,
 )
 from rubricate.api.roles import Access, requires
-from rubricate.domain.queues import Assignment, Queue, QueueRequest, Review
+from rubricate.api.schemas import out_of
+from rubricate.domain.queues import Assignment, Queue, Review
 
 router = APIRouter(prefix="/queues", tags=["review queues"])
 
@@ -42,7 +42,7 @@ def _queue(queue: Queue) -> QueueOut:
 
 
 def _review(row_id: str, review: Review) -> RowReviewOut:
-    return RowReviewOut(row_id=row_id, **ReviewOut.model_validate(review).model_dump())
+    return out_of(RowReviewOut, review, row_id=row_id)
 
 
 def _assignment(found: Assignment) -> AssignmentOut:
@@ -58,20 +58,7 @@ def _assignment(found: Assignment) -> AssignmentOut:
 def create_queue(rb: Workspace, caller: CallerUser, body: QueueIn) -> QueueOut:
     """A queue on the rows of an evaluation that ``selection`` picks, for one metric, with
     its reviewers and the reviews each row needs; ``409`` if the name is taken."""
-    request = QueueRequest(
-        name=body.name,
-        evaluation=body.evaluation,
-        metric=body.metric,
-        reviewers=tuple(body.reviewers),
-        selection=body.selection,
-        sample_size=body.sample_size,
-        delta=body.delta,
-        reviews_per_row=body.reviews_per_row,
-        blind=body.blind,
-        lease_seconds=body.lease_seconds,
-        seed=body.seed,
-    )
-    return _queue(rb.queues.create(request, by=caller))
+    return _queue(rb.queues.create(body.request(), by=caller))
 
 
 @router.get("", dependencies=[requires(Access.REVIEWER)], responses=responses())
@@ -84,9 +71,8 @@ def list_queues(rb: Workspace, paging: PageParams) -> Page[QueueOut]:
 def get_queue(rb: Workspace, name: QueueName) -> QueueDetailOut:
     """The queue and, per reviewer, reviews counted and beyond the number, rows skipped and
     held, and the median time to a review."""
-    queue = _queue(rb.queues.get(name))
     progress = [ReviewerProgressOut.model_validate(p) for p in rb.queues.progress(name)]
-    return QueueDetailOut(**queue.model_dump(), progress=progress)
+    return out_of(QueueDetailOut, rb.queues.get(name), progress=progress)
 
 
 @router.post(

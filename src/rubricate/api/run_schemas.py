@@ -75,11 +75,17 @@ class RowErrorsOut(Out):
     total: int  # rows that failed in all; ``rows`` holds at most ``limit`` of them
 
 
-class QueuedEvaluationRun(Out):
-    run: EvaluationRunOut
+class QueuedRun(Out):
+    """A run just started or retried, and whether a worker will take it."""
+
+    run: Out  # each kind's own run body (a subclass's field keeps this place)
     queued: bool
     alive_workers: int
     message: str
+
+
+class QueuedEvaluationRun(QueuedRun):
+    run: EvaluationRunOut
 
 
 class CostEstimateOut(Out):
@@ -171,11 +177,8 @@ class AlignmentRunOut(Out):
     )
 
 
-class QueuedAlignmentRun(Out):
+class QueuedAlignmentRun(QueuedRun):
     run: AlignmentRunOut
-    queued: bool
-    alive_workers: int
-    message: str
     reviewer_warning: ReviewerWarningOut | None = Field(
         default=None, description="As the preview's: reviewers agree too little on its rows."
     )

@@ -4,7 +4,7 @@ retry; for alignment runs also the review: edit, strike, restore, accept, reject
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Query
 
@@ -30,18 +30,21 @@ from rubricate.api.run_schemas import (
     GuidelineEdit,
     QueuedAlignmentRun,
     QueuedEvaluationRun,
+    QueuedRun,
     RowErrorOut,
     RowErrorsOut,
     RowRefOut,
 )
-from rubricate.api.schemas import MetricVersionOut
+from rubricate.api.schemas import Out, out_of
 from rubricate.domain.acceptance import dropped_guidelines, nothing_to_accept, unverified_reason
 from rubricate.domain.alignment_runs import AlignmentRun, Budget
 from rubricate.domain.errors import InvalidInput
+from rubricate.domain.evaluation_runs import EvaluationRun
 from rubricate.limits import ROW_ERRORS_MAX
 from rubricate.service.workspace import Rubricate
 
 if TYPE_CHECKING:
+    from rubricate.runs.control import RunControl
     from rubricate.service.alignment_runs import RunChoices
 
 evaluation_runs = APIRouter(prefix="/evaluation-runs", tags=["evaluation runs"])
@@ -71,16 +74,33 @@ def _alignment_out(run: AlignmentRun, rb: Rubricate | None = None) -> AlignmentR
     """The run; with ``rb``, also the user's ids of the rows its result names (one read)."""
     result = run.result
     refs = rb.alignment_runs.result_rows(result) if rb is not None else {}
-    return AlignmentRunOut.model_validate(run).model_copy(
-        update={
-            "row_refs": [RowRefOut.model_validate(ref) for ref in refs.values()],
-            "dropped": [DroppedGuidelineOut.model_validate(d) for d in dropped_guidelines(result)]
-            if result
-            else [],
-            "nothing_to_accept": nothing_to_accept(run.id, result) if result else None,
-            "unverified": unverified_reason(result) if result else None,
-        }
+    return out_of(
+        AlignmentRunOut,
+        run,
+        row_refs=[RowRefOut.model_validate(ref) for ref in refs.values()],
+        dropped=[DroppedGuidelineOut.model_validate(d) for d in dropped_guidelines(result)]
+        if result
+        else [],
+        nothing_to_accept=nothing_to_accept(run.id, result) if result else None,
+        unverified=unverified_reason(result) if result else None,
     )
+
+
+Q = TypeVar("Q", bound=QueuedRun)
+
+
+def _queued(
+    reply: type[Q],
+    control: RunControl,
+    run: EvaluationRun | AlignmentRun,
+    out: Out,
+    queued: bool,
+    **fields: Any,
+) -> Q:
+    """The reply to a start or a retry: the run (as ``out``), whether it was queued, the
+    workers alive and what the caller is told."""
+    alive, message = queue_reply(control, run.status.label, queued)
+    return reply(run=out, queued=queued, alive_workers=alive, message=message, **fields)
 
 
 # A route that queues a run: 202 Accepted, or why it could not be queued.
@@ -114,13 +134,7 @@ def start_evaluation_run(
         max_cost_usd=body.max_cost_usd,
     )
     queued = control.evaluation.queue(run)
-    alive, message = queue_reply(control, run.status.label, queued)
-    return QueuedEvaluationRun(
-        run=EvaluationRunOut.model_validate(run),
-        queued=queued,
-        alive_workers=alive,
-        message=message,
-    )
+    return _queued(QueuedEvaluationRun, control, run, EvaluationRunOut.model_validate(run), queued)
 
 
 @evaluation_runs.post(
@@ -165,7 +179,7 @@ def evaluation_run_errors(
 ) -> RowErrorsOut:
     """The rows the run could not score, with each one's error, in the evaluation's order."""
     errors, total = rb.evaluation_runs.errors(run_id, limit=limit)
-    return RowErrorsOut(rows=[RowErrorOut(row=e.row, error=e.error) for e in errors], total=total)
+    return RowErrorsOut(rows=[RowErrorOut.model_validate(e) for e in errors], total=total)
 
 
 @evaluation_runs.post(
@@ -180,10 +194,7 @@ def cancel_evaluation_run(control: Control, run_id: RunIdPath) -> EvaluationRunO
 def retry_evaluation_run(control: Control, run_id: RunIdPath) -> QueuedEvaluationRun:
     """An Error run, queued again: it scores only the rows it had not scored."""
     run = control.evaluation.retry(run_id)
-    alive, message = queue_reply(control, run.status.label, True)
-    return QueuedEvaluationRun(
-        run=EvaluationRunOut.model_validate(run), queued=True, alive_workers=alive, message=message
-    )
+    return _queued(QueuedEvaluationRun, control, run, EvaluationRunOut.model_validate(run), True)
 
 
 # -- alignment runs ------------------------------------------------------------------------
@@ -216,13 +227,13 @@ def start_alignment_run(
         **_choices(body),
     )
     queued = control.alignment.queue(run)
-    alive, message = queue_reply(control, run.status.label, queued)
     warning = rb.alignment_runs.reviewer_warning(metric=body.metric, evaluations=body.evaluations)
-    return QueuedAlignmentRun(
-        run=_alignment_out(run, rb),
-        queued=queued,
-        alive_workers=alive,
-        message=message,
+    return _queued(
+        QueuedAlignmentRun,
+        control,
+        run,
+        _alignment_out(run, rb),
+        queued,
         reviewer_warning=None if warning is None else ReviewerWarningOut.model_validate(warning),
     )
 
@@ -266,10 +277,7 @@ def cancel_alignment_run(rb: Workspace, control: Control, run_id: RunIdPath) -> 
 def retry_alignment_run(rb: Workspace, control: Control, run_id: RunIdPath) -> QueuedAlignmentRun:
     """An Error run, queued again; the model calls it had finished are replayed."""
     run = control.alignment.retry(run_id)
-    alive, message = queue_reply(control, run.status.label, True)
-    return QueuedAlignmentRun(
-        run=_alignment_out(run, rb), queued=True, alive_workers=alive, message=message
-    )
+    return _queued(QueuedAlignmentRun, control, run, _alignment_out(run, rb), True)
 
 
 @alignment_runs.put(
@@ -323,14 +331,7 @@ def accept_run(
         confirm_unverified=given.confirm_unverified,
         by=caller.name,
     )
-    return AcceptOut(
-        run=_alignment_out(accepted.run, rb),
-        metric=accepted.metric,
-        version=MetricVersionOut.model_validate(accepted.version),
-        created=accepted.created,
-        forked=accepted.forked,
-        merged=accepted.merged,
-    )
+    return out_of(AcceptOut, accepted, run=_alignment_out(accepted.run, rb))
 
 
 @alignment_runs.post(

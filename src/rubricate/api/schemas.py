@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -29,6 +29,20 @@ RunId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+OutT = TypeVar("OutT", bound=Out)
+
+
+def out_of(model: type[OutT], source: object, **fields: Any) -> OutT:
+    """``model`` read from ``source``'s attributes (a domain value), with ``fields`` beside
+    or instead of them: what the API adds to the value, or names otherwise."""
+    read = {
+        name: getattr(source, name)
+        for name in model.model_fields
+        if name not in fields and hasattr(source, name)
+    }
+    return model.model_validate({**read, **fields})
 
 
 def nul_at(value: Any, where: str = "") -> str | None:
