@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -86,6 +86,17 @@ class ConnectorPlan(Generic[S]):
         self.judged = [(s, r) for s, r in self.judged if r.row_id not in unusable]
 
 
+class Change(NamedTuple):
+    """A score stored by an earlier import that the source now gives otherwise: the fields
+    a connector's report record of it has after the source item's id and trace."""
+
+    kind: str  # annotation or judge result
+    by: str  # the reviewer, or the judge's model ("" when none is known)
+    stored: float | None
+    given: float | None  # the source's, on the metric's scale
+    comment_changed: bool
+
+
 @dataclass(frozen=True, slots=True)
 class SourcePlace(Where):
     """A source item in messages: its id and trace, no line."""
@@ -121,10 +132,13 @@ class PlanFiller(Generic[S, R]):
     def place(self, item: S) -> str:
         raise NotImplementedError
 
-    def changed(
+    def changed(self, item: S, change: Change) -> None:
+        raise NotImplementedError
+
+    def _changed(
         self, item: S, kind: str, by: str, old: Stored, value: float | None, comment: str | None
     ) -> None:
-        raise NotImplementedError
+        self.changed(item, Change(kind, by, old[0], value, old[1] != comment))
 
     def run(self) -> None:
         report = self.report
@@ -170,7 +184,7 @@ class PlanFiller(Generic[S, R]):
             value = target.score(record.score, record.label, place)
             old = stored.get((ref.id, record.annotator))
             if old is not None and old != (value, record.comment):
-                self.changed(item, "annotation", record.annotator, old, value, record.comment)
+                self._changed(item, "annotation", record.annotator, old, value, record.comment)
                 continue
             items.append((place, ref, target, record))
         return items
@@ -192,7 +206,7 @@ class PlanFiller(Generic[S, R]):
             number = record.metric_version or numbers.get(target.imported_version_id or 0)
             old = stored.get((ref.id, number, record.model)) if number else None
             if old is not None and old != (value, record.rationale):
-                self.changed(item, "judge result", record.model or "", old, value,
+                self._changed(item, "judge result", record.model or "", old, value,
                              record.rationale)  # fmt: skip
                 continue
             items.append((place, ref, target, record))

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from rubricate.domain.errors import InvalidInput, NotFound
-from rubricate.domain.metrics import MetricVersion, VersionOrigin
+from rubricate.domain.errors import InvalidInput
+from rubricate.domain.metrics import MetricVersion
 from rubricate.domain.scale import Scale
+from rubricate.integrations._common import Progress, not_scored, source_trace, version_to_send
 from rubricate.integrations._langfuse_http import LangfuseClient, LangfuseNotFound
 from rubricate.integrations._langfuse_models import BOOLEAN, BOOLEAN_LABELS, CATEGORICAL, NUMERIC
 from rubricate.store.evaluations import find_evaluation, rows_in_order
@@ -34,7 +35,6 @@ SCORES = "/api/public/scores"
 PROMPT_TYPES = ("text", "chat")
 ROWS_A_READ = 1000
 ID_SPACE = uuid.UUID("5b6f1f0e-6a43-4c1e-9d7f-2f6c1a0b7e11")  # score ids: uuid5 in this space
-Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass(frozen=True)
@@ -128,15 +128,7 @@ def score_bodies(
     """The create-score requests for the judge results of one metric version in an
     evaluation, with what was skipped: results of rows not from a Langfuse trace, results
     without a score."""
-    version = rb.metrics.version(ref)
-    metric = ref.partition("@")[0]
-    if version.origin is VersionOrigin.IMPORT:
-        raise InvalidInput(
-            f"version {version.number} of {metric!r} is the imported one: its judge results "
-            "came from elsewhere (Langfuse itself, perhaps); push the results of a version "
-            "rubricate scored with (rubricate evaluate --metric ...), or name it with --version",
-            field="version",
-        )
+    metric, version = version_to_send(rb, ref, "Langfuse", "push the results")
     bodies: list[dict[str, Any]] = []
     not_langfuse = errors = 0
     with rb.db.read() as session:
@@ -153,11 +145,7 @@ def score_bodies(
             else:
                 bodies.append(_score(found, trace, metric, version, score_name, evaluation))
     if not bodies and not not_langfuse and not errors:
-        raise NotFound(
-            f"{evaluation!r} holds no judge results of {metric!r} version {version.number}: "
-            f"score it first (rubricate evaluate --metric {metric}@{version.number} "
-            f"--evaluation {evaluation})"
-        )
+        raise not_scored(evaluation, metric, version.number, "judge results")
     return bodies, version, not_langfuse, errors
 
 
@@ -167,9 +155,7 @@ def _trace_ids(session: Any, evaluation_id: int) -> dict[str, str]:
     offset = 0
     while rows := rows_in_order(session, evaluation_id, offset, ROWS_A_READ):
         for row in rows:
-            found = row.metadata.get("langfuse")
-            trace = found.get("trace_id") if isinstance(found, dict) else None
-            if isinstance(trace, str) and trace:
+            if trace := source_trace(row.metadata, "langfuse"):
                 traces[row.external_id] = trace
         offset += len(rows)
     return traces

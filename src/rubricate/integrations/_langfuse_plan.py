@@ -24,10 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import ValidationError
-
 from rubricate.domain.errors import InvalidInput, NotFound
 from rubricate.domain.scale import Scale
+from rubricate.integrations._common import Progress
 from rubricate.integrations._import_write import ConnectorPlan, validated
 from rubricate.integrations._langfuse_http import LangfuseClient, LangfuseNotFound
 from rubricate.integrations._langfuse_models import (
@@ -52,7 +51,6 @@ CONFIGS = "/api/public/score-configs"
 TRACE = "/api/public/traces/{}"
 REVIEWER = "langfuse"  # an annotation's reviewer when Langfuse names no author
 NAMES_SAMPLE = 100  # recent scores read for the names an unknown score name lists
-Progress = Callable[[str, int, int | None], None]  # (stage, items done now, total)
 
 # Why a score read was not imported, as the summary says it.
 NOT_ON_TRACE = "not on a trace (a session's or a dataset run's)"
@@ -325,13 +323,7 @@ def _row(trace: LfTrace, trace_id: str) -> FlatRow | None:
     if given is None or answer is None:
         return None
     fields = {"id": trace_id, "input": given, "output": answer, "metadata": trace_metadata(trace)}
-    try:
-        return FlatRow.model_validate(fields)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        raise InvalidInput(
-            first["msg"], file=f"Langfuse trace {trace_id}", field=".".join(map(str, first["loc"]))
-        ) from None
+    return validated(FlatRow, fields, f"Langfuse trace {trace_id}")
 
 
 def _segment(text: str) -> str:

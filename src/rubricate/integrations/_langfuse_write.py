@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rubricate.integrations import _import_write
-from rubricate.integrations._import_write import PlanFiller, Stored, known_rows
+from rubricate.integrations._import_write import Change, PlanFiller, known_rows
 from rubricate.integrations._langfuse_models import LfScore
 from rubricate.integrations._langfuse_plan import ImportRequest, Plan, score_place
 from rubricate.service.importing import ImportReport
@@ -48,16 +48,8 @@ class _Filler(PlanFiller[LfScore, LangfuseImportReport]):
     def place(self, item: LfScore) -> str:
         return score_place(item)
 
-    def changed(
-        self, item: LfScore, kind: str, by: str, old: Stored, value: float | None,
-        comment: str | None,
-    ) -> None:  # fmt: skip
-        self.report.scores_changed.append(
-            ChangedScore(
-                score_id=item.id, trace_id=item.trace_id or "", kind=kind, by=by, stored=old[0],
-                langfuse=value, comment_changed=old[1] != comment,
-            )
-        )  # fmt: skip
+    def changed(self, item: LfScore, change: Change) -> None:
+        self.report.scores_changed.append(ChangedScore(item.id, item.trace_id or "", *change))
 
 
 def write_plan(

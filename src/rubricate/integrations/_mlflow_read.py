@@ -8,15 +8,14 @@ its objects are ``Any`` here, read by attribute."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.scale import Scale
+from rubricate.integrations._common import Progress
 from rubricate.integrations._import_write import ConnectorPlan, validated
 from rubricate.integrations._langfuse_models import as_text
 from rubricate.io.records import FlatAnnotation, FlatJudgeResult, FlatRow
@@ -27,7 +26,6 @@ HUMAN, JUDGES = "HUMAN", ("LLM_JUDGE", "AI_JUDGE")
 YES_NO = {0.0: "no", 1.0: "yes"}  # MLflow's built-in judges answer yes or no
 BOOLEAN_LABELS = {0.0: "False", 1.0: "True"}
 NAMES_LISTED = 30  # names an error lists
-Progress = Callable[[str, int, int | None], None]  # (stage, items done now, total)
 
 # Why an assessment or a trace was not imported, as the summary says it.
 NO_TEXT = "on a trace without an input or an output"
@@ -215,13 +213,7 @@ def _row(trace: Any, trace_id: str, assessments: list[Any], expectation: str) ->
     expected = _expected(assessments, expectation)
     if expected is not None:
         fields["expected"] = expected
-    try:
-        return FlatRow.model_validate(fields)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        raise InvalidInput(
-            first["msg"], file=f"MLflow trace {trace_id}", field=".".join(map(str, first["loc"]))
-        ) from None
+    return validated(FlatRow, fields, f"MLflow trace {trace_id}")
 
 
 def _documents(outputs: Any) -> str | None:

@@ -13,13 +13,13 @@ are ``Any`` here, read by attribute."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rubricate.domain.errors import InvalidInput, NotFound
-from rubricate.domain.metrics import MetricVersion, VersionOrigin
+from rubricate.domain.errors import InvalidInput
+from rubricate.domain.metrics import MetricVersion
 from rubricate.domain.scale import Scale
+from rubricate.integrations._common import Progress, not_scored, source_trace, version_to_send
 from rubricate.store.evaluations import find_evaluation, row_count
 from rubricate.store.latest_scores import RowScore, row_scores
 from rubricate.store.version_comparison import scored_counts
@@ -32,7 +32,6 @@ METRIC_KEY, VERSION_KEY, RUN_KEY = "rubricate_metric", "rubricate_version", "rub
 JUDGE = "LLM_JUDGE"
 NO_MODEL = "rubricate"  # the source id of a result that names no model
 MISSING = "RESOURCE_DOES_NOT_EXIST"  # MLflow's error code for a trace it does not have
-Progress = Callable[[str, int, int | None], None]  # (stage, items done now, total)
 Value = bool | int | float | str
 
 
@@ -69,15 +68,7 @@ def score_target(
 ) -> ScoreTarget:
     """The version ``ref`` names (``NAME`` for the active one, ``NAME@N``) on ``evaluation``,
     checked before MLflow is reached: not an imported version, scored on some row."""
-    version = rb.metrics.version(ref)
-    metric = ref.partition("@")[0]
-    if version.origin is VersionOrigin.IMPORT:
-        raise InvalidInput(
-            f"version {version.number} of {metric!r} is the imported one: its judge results "
-            "came from elsewhere (MLflow itself, perhaps); log the scores of a version "
-            "rubricate scored with (rubricate evaluate --metric ...), or name it with --version",
-            field="version",
-        )
+    metric, version = version_to_send(rb, ref, "MLflow", "log the scores")
     name = metric if assessment_name is None else assessment_name.strip()
     if not name:
         raise InvalidInput("the assessment name must not be empty", field="assessment_name")
@@ -86,11 +77,7 @@ def score_target(
         scored, _ = scored_counts(session, record.id, version.metric_id, version.id)
         rows = row_count(session, record.id)
     if not scored:
-        raise NotFound(
-            f"{evaluation!r} holds no judge scores of {metric!r} version {version.number}: "
-            f"score it first (rubricate evaluate --metric {metric}@{version.number} "
-            f"--evaluation {evaluation})"
-        )
+        raise not_scored(evaluation, metric, version.number, "judge scores")
     return ScoreTarget(evaluation, record.id, rows, metric, version, name)
 
 
@@ -122,7 +109,7 @@ def _send(client: Any, target: ScoreTarget, row: RowScore, report: MlflowScoresR
     from mlflow.entities import AssessmentSource, Feedback
     from mlflow.exceptions import MlflowException
 
-    trace_id = trace_of(row.metadata)
+    trace_id = source_trace(row.metadata, "mlflow")
     if trace_id is None:
         report.skipped_not_mlflow += 1
         return
@@ -154,13 +141,6 @@ def _send(client: Any, target: ScoreTarget, row: RowScore, report: MlflowScoresR
         overrides=earlier.assessment_id if earlier is not None else None,
     )  # fmt: skip
     client.log_assessment(trace_id, feedback)
-
-
-def trace_of(metadata: Any) -> str | None:
-    """The MLflow trace a row came from, as the import recorded it (metadata.mlflow)."""
-    found = metadata.get("mlflow") if isinstance(metadata, dict) else None
-    trace_id = found.get("trace_id") if isinstance(found, dict) else None
-    return trace_id if isinstance(trace_id, str) and trace_id else None
 
 
 def rubricates(assessments: list[Any], target: ScoreTarget) -> Any | None:

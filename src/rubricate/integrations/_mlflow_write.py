@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rubricate.integrations._import_write import PlanFiller, Stored
+from rubricate.integrations._import_write import Change, PlanFiller
 from rubricate.integrations._mlflow_read import Assessment, assessment_place
 from rubricate.service.importing import ImportReport
 
@@ -43,13 +43,5 @@ class Filler(PlanFiller[Assessment, MlflowImportReport]):
     def place(self, item: Assessment) -> str:
         return assessment_place(item)
 
-    def changed(
-        self, item: Assessment, kind: str, by: str, old: Stored, value: float | None,
-        comment: str | None,
-    ) -> None:  # fmt: skip
-        self.report.assessments_changed.append(
-            ChangedAssessment(
-                assessment_id=item.id, trace_id=item.trace_id, kind=kind, by=by, stored=old[0],
-                mlflow=value, comment_changed=old[1] != comment,
-            )
-        )  # fmt: skip
+    def changed(self, item: Assessment, change: Change) -> None:
+        self.report.assessments_changed.append(ChangedAssessment(item.id, item.trace_id, *change))

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.metrics import check_metric_name
 from rubricate.domain.names import check_evaluation_name
+from rubricate.integrations._common import Progress, chosen_name, quiet, refuse_builtin
 from rubricate.integrations._import_write import existing_scale
 from rubricate.integrations._langfuse_export import (
     LangfusePromptReport,
@@ -44,7 +45,6 @@ from rubricate.integrations._langfuse_http import PAGE_SIZE, LangfuseClient, Lan
 from rubricate.integrations._langfuse_plan import (
     ImportRequest,
     Plan,
-    Progress,
     parse_time,
     read_scores,
     read_traces,
@@ -74,10 +74,6 @@ __all__ = [
 ]
 
 
-def _quiet(stage: str, done: int, total: int | None) -> None:
-    """No progress shown."""
-
-
 def import_langfuse(
     rb: Rubricate,
     *,
@@ -98,7 +94,7 @@ def import_langfuse(
     with the traces they score as rows (id: the trace id), into ``evaluation`` (default
     ``langfuse-SCORE``) under ``metric`` (default: the score's name; created from Langfuse's
     score config when it does not exist). A dry run reads and counts, and keeps nothing."""
-    show = progress or _quiet
+    show = progress or quiet
     request = _request(score, judge_score, evaluation, metric, start, end)
     client = LangfuseClient(connection or LangfuseConnection.from_env(),
                             page_size=page_size or PAGE_SIZE)  # fmt: skip
@@ -134,17 +130,11 @@ def _request(
         raise InvalidInput("name the Langfuse score to import", field="score")
     chosen = evaluation if evaluation is not None else f"langfuse-{score}"
     check_evaluation_name(chosen)
-    name = metric if metric is not None else score
-    try:
-        check_metric_name(name)
-    except InvalidInput as exc:
-        if metric is not None:
-            raise
-        raise InvalidInput(
-            f"the score name {score!r} is not a valid metric name: name the metric to store "
-            "its scores under with --metric",
-            field="metric",
-        ) from exc
+    name = chosen_name(
+        metric, score, check_metric_name, field="metric",
+        why=f"the score name {score!r} is not a valid metric name: name the metric to store "
+        "its scores under with --metric",
+    )  # fmt: skip
     since, until = parse_time(start, "start"), parse_time(end, "end")
     until = until or datetime.now(UTC)  # fixed at the start: pages do not shift meanwhile
     if since is not None and since >= until:
@@ -157,16 +147,12 @@ def _request(
 
 
 def _check_builtin(rb: Rubricate, request: ImportRequest, plan: Plan) -> None:
-    """A built-in metric's prompt scored none of Langfuse's judge scores."""
-    if plan.create_metric or not any(r.metric_version is None for _, r in plan.judged):
-        return
-    if rb.metrics.get(request.metric).is_builtin:
-        raise InvalidInput(
-            f"{request.metric!r} is a built-in metric: Langfuse's judge scores cannot be pinned "
-            f"to its prompt; store them under a metric of your own, such as --metric "
-            f"{request.metric}-langfuse (created from the score config)",
-            field="metric",
-        )
+    refuse_builtin(
+        rb, request.metric, plan,
+        f"{request.metric!r} is a built-in metric: Langfuse's judge scores cannot be pinned "
+        f"to its prompt; store them under a metric of your own, such as --metric "
+        f"{request.metric}-langfuse (created from the score config)",
+    )  # fmt: skip
 
 
 def export_prompt(
@@ -215,7 +201,7 @@ def push_scores(
     name = score_name or metric
     bodies, found, not_langfuse, errors = score_bodies(rb, evaluation, ref, name)
     with LangfuseClient(connection or LangfuseConnection.from_env()) as client:
-        pushed = _push(client, bodies, progress or _quiet)
+        pushed = _push(client, bodies, progress or quiet)
         host = client.host
     return LangfuseScoresReport(
         host=host, evaluation=evaluation, metric=metric, version=found.number, score_name=name,

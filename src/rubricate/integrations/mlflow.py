@@ -28,7 +28,7 @@ rows came from, carrying the metric version (again: only what changed).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +40,7 @@ from rubricate.domain.metrics import check_metric_name
 from rubricate.domain.names import check_evaluation_name
 from rubricate.domain.scale import Scale
 from rubricate.integrations import _import_write
+from rubricate.integrations._common import Progress, chosen_name, quiet, refuse_builtin
 from rubricate.integrations._import_write import existing_scale, known_rows
 from rubricate.integrations._langfuse_plan import parse_time
 from rubricate.integrations._mlflow_export import (
@@ -79,13 +80,8 @@ __all__ = [
     "log_scores",
 ]
 
-Progress = Callable[[str, int, int | None], None]  # (stage, items done now, total)
 EXPECTATION = "expected_response"  # the expectation MLflow's own scorers read
 USERINFO = re.compile(r"//[^/@\s]+@")  # a user and password in a URL
-
-
-def _quiet(stage: str, done: int, total: int | None) -> None:
-    """No progress shown."""
 
 
 def import_mlflow(
@@ -116,7 +112,7 @@ def import_mlflow(
         experiment_id, experiment_name = find_experiment(client, experiment)
         request = _request(experiment_id, experiment_name, judge, evaluation, metric, since,
                            expectation)  # fmt: skip
-        read = read_traces(client, request, progress or _quiet, max(1, page_size))
+        read = read_traces(client, request, progress or quiet, max(1, page_size))
     check_judge(request, read)
     existing = existing_scale(rb, request.metric) if judge else None
     if judge is None or existing is not None:
@@ -205,44 +201,29 @@ def _request(
         raise InvalidInput(
             "name the MLflow feedback to import, or leave --judge out", field="judge"
         )
-    chosen = evaluation if evaluation is not None else f"mlflow-{experiment_name}"
-    try:
-        check_evaluation_name(chosen)
-    except InvalidInput as exc:
-        if evaluation is not None:
-            raise
-        raise InvalidInput(
-            f"the experiment name {experiment_name!r} does not make a valid evaluation name: "
-            "name the evaluation to import into with --evaluation",
-            field="evaluation",
-        ) from exc
-    name = metric if metric is not None else (judge or "")
+    chosen = chosen_name(
+        evaluation, f"mlflow-{experiment_name}", check_evaluation_name, field="evaluation",
+        why=f"the experiment name {experiment_name!r} does not make a valid evaluation name: "
+        "name the evaluation to import into with --evaluation",
+    )  # fmt: skip
+    name = metric if metric is not None else ""
     if judge is not None:
-        try:
-            check_metric_name(name)
-        except InvalidInput as exc:
-            if metric is not None:
-                raise
-            raise InvalidInput(
-                f"the feedback name {judge!r} is not a valid metric name: name the metric to "
-                "store it under with --metric",
-                field="metric",
-            ) from exc
+        name = chosen_name(
+            metric, judge, check_metric_name, field="metric",
+            why=f"the feedback name {judge!r} is not a valid metric name: name the metric to "
+            "store it under with --metric",
+        )  # fmt: skip
     return MlflowRequest(chosen, experiment_id, experiment_name, judge, name, expectation,
                          parse_time(since, "since"))  # fmt: skip
 
 
 def _check_builtin(rb: Rubricate, request: MlflowRequest, plan: MlflowPlan) -> None:
-    """A built-in metric's prompt produced none of MLflow's judge feedback."""
-    if plan.create_metric or not plan.judged:
-        return
-    if rb.metrics.get(request.metric).is_builtin:
-        raise InvalidInput(
-            f"{request.metric!r} is a built-in metric: MLflow's judge feedback cannot be "
-            "pinned to its prompt; store it under a metric of your own, such as --metric "
-            f"{request.metric}-mlflow",
-            field="metric",
-        )
+    refuse_builtin(
+        rb, request.metric, plan,
+        f"{request.metric!r} is a built-in metric: MLflow's judge feedback cannot be "
+        "pinned to its prompt; store it under a metric of your own, such as --metric "
+        f"{request.metric}-mlflow",
+    )  # fmt: skip
 
 
 def export_judge(
@@ -307,7 +288,7 @@ def log_scores(
 
     with _reaching(uri):
         client = TracingClient(tracking_uri=uri)
-        return send_scores(rb, client, target, report, progress or _quiet)
+        return send_scores(rb, client, target, report, progress or quiet)
 
 
 def __getattr__(name: str) -> Any:
