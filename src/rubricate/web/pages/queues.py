@@ -16,7 +16,8 @@ from rubricate.api.deps import Workspace
 from rubricate.api.roles import Access
 from rubricate.domain.errors import Conflict, InvalidInput
 from rubricate.domain.names import RUN_ID_MAX_CHARS
-from rubricate.domain.queues import COMMENT_MAX_CHARS
+from rubricate.domain.queues import COMMENT_MAX_CHARS, Queue
+from rubricate.domain.scale import Scale
 from rubricate.domain.users import User
 from rubricate.service.workspace import Rubricate
 from rubricate.web.pages.evaluations import page_url
@@ -59,6 +60,29 @@ def _told(request: Request, queue: str) -> dict[str, Any] | None:
 
 def _back(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
+
+
+def _scale(rb: Rubricate, queue: Queue) -> Scale:
+    return rb.metrics.version(queue.metric).scale
+
+
+def _queue_page(
+    request: Request, template: str, name: str, queue: Queue, scale: Scale, **context: Any
+) -> Response:
+    """One of a queue's pages: what each shows (the queue, the notice its last form left,
+    scores in words, the links) beside its own ``context``."""
+    return page(
+        request,
+        template,
+        queue=queue,
+        notice=_told(request, name),
+        scale=scale,
+        describe=describe,
+        duration=duration,
+        queue_url=queue_url,
+        row_url=lambda row: row_url(queue.evaluation, row, queue.metric),
+        **context,
+    )
 
 
 # -- the list and the New queue form -----------------------------------------------------
@@ -122,24 +146,19 @@ def queue_page(
 ) -> Response:
     """Its settings and progress; for admins also every review, a page at a time."""
     queue = rb.queues.get(name)
-    scale = rb.metrics.version(queue.metric).scale
     reviews = (
         paged(rb.queues.reviews(name, by=user), number, REVIEWS_PAGE) if user.is_admin else None
     )
-    return page(
+    return _queue_page(
         request,
         "queue.html",
-        queue=queue,
+        name,
+        queue,
+        _scale(rb, queue),
         viewer=user,
-        notice=_told(request, name),
         progress=rb.queues.progress(name),
         reviews=reviews,
-        scale=scale,
-        describe=describe,
-        duration=duration,
-        queue_url=queue_url,
         evaluation_url=page_url(queue.evaluation, metric=queue.metric),
-        row_url=lambda row: row_url(queue.evaluation, row, queue.metric),
     )
 
 
@@ -158,18 +177,16 @@ def review_page(request: Request, rb: Workspace, user: CurrentUser, name: QueueN
     """The row the signed-in reviewer holds, else the next one for them (on a lease)."""
     queue = rb.queues.get(name)
     assignment = None if queue.closed else rb.queue_reviews.next(name, user)
-    scale = rb.metrics.version(queue.metric).scale
-    return page(
+    scale = _scale(rb, queue)
+    return _queue_page(
         request,
         "queue_review.html",
-        queue=queue,
+        name,
+        queue,
+        scale,
         assignment=assignment,
-        notice=_told(request, name),
-        scale=scale,
         points=points(scale),
-        describe=describe,
         comment_max=COMMENT_MAX_CHARS,
-        queue_url=queue_url,
     )
 
 
@@ -189,7 +206,7 @@ def submit_review(
     except Conflict as error:  # reviewed already (a second Enter): say so on the next row
         _tell(request, name, str(error), alert=True)
         return _back(queue_url(name, "/review"))
-    scale = rb.metrics.version(rb.queues.get(name).metric).scale
+    scale = _scale(rb, rb.queues.get(name))
     text = f"Saved {describe(scale, done.score)} for row {done.row_id}."
     if not done.counted:
         text += " The row had all its reviews already: yours is kept, beyond the number."
@@ -221,27 +238,23 @@ def conflicts_page(
     """Rows whose counted reviews differ by at least the metric's delta, with the row, the
     judge and the reviews side by side, a page at a time."""
     queue = rb.queues.get(name)
-    scale = rb.metrics.version(queue.metric).scale
+    scale = _scale(rb, queue)
     conflicts = paged(rb.queues.conflicts(name, by=user), number, CONFLICTS_PAGE)
     views = {
         c.row_id: rb.evaluation_reads.row(queue.evaluation, queue.metric, c.row_id, viewer=user)
         for c in conflicts.items
     }
-    return page(
+    return _queue_page(
         request,
         "queue_conflicts.html",
-        queue=queue,
-        notice=_told(request, name),
+        name,
+        queue,
+        scale,
         conflicts=conflicts,
         views=views,
-        scale=scale,
         points=points(scale),
         delta=scale.step,
-        describe=describe,
-        duration=duration,
         resolver=resolver,
-        queue_url=queue_url,
-        row_url=lambda row: row_url(queue.evaluation, row, queue.metric),
     )
 
 
@@ -260,7 +273,7 @@ def resolve_conflict(
     resolved = rb.annotations.resolve_row(
         queue.evaluation, row, queue.metric, value=value, user=user.name
     )
-    scale = rb.metrics.version(queue.metric).scale
+    scale = _scale(rb, queue)
     _tell(request, name, f"Row {row} resolved: {describe(scale, resolved)}.")
     return _back(_conflicts_url(name, number))
 
