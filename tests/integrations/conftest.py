@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from rubricate import Rubricate
 from rubricate.cli import app
 from rubricate.integrations.langfuse import LangfuseConnection
 from rubricate.testing.fake_langfuse import FakeLangfuse, RunningLangfuse, running
@@ -103,3 +104,9 @@ def cli(database_url: str, project: Project) -> Cli:
 def by_row(rows: list[Any]) -> dict[str, Any]:
     """Rows by their id in the evaluation (here: the trace id)."""
     return {row.external_id: row for row in rows}
+
+
+def annotations(rb: Rubricate, evaluation: str) -> dict[tuple[str, str], tuple[float, str | None]]:
+    """The evaluation's 'tone' annotations: (row, annotator) -> (score, comment)."""
+    listed = rb.evaluation_reads.annotations(evaluation, "tone", limit=100).items
+    return {(a.row, a.annotator): (a.score, a.comment) for a in listed}

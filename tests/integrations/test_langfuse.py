@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.integrations.conftest import SECRET, Project, by_row
+from tests.integrations.conftest import SECRET, Project, annotations, by_row
 
 from rubricate import Rubricate
 from rubricate.domain.errors import InvalidInput, NotFound, Unavailable
@@ -15,11 +15,6 @@ from rubricate.integrations.langfuse import LangfuseConnection
 from rubricate.testing.fake_langfuse import FakeLangfuse, running
 
 EVALUATION = "langfuse-tone"
-
-
-def annotations(rb: Rubricate) -> dict[tuple[str, str], tuple[float, str | None]]:
-    listed = rb.evaluation_reads.annotations(EVALUATION, "tone", limit=100).items
-    return {(a.row, a.annotator): (a.score, a.comment) for a in listed}
 
 
 def judged(rb: Rubricate) -> dict[tuple[str, str | None], tuple[float | None, int]]:
@@ -51,7 +46,7 @@ def test_import_makes_rows_annotations_judge_results_and_the_metric(
     assert chat.metadata["langfuse"]["user_id"] == "user-7"
     assert chat.metadata["trace_metadata"] == {"plan": "pro"}
     assert rows[ids["plain"]].input == "Refund?"
-    assert annotations(rb) == {
+    assert annotations(rb, EVALUATION) == {
         (ids["chat"], "ana"): (4.0, "warm"),
         (ids["chat"], "bob"): (5.0, None),
         (ids["plain"], "ana"): (2.0, "curt"),
@@ -69,7 +64,7 @@ def test_import_again_adds_nothing_and_fetches_only_traces_it_lacks(
     assert not again.changed and again.rows_unchanged == 2 and again.scores_changed == []
     # only the trace without an output is asked for again: it is not a row
     assert project.fake.count("GET", "/api/public/traces/") == fetched + 1
-    assert len(annotations(rb)) == 4 and len(judged(rb)) == 2
+    assert len(annotations(rb, EVALUATION)) == 4 and len(judged(rb)) == 2
 
 
 def test_new_scores_and_traces_come_in_on_a_later_import(rb: Rubricate, project: Project) -> None:
@@ -80,7 +75,7 @@ def test_new_scores_and_traces_come_in_on_a_later_import(rb: Rubricate, project:
     fake.add_score(project.ids["chat"], "tone", 3, author="cy", config_id=project.ids["config"])
     report = langfuse.import_langfuse(rb, score="tone", connection=project.connection)
     assert (report.rows_added, report.rows_unchanged, report.annotations_added) == (1, 2, 2)
-    assert annotations(rb)[(late["id"], "ana")] == (5.0, None)
+    assert annotations(rb, EVALUATION)[(late["id"], "ana")] == (5.0, None)
 
 
 def test_a_changed_score_is_reported_and_not_overwritten(rb: Rubricate, project: Project) -> None:
@@ -97,7 +92,7 @@ def test_a_changed_score_is_reported_and_not_overwritten(rb: Rubricate, project:
     assert (ana.score_id, ana.trace_id) == (ids["ana_chat"], ids["chat"])
     assert (changed["judge result", ""].stored, changed["judge result", ""].langfuse) == (4, 1)
     assert report.annotations_added == 1  # the new one still comes in
-    assert annotations(rb)[(ids["chat"], "ana")] == (4.0, "warm")  # kept as stored
+    assert annotations(rb, EVALUATION)[(ids["chat"], "ana")] == (4.0, "warm")  # kept as stored
     assert judged(rb)[(ids["chat"], None)] == (4.0, 1)
 
 
@@ -114,7 +109,7 @@ def test_the_time_window_reads_only_its_scores(rb: Rubricate, project: Project) 
     )
     assert (first.scores_read, first.rows_added, first.annotations_added) == (1, 1, 1)
     assert first.judge_results_added == 0
-    assert annotations(rb) == {(ids["plain"], "cy"): (5.0, None)}
+    assert annotations(rb, EVALUATION) == {(ids["plain"], "cy"): (5.0, None)}
     second = langfuse.import_langfuse(rb, score="tone", start="2025-05-03T00:00:00+00:00",
                                       connection=project.connection)  # fmt: skip
     assert (second.scores_read, second.rows_added, second.annotations_added) == (1, 1, 1)

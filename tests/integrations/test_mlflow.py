@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.integrations.conftest import by_row
+from tests.integrations.conftest import annotations, by_row
 from tests.integrations.mlflow_support import EXPERIMENT, Store, build, mlflow, store_fixtures
 
 from rubricate import Rubricate
@@ -20,11 +20,6 @@ EVALUATION = f"mlflow-{EXPERIMENT}"
 MODEL = "openai:/gpt-4o-mini"
 
 template, store = store_fixtures(build, "mlflow")
-
-
-def annotations(rb: Rubricate) -> dict[tuple[str, str], tuple[float, str | None]]:
-    listed = rb.evaluation_reads.annotations(EVALUATION, "tone", limit=100).items
-    return {(a.row, a.annotator): (a.score, a.comment) for a in listed}
 
 
 def judged(rb: Rubricate) -> dict[tuple[str, str | None], tuple[float | None, str | None]]:
@@ -58,7 +53,7 @@ def test_import_makes_rows_annotations_judge_results_and_the_metric(
     assert skip.metadata["mlflow"]["trace_id"] == ids["skip"]
     assert skip.metadata["mlflow"]["name"] == "support_answer"
     assert rows[ids["refund"]].context is None
-    assert annotations(rb) == {
+    assert annotations(rb, EVALUATION) == {
         (ids["skip"], "ana"): (4.0, "warm"),
         (ids["skip"], "bob"): (5.0, None),
         (ids["refund"], "ana"): (2.0, "curt"),
@@ -86,7 +81,7 @@ def test_import_again_changes_nothing_and_adds_new_traces(rb: Rubricate, store: 
     mlflow.log_feedback(trace_id=new, name="tone", value=3, source=_source("cy"))
     third = connector.import_mlflow(rb, experiment=EXPERIMENT, judge="tone", tracking_uri=store.uri)
     assert (third.rows_added, third.rows_unchanged, third.annotations_added) == (1, 2, 1)
-    assert annotations(rb)[(new, "cy")] == (3.0, None)
+    assert annotations(rb, EVALUATION)[(new, "cy")] == (3.0, None)
 
 
 def _source(who: str) -> object:
@@ -115,7 +110,7 @@ def test_a_changed_assessment_is_reported_not_overwritten(rb: Rubricate, store: 
         "ana",
     )
     assert (change.stored, change.mlflow, change.comment_changed) == (4.0, 1.0, False)
-    assert annotations(rb)[(ids["skip"], "ana")] == (4.0, "warm")  # kept as stored
+    assert annotations(rb, EVALUATION)[(ids["skip"], "ana")] == (4.0, "warm")  # kept as stored
 
 
 def test_dry_run_counts_and_keeps_nothing(rb: Rubricate, store: Store) -> None:
