@@ -31,18 +31,17 @@ from rubricate.domain.scale import Scale
 from rubricate.domain.users import User
 from rubricate.models.names import OFFLINE_ENGINE, parse_model_name
 from rubricate.models.providers import resolve_model
+from rubricate.service.base import ConfiguredService
 from rubricate.service.calibration import alignment_warning
 from rubricate.service.evaluations import find_evaluation, scoring_in_progress
 from rubricate.service.metrics import find_metric, load_versions
 from rubricate.service.run_rows import result_rows
-from rubricate.settings import Settings
 from rubricate.store.alignment_runs import (
     has_judge_results,
     has_resolutions,
     run_history,
     runs_of_metric,
 )
-from rubricate.store.database import Database
 from rubricate.store.mapping import to_metric
 from rubricate.store.queues import withheld_among
 from rubricate.store.run_ids import claim_run_id
@@ -75,11 +74,7 @@ class StartOptions(RunChoices, total=False):
     run_id: str | None
 
 
-class AlignmentRunService:
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self._db = db
-        self._settings = settings
-
+class AlignmentRunService(ConfiguredService):
     def start(
         self,
         *,

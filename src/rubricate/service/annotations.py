@@ -13,11 +13,11 @@ from rubricate.domain.errors import InvalidInput, NotFound
 from rubricate.domain.metrics import active_version
 from rubricate.domain.resolution import Policy, check_policy, resolve
 from rubricate.domain.scale import Scale, ScaleError
+from rubricate.service.base import Service
 from rubricate.service.evaluations import find_evaluation
 from rubricate.service.metrics import find_metric, load_versions
 from rubricate.store.annotations import resolvers, scores_by_row
 from rubricate.store.audit import record_event
-from rubricate.store.database import Database
 from rubricate.store.evaluations import row_named
 from rubricate.store.mapping import to_metric
 from rubricate.store.tables import AnnotationRecord, ResolutionRecord, RowRecord, table_of
@@ -48,10 +48,7 @@ class ReviewerAgreement:
     pairs: list[PairAgreement]
 
 
-class AnnotationService:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class AnnotationService(Service):
     def add(
         self,
         evaluation: str,

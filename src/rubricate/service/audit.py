@@ -9,14 +9,11 @@ from collections.abc import Iterator
 from rubricate.domain.audit import AuditAction, AuditEvent
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.users import User
+from rubricate.service.base import Service
 from rubricate.store.audit import event_page, every_event
-from rubricate.store.database import Database
 
 
-class AuditService:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class AuditService(Service):
     def events(
         self,
         *,

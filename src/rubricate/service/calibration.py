@@ -16,10 +16,10 @@ from rubricate.domain.calibration import ReviewerWarning, reviewer_warning
 from rubricate.domain.errors import InvalidInput, NotFound
 from rubricate.domain.metrics import active_version
 from rubricate.domain.scale import Scale
+from rubricate.service.base import Service
 from rubricate.service.evaluations import find_evaluation
 from rubricate.service.metrics import find_metric, load_versions
 from rubricate.store.calibration import reviewer_scores
-from rubricate.store.database import Database
 from rubricate.store.mapping import to_metric
 
 if TYPE_CHECKING:
@@ -61,10 +61,7 @@ class ReviewerCalibration:
         return [r for _, r in sorted(raising, key=lambda pair: -pair[0])]
 
 
-class CalibrationService:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class CalibrationService(Service):
     def reviewers(
         self, evaluations: str | Sequence[str], metric: str, *, delta: float | None = None
     ) -> ReviewerCalibration:

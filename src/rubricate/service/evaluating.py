@@ -29,6 +29,7 @@ from rubricate.models.names import parse_model_name
 from rubricate.models.ownership import OwnershipLost
 from rubricate.models.providers import price_provider_of, resolve_model
 from rubricate.models.secrets import redact
+from rubricate.service.base import ConfiguredService
 from rubricate.service.evaluations import find_evaluation
 from rubricate.service.metrics import MetricService
 from rubricate.service.row_scoring import Progress as Progress  # for callers of run()
@@ -86,10 +87,9 @@ class EvaluateOptions(StartOptions, total=False):
     progress: Progress | None
 
 
-class EvaluationRunService:
+class EvaluationRunService(ConfiguredService):
     def __init__(self, db: Database, settings: Settings) -> None:
-        self._db = db
-        self._settings = settings
+        super().__init__(db, settings)
         self._metrics = MetricService(db)
 
     # -- starting and running ----------------------------------------------------------

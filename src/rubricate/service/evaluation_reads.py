@@ -20,10 +20,10 @@ from rubricate.alignment.loading import judged_versions
 from rubricate.domain.errors import NotFound
 from rubricate.domain.evaluations import Row
 from rubricate.domain.users import User
+from rubricate.service.base import Service
 from rubricate.service.evaluations import find_evaluation
 from rubricate.service.metrics import find_metric
 from rubricate.store import evaluation_reads as store
-from rubricate.store.database import Database
 from rubricate.store.evaluation_reads import TOLERANCE, RowFilter, Target
 
 __all__ = ["TOLERANCE", "EvaluationReadService", "RowFilter"]
@@ -111,10 +111,7 @@ class Point:
     human: float
 
 
-class EvaluationReadService:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class EvaluationReadService(Service):
     def judge_results(
         self,
         evaluation: str,

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.evaluations import Evaluation, Row
+from rubricate.service.base import Service
 from rubricate.store import evaluations as store
-from rubricate.store.database import Database
 from rubricate.store.evaluations import find_evaluation as find_evaluation  # for the use cases
 from rubricate.store.evaluations import scoring_in_progress as scoring_in_progress
 from rubricate.store.mapping import to_evaluation
@@ -35,10 +35,7 @@ class EvaluationDetail:
     metrics: list[MetricCoverage]
 
 
-class EvaluationService:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class EvaluationService(Service):
     def list(self) -> builtins.list[Evaluation]:
         with self._db.read() as session:
             counts = store.row_counts(session)

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from rubricate.alignment import label_sampling as sampler
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.metrics import MetricVersion, active_version
+from rubricate.service.base import Service
 from rubricate.store import label_sampling as store
-from rubricate.store.database import Database
 from rubricate.store.evaluations import find_evaluation
 from rubricate.store.mapping import to_metric
 from rubricate.store.metrics import find_metric, load_versions
@@ -37,10 +37,7 @@ class Proposal:
     novelty: float  # one minus the closest similarity to a row reviewed or picked
 
 
-class LabelSamplingService:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class LabelSamplingService(Service):
     def propose(
         self,
         evaluation: str,

@@ -25,9 +25,9 @@ from rubricate.domain.queues import (
 )
 from rubricate.domain.users import User
 from rubricate.service.annotations import score_on
+from rubricate.service.base import Service
 from rubricate.service.queues import active_of, queue_item, review_of
 from rubricate.store import queues as store
-from rubricate.store.database import Database
 from rubricate.store.queue_tables import (
     QueueAssignmentRecord,
     QueueItemRecord,
@@ -41,10 +41,7 @@ from rubricate.store.upsert import upsert
 SKIPPED = AssignmentState.SKIPPED.value
 
 
-class QueueReviewService:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class QueueReviewService(Service):
     def next(self, queue: str, reviewer: User) -> Assignment | None:
         """The row ``reviewer`` should review now (the one they hold, else a new one, on a
         lease), or None when the queue has none left for them."""

@@ -28,10 +28,10 @@ from rubricate.domain.queues import (
 )
 from rubricate.domain.queues import Conflict as RowConflict
 from rubricate.domain.users import User
+from rubricate.service.base import Service
 from rubricate.service.label_sampling import sampled_rows
 from rubricate.store import queues as store
 from rubricate.store.audit import record_event
-from rubricate.store.database import Database
 from rubricate.store.evaluations import find_evaluation
 from rubricate.store.mapping import to_metric
 from rubricate.store.metrics import find_metric, load_versions
@@ -46,10 +46,7 @@ from rubricate.store.tables import EvaluationRecord, MetricRecord, utcnow
 MAX_QUEUE_ROWS = 1_000_000
 
 
-class QueueService:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class QueueService(Service):
     def create(self, request: QueueRequest, *, by: User) -> Queue:
         """An admin's new queue on the rows its selection picks, in their order (a sample
         in its drawn order). Creating one with a name taken is refused."""

@@ -8,16 +8,11 @@ from __future__ import annotations
 from rubricate.alignment.reverify import checked_result, verify_again
 from rubricate.domain.alignment_runs import AlignmentRun
 from rubricate.domain.errors import InvalidInput
-from rubricate.settings import Settings
-from rubricate.store.database import Database
+from rubricate.service.base import ConfiguredService
 from rubricate.store.runs import find_run, load_run
 
 
-class VerifyService:
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self._db = db
-        self._settings = settings
-
+class VerifyService(ConfiguredService):
     def request(self, run_id: str) -> AlignmentRun:
         """The run, when it can be verified again: Aligned, neither accepted nor rejected,
         with guidelines left and a judge model to check them; else why not."""

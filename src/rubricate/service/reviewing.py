@@ -27,11 +27,10 @@ from rubricate.domain.metrics import (
     check_metric_name,
 )
 from rubricate.service.alignment_runs import find_run, load_run
+from rubricate.service.base import ConfiguredService
 from rubricate.service.metrics import MetricService, add_version, load_versions
 from rubricate.service.prompt_export import export_prompt
-from rubricate.settings import Settings
 from rubricate.store.audit import record_event
-from rubricate.store.database import Database
 from rubricate.store.mapping import to_metric, to_version
 from rubricate.store.metrics import lock_metric, metric_name, names_starting
 from rubricate.store.runs import store_result
@@ -61,11 +60,7 @@ class AcceptResult:
     merged: bool
 
 
-class ReviewService:
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self._db = db
-        self._settings = settings
-
+class ReviewService(ConfiguredService):
     # -- reviewing -------------------------------------------------------------------
 
     def edit(

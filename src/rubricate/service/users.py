@@ -17,8 +17,8 @@ from rubricate.limits import (
     SIGNIN_MAX_FAILURES_PER_USER,
     SIGNIN_WINDOW_SECONDS,
 )
+from rubricate.service.base import Service
 from rubricate.store import sign_ins, users
-from rubricate.store.database import Database
 from rubricate.store.tables import UserRecord, utcnow
 
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
@@ -67,10 +67,7 @@ def _checked_role(role: str) -> Role:
         raise InvalidInput("role must be reviewer or admin", field="role") from None
 
 
-class UserService:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class UserService(Service):
     def add(self, name: str, role: str, password: str) -> User:
         if not USER_NAME.fullmatch(name):
             raise InvalidInput(
@@ -81,7 +78,7 @@ class UserService:
                 f"a password has at least {MIN_PASSWORD} characters", field="password"
             )
         checked = _checked_role(role)
-        with self.db.write() as session:
+        with self._db.write() as session:
             if session.get(UserRecord, name) is not None:
                 raise Conflict(f"user {name!r} exists already")
             session.add(
@@ -90,22 +87,22 @@ class UserService:
         return User(name, checked)
 
     def list(self) -> list[User]:
-        with self.db.read() as session:
+        with self._db.read() as session:
             return [_user(r) for r in users.all_users(session)]
 
     def any(self) -> bool:
-        with self.db.read() as session:
+        with self._db.read() as session:
             return users.any_user(session)
 
     def get(self, name: str) -> User:
-        with self.db.read() as session:
+        with self._db.read() as session:
             record = session.get(UserRecord, name)
             if record is None:
                 raise NotFound(f"no user named {name!r}")
             return _user(record)
 
     def remove(self, name: str) -> None:
-        with self.db.write() as session:
+        with self._db.write() as session:
             record = session.get(UserRecord, name)
             if record is None:
                 raise NotFound(f"no user named {name!r}")
@@ -117,7 +114,7 @@ class UserService:
         name or from ``address`` (the client's) within the window, SignInThrottled is
         raised before the password is even checked."""
         now = utcnow()
-        with self.db.read() as session:
+        with self._db.read() as session:
             until = sign_ins.blocked_until(
                 session,
                 name,
@@ -133,7 +130,7 @@ class UserService:
             stored = record.password_hash if record is not None else None
             matches = password_matches(password, stored or _UNUSABLE)
             user = _user(record) if record is not None and stored and matches else None
-        with self.db.write() as session:
+        with self._db.write() as session:
             if user is None:
                 sign_ins.record_failure(session, name, address, now, SIGNIN_WINDOW)
             else:
@@ -143,7 +140,7 @@ class UserService:
     def new_token(self, name: str) -> str:
         """A new API token for ``name``, replacing any earlier one; shown once."""
         token = secrets.token_urlsafe(32)
-        with self.db.write() as session:
+        with self._db.write() as session:
             record = session.get(UserRecord, name)
             if record is None:
                 raise NotFound(f"no user named {name!r}")
@@ -151,6 +148,6 @@ class UserService:
         return token
 
     def by_token(self, token: str) -> User | None:
-        with self.db.read() as session:
+        with self._db.read() as session:
             record = users.user_with_token(session, token_digest(token))
             return _user(record) if record is not None else None

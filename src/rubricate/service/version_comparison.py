@@ -15,6 +15,7 @@ from rubricate.alignment.figures import agreement, paired_difference
 from rubricate.domain.alignment import AgreementFigures, Figure
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.scale import Scale
+from rubricate.service.base import Service
 from rubricate.service.metrics import MetricService
 from rubricate.store import version_comparison as store
 from rubricate.store.database import Database
@@ -53,9 +54,9 @@ class ScoredVersion:
     rows: int
 
 
-class VersionComparisonService:
+class VersionComparisonService(Service):
     def __init__(self, db: Database) -> None:
-        self._db = db
+        super().__init__(db)
         self._metrics = MetricService(db)
 
     def scored_versions(self, metric: str, evaluation: str) -> list[ScoredVersion]:

@@ -4,13 +4,13 @@ goes through this class; none holds logic of its own."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Unpack
 
 from sqlalchemy.exc import OperationalError
 
 from rubricate.domain.errors import Unavailable
+from rubricate.service.base import LazyService
 from rubricate.settings import Settings
 from rubricate.store.database import Database
 from rubricate.store.migrate import current_revision
@@ -56,92 +56,31 @@ class Rubricate:
             self.db.dispose()  # never leave connections behind a workspace that failed to open
             raise
 
-    @cached_property
-    def metrics(self) -> MetricService:
-        from rubricate.service.metrics import MetricService
-
-        return MetricService(self.db)
-
-    @cached_property
-    def evaluations(self) -> EvaluationService:
-        from rubricate.service.evaluations import EvaluationService
-
-        return EvaluationService(self.db)
-
-    @cached_property
-    def evaluation_reads(self) -> EvaluationReadService:
-        from rubricate.service.evaluation_reads import EvaluationReadService
-
-        return EvaluationReadService(self.db)
-
-    @cached_property
-    def annotations(self) -> AnnotationService:
-        from rubricate.service.annotations import AnnotationService
-
-        return AnnotationService(self.db)
-
-    @cached_property
-    def calibration(self) -> CalibrationService:
-        from rubricate.service.calibration import CalibrationService
-
-        return CalibrationService(self.db)
-
-    @cached_property
-    def evaluation_runs(self) -> EvaluationRunService:
-        from rubricate.service.evaluating import EvaluationRunService
-
-        return EvaluationRunService(self.db, self.settings)
-
-    @cached_property
-    def alignment_runs(self) -> AlignmentRunService:
-        from rubricate.service.alignment_runs import AlignmentRunService
-
-        return AlignmentRunService(self.db, self.settings)
-
-    @cached_property
-    def reviews(self) -> ReviewService:
-        from rubricate.service.reviewing import ReviewService
-
-        return ReviewService(self.db, self.settings)
-
-    @cached_property
-    def verifying(self) -> VerifyService:
-        from rubricate.service.reverifying import VerifyService
-
-        return VerifyService(self.db, self.settings)
-
-    @cached_property
-    def audit(self) -> AuditService:
-        """The audit log: who changed what, and when (admins only)."""
-        from rubricate.service.audit import AuditService
-
-        return AuditService(self.db)
-
-    @cached_property
-    def queues(self) -> QueueService:
-        """Review queues, an admin's side: create, list, progress, conflicts."""
-        from rubricate.service.queues import QueueService
-
-        return QueueService(self.db)
-
-    @cached_property
-    def queue_reviews(self) -> QueueReviewService:
-        """Review queues, a reviewer's side: next row, submit, skip."""
-        from rubricate.service.queue_reviews import QueueReviewService
-
-        return QueueReviewService(self.db)
-
-    @cached_property
-    def users(self) -> UserService:
-        from rubricate.service.users import UserService
-
-        return UserService(self.db)
-
-    @cached_property
-    def version_comparison(self) -> VersionComparisonService:
-        from rubricate.service.version_comparison import VersionComparisonService
-
-        return VersionComparisonService(self.db)
+    metrics: LazyService[MetricService] = LazyService("metrics:MetricService")
+    evaluations: LazyService[EvaluationService] = LazyService("evaluations:EvaluationService")
+    evaluation_reads: LazyService[EvaluationReadService] = LazyService(
+        "evaluation_reads:EvaluationReadService"
+    )
+    annotations: LazyService[AnnotationService] = LazyService("annotations:AnnotationService")
+    calibration: LazyService[CalibrationService] = LazyService("calibration:CalibrationService")
+    evaluation_runs: LazyService[EvaluationRunService] = LazyService(
+        "evaluating:EvaluationRunService"
+    )
+    alignment_runs: LazyService[AlignmentRunService] = LazyService(
+        "alignment_runs:AlignmentRunService"
+    )
+    reviews: LazyService[ReviewService] = LazyService("reviewing:ReviewService")
+    verifying: LazyService[VerifyService] = LazyService("reverifying:VerifyService")
+    #: The audit log: who changed what, and when (admins only).
+    audit: LazyService[AuditService] = LazyService("audit:AuditService")
+    #: Review queues, an admin's side: create, list, progress, conflicts.
+    queues: LazyService[QueueService] = LazyService("queues:QueueService")
+    #: Review queues, a reviewer's side: next row, submit, skip.
+    queue_reviews: LazyService[QueueReviewService] = LazyService("queue_reviews:QueueReviewService")
+    users: LazyService[UserService] = LazyService("users:UserService")
+    version_comparison: LazyService[VersionComparisonService] = LazyService(
+        "version_comparison:VersionComparisonService"
+    )
 
     def upgrade(self) -> tuple[str | None, str | None]:
         """Bring the schema up to date and store the built-in metrics; returns the schema
