@@ -20,6 +20,7 @@ from rubricate.domain.metrics import (
     check_metric_name,
 )
 from rubricate.domain.scale import Scale
+from rubricate.service.base import Service
 from rubricate.store import metrics as store
 from rubricate.store.audit import record_event
 from rubricate.store.database import Database
@@ -44,10 +45,7 @@ class MetricSummary:
     version_count: int
 
 
-class MetricService:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class MetricService(Service):
     def list(self) -> builtins.list[MetricSummary]:
         with self._db.read() as session:
             records = store.all_metrics(session)
