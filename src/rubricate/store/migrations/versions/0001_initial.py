@@ -1,21 +1,15 @@
-"""Metrics and versions, evaluations, rows, judge results, annotations, resolutions.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-28
-"""
+"""Metrics and versions, evaluations, rows, judge results, annotations, resolutions."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from rubricate.store.migrations._columns import owned_by, usage_columns
 from rubricate.store.tables import JSONType, UTCDateTime
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -34,12 +28,7 @@ def upgrade() -> None:
     op.create_table(
         "metric_versions",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "metric_id",
-            sa.Integer(),
-            sa.ForeignKey("metrics.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        owned_by("metric_id", "metrics"),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("prompt", sa.Text(), nullable=False),
         sa.Column("guidelines", sa.Text(), nullable=False),
@@ -63,12 +52,7 @@ def upgrade() -> None:
     op.create_table(
         "rows",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "evaluation_id",
-            sa.Integer(),
-            sa.ForeignKey("evaluations.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        owned_by("evaluation_id", "evaluations"),
         sa.Column("external_id", sa.String(200), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("input", sa.Text(), nullable=False),
@@ -82,9 +66,7 @@ def upgrade() -> None:
     op.create_table(
         "judge_results",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "row_id", sa.Integer(), sa.ForeignKey("rows.id", ondelete="CASCADE"), nullable=False
-        ),
+        owned_by("row_id", "rows"),
         sa.Column(
             "metric_version_id",
             sa.Integer(),
@@ -96,10 +78,7 @@ def upgrade() -> None:
         sa.Column("judge_model", sa.String(200), nullable=True),
         sa.Column("raw_output", sa.Text(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("input_tokens", sa.Integer(), nullable=True),
-        sa.Column("output_tokens", sa.Integer(), nullable=True),
-        sa.Column("cost_usd", sa.Float(), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        *usage_columns(),
     )
     op.create_index(
         "ix_judge_results_row_version", "judge_results", ["row_id", "metric_version_id"]
@@ -107,15 +86,8 @@ def upgrade() -> None:
     op.create_table(
         "annotations",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "row_id", sa.Integer(), sa.ForeignKey("rows.id", ondelete="CASCADE"), nullable=False
-        ),
-        sa.Column(
-            "metric_id",
-            sa.Integer(),
-            sa.ForeignKey("metrics.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        owned_by("row_id", "rows"),
+        owned_by("metric_id", "metrics"),
         sa.Column("annotator", sa.String(200), nullable=False),
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
@@ -125,15 +97,8 @@ def upgrade() -> None:
     op.create_table(
         "resolutions",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "row_id", sa.Integer(), sa.ForeignKey("rows.id", ondelete="CASCADE"), nullable=False
-        ),
-        sa.Column(
-            "metric_id",
-            sa.Integer(),
-            sa.ForeignKey("metrics.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        owned_by("row_id", "rows"),
+        owned_by("metric_id", "metrics"),
         sa.Column("value", sa.Float(), nullable=False),
         sa.Column("resolved_by", sa.String(200), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),

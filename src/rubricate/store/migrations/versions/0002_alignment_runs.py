@@ -1,33 +1,22 @@
-"""Alignment runs, their source evaluations, and the run a metric version came from.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-28
-"""
+"""Alignment runs, their source evaluations, and the run a metric version came from."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-from rubricate.store.tables import JSONType, UTCDateTime
+from rubricate.store.migrations._columns import owned_by, run_times
+from rubricate.store.tables import JSONType
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "alignment_runs",
         sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column(
-            "metric_id",
-            sa.Integer(),
-            sa.ForeignKey("metrics.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        owned_by("metric_id", "metrics"),
         sa.Column(
             "base_version_id", sa.Integer(), sa.ForeignKey("metric_versions.id"), nullable=False
         ),
@@ -48,9 +37,7 @@ def upgrade() -> None:
             sa.ForeignKey("metric_versions.id"),
             nullable=True,
         ),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("started_at", UTCDateTime(), nullable=True),
-        sa.Column("finished_at", UTCDateTime(), nullable=True),
+        *run_times(),
     )
     op.create_index(
         "ix_alignment_runs_metric_created", "alignment_runs", ["metric_id", "created_at"]

@@ -1,33 +1,22 @@
-"""Evaluation runs, what each judge result was made with, and the response cache.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-28
-"""
+"""Evaluation runs, what each judge result was made with, and the response cache."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-from rubricate.store.tables import JSONType, UTCDateTime
+from rubricate.store.migrations._columns import owned_by, run_times, usage_columns
+from rubricate.store.tables import JSONType
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "evaluation_runs",
         sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column(
-            "evaluation_id",
-            sa.Integer(),
-            sa.ForeignKey("evaluations.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        owned_by("evaluation_id", "evaluations"),
         sa.Column(
             "metric_version_id", sa.Integer(), sa.ForeignKey("metric_versions.id"), nullable=False
         ),
@@ -48,9 +37,7 @@ def upgrade() -> None:
         ),
         sa.Column("cost_usd", sa.Float(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("started_at", UTCDateTime(), nullable=True),
-        sa.Column("finished_at", UTCDateTime(), nullable=True),
+        *run_times(),
     )
     op.create_index(
         "ix_evaluation_runs_evaluation_created", "evaluation_runs", ["evaluation_id", "created_at"]
@@ -78,10 +65,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(64), primary_key=True),
         sa.Column("model", sa.String(200), nullable=False),
         sa.Column("reply", JSONType, nullable=False),
-        sa.Column("input_tokens", sa.Integer(), nullable=True),
-        sa.Column("output_tokens", sa.Integer(), nullable=True),
-        sa.Column("cost_usd", sa.Float(), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        *usage_columns(),
     )
 
 

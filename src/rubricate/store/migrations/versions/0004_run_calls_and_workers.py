@@ -1,21 +1,15 @@
-"""The per-run call journal and the workers' heartbeats.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-28
-"""
+"""The per-run call journal and the workers' heartbeats."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from rubricate.store.migrations._columns import usage_columns
 from rubricate.store.tables import JSONType, UTCDateTime
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -24,10 +18,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(64), primary_key=True),
         sa.Column("key", sa.String(64), primary_key=True),
         sa.Column("reply", JSONType, nullable=False),
-        sa.Column("input_tokens", sa.Integer(), nullable=True),
-        sa.Column("output_tokens", sa.Integer(), nullable=True),
-        sa.Column("cost_usd", sa.Float(), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        *usage_columns(),
     )
     op.create_table(
         "workers",

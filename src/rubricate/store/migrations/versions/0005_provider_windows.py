@@ -1,9 +1,4 @@
-"""Rate-limit windows per provider, shared by every worker.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-28
-"""
+"""Rate-limit windows per provider, shared by every worker."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from rubricate.store.tables import UTCDateTime
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

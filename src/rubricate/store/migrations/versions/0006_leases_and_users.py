@@ -1,9 +1,4 @@
-"""Provider leases (concurrency shared by every worker) and users with roles.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-28
-"""
+"""Provider leases (concurrency shared by every worker) and users with roles."""
 
 from __future__ import annotations
 
@@ -14,8 +9,6 @@ from rubricate.store.tables import UTCDateTime
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,10 +1,5 @@
 """A summary beside each alignment run's result, so that lists of runs need not read
-results (which grow with the data).
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-11-28
-"""
+results (which grow with the data)."""
 
 from __future__ import annotations
 
@@ -19,8 +14,6 @@ from rubricate.store.tables import JSONType
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

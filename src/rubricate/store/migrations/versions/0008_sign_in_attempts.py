@@ -1,10 +1,5 @@
 """Failed sign-ins by user name and client address, counted by every server process to
-throttle password guessing.
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-07
-"""
+throttle password guessing."""
 
 from __future__ import annotations
 
@@ -15,8 +10,6 @@ from rubricate.store.tables import UTCDateTime
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

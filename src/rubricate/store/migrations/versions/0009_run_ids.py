@@ -1,11 +1,6 @@
 """One namespace of run ids by construction: the table run_ids holds every run's id and
 kind, and each run table's (id, kind) is a foreign key into it, so the database refuses an
-evaluation run under an alignment run's id (and the reverse) instead of cross-checks.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-08
-"""
+evaluation run under an alignment run's id (and the reverse) instead of cross-checks."""
 
 from __future__ import annotations
 
@@ -16,8 +11,6 @@ from rubricate.store.tables import UTCDateTime
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 RUN_TABLES = {"alignment": "alignment_runs", "evaluation": "evaluation_runs"}
 

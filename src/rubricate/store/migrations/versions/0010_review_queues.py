@@ -1,11 +1,6 @@
 """Review queues (queues, their reviewers, rows and assignments), where each annotation
 came from (annotations.source: import, inline, queue:NAME; earlier ones were imported or
-added inline, and are taken for imported), and the audit log (audit_events).
-
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-12-07
-"""
+added inline, and are taken for imported), and the audit log (audit_events)."""
 
 from __future__ import annotations
 
@@ -16,8 +11,6 @@ from rubricate.store.tables import JSONType, UTCDateTime
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -51,27 +44,18 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("closed_at", UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["evaluation_id"], ["evaluations.id"], ondelete="CASCADE",
-            name=op.f("fk_review_queues_evaluation_id_evaluations"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["metric_id"], ["metrics.id"], ondelete="CASCADE",
-            name=op.f("fk_review_queues_metric_id_metrics"),
-        ),
+        _cascade("review_queues", "evaluation_id", "evaluations"),
+        _cascade("review_queues", "metric_id", "metrics"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_queues")),
         sa.UniqueConstraint("name", name=op.f("uq_review_queues_name")),
-    )  # fmt: skip
+    )
     op.create_table(
         "queue_reviewers",
         sa.Column("queue_id", sa.Integer(), nullable=False),
         sa.Column("reviewer", sa.String(200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["queue_id"], ["review_queues.id"], ondelete="CASCADE",
-            name=op.f("fk_queue_reviewers_queue_id_review_queues"),
-        ),
+        _cascade("queue_reviewers", "queue_id", "review_queues"),
         sa.PrimaryKeyConstraint("queue_id", "reviewer", name=op.f("pk_queue_reviewers")),
-    )  # fmt: skip
+    )
     op.create_table(
         "queue_items",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -81,16 +65,11 @@ def upgrade() -> None:
         sa.Column("needed", sa.Integer(), nullable=False),
         sa.Column("counted", sa.Integer(), nullable=False),
         sa.Column("done", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["queue_id"], ["review_queues.id"], ondelete="CASCADE",
-            name=op.f("fk_queue_items_queue_id_review_queues"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["row_id"], ["rows.id"], ondelete="CASCADE", name=op.f("fk_queue_items_row_id_rows")
-        ),
+        _cascade("queue_items", "queue_id", "review_queues"),
+        _cascade("queue_items", "row_id", "rows"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_queue_items")),
         sa.UniqueConstraint("queue_id", "row_id", name=op.f("uq_queue_items_queue_id_row_id")),
-    )  # fmt: skip
+    )
     op.create_index("ix_queue_items_open", "queue_items", ["queue_id", "done", "position"])
     op.create_table(
         "queue_assignments",
@@ -106,21 +85,23 @@ def upgrade() -> None:
         sa.Column("beyond", sa.Boolean(), nullable=False),
         sa.Column("seconds", sa.Float(), nullable=True),
         sa.Column("submitted_at", UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["queue_id"], ["review_queues.id"], ondelete="CASCADE",
-            name=op.f("fk_queue_assignments_queue_id_review_queues"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["item_id"], ["queue_items.id"], ondelete="CASCADE",
-            name=op.f("fk_queue_assignments_item_id_queue_items"),
-        ),
+        _cascade("queue_assignments", "queue_id", "review_queues"),
+        _cascade("queue_assignments", "item_id", "queue_items"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_queue_assignments")),
         sa.UniqueConstraint(
             "item_id", "reviewer", name=op.f("uq_queue_assignments_item_id_reviewer")
         ),
-    )  # fmt: skip
+    )
     op.create_index(
         "ix_queue_assignments_reviewer", "queue_assignments", ["queue_id", "reviewer", "state"]
+    )
+
+
+def _cascade(table: str, column: str, owner: str) -> sa.ForeignKeyConstraint:
+    """``table.column`` points at ``owner.id``, and its rows are deleted with their owner;
+    named as tables.py's naming convention names it."""
+    return sa.ForeignKeyConstraint(
+        [column], [f"{owner}.id"], ondelete="CASCADE", name=op.f(f"fk_{table}_{column}_{owner}")
     )
 
 
