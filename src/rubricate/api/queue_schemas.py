@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from rubricate.api.schemas import In, Name, Out, RunId, Score
+from rubricate.api.schemas import Amount, In, MetricField, Name, Out, RunId, ScoreIn, Seed
 from rubricate.domain.queues import (
     COMMENT_MAX_CHARS,
     DEFAULT_LEASE_SECONDS,
@@ -29,7 +29,7 @@ Comment = Annotated[str, Field(max_length=COMMENT_MAX_CHARS)]
 class QueueIn(In):
     name: RunId = Field(description="1-64 letters, digits, '_', '-' or '.'.")
     evaluation: Name
-    metric: Annotated[str, Field(min_length=1, max_length=100)]
+    metric: MetricField
     reviewers: Annotated[list[Name], Field(min_length=1, max_length=MAX_REVIEWERS)] = Field(
         description="Who reviews its rows (user names)."
     )
@@ -42,7 +42,7 @@ class QueueIn(In):
     sample_size: Annotated[int, Field(ge=1, le=MAX_QUEUE_ROWS)] | None = Field(
         default=None, description="random and stratified: how many rows."
     )
-    delta: Annotated[float, Field(gt=0, le=10**9)] | None = Field(
+    delta: Amount | None = Field(
         default=None, description="disagreeing: how far apart; default one step of the scale."
     )
     reviews_per_row: Annotated[int, Field(ge=1, le=MAX_REVIEWS_PER_ROW)] = 1
@@ -55,7 +55,7 @@ class QueueIn(In):
         default=DEFAULT_LEASE_SECONDS,
         description="How long a row given out stays its reviewer's before it may go on.",
     )
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    seed: Seed = 0
 
     def request(self) -> QueueRequest:
         """The body is the request, field for field (reviewers as a tuple)."""
@@ -64,7 +64,7 @@ class QueueIn(In):
 
 
 class ReviewIn(In):
-    score: Score = Field(description="A number on the metric's scale, or one of its labels.")
+    score: ScoreIn
     comment: Comment | None = None
 
 

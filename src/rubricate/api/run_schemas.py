@@ -9,38 +9,48 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from rubricate.api.reviewer_schemas import ReviewerWarningOut
-from rubricate.api.schemas import Figure, In, MetricVersionOut, Name, Out, RunId
+from rubricate.api.schemas import (
+    Amount,
+    Figure,
+    IdempotencyRunId,
+    In,
+    MaxCalls,
+    MetricVersionOut,
+    ModelField,
+    Name,
+    Out,
+    Seed,
+    Text,
+)
 from rubricate.domain.alignment import AlignmentResult
-from rubricate.domain.alignment_runs import Phase, RunStatus
+from rubricate.domain.alignment_runs import Budget, Phase, RunStatus
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
+
+MetricRef = Annotated[str, Field(min_length=1, max_length=120)]  # NAME or NAME@N
 
 # -- evaluation runs ---------------------------------------------------------------------
 
 
 class EvaluationRunStart(In):
-    metric: Annotated[str, Field(min_length=1, max_length=120)] = Field(
-        description="NAME (its active version) or NAME@N."
-    )
+    metric: MetricRef = Field(description="NAME (its active version) or NAME@N.")
     evaluation: Name
-    model: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    model: Name | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = 0.0
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
-    run_id: RunId | None = Field(
-        default=None, description="Idempotency key (or the Idempotency-Key header)."
-    )
-    max_calls: Annotated[int, Field(ge=1, le=10**9)] | None = Field(
+    seed: Seed | None = None
+    run_id: IdempotencyRunId = None
+    max_calls: MaxCalls | None = Field(
         default=None, description="Stop the run after this many model calls."
     )
-    max_cost_usd: Annotated[float, Field(gt=0, le=10**9)] | None = Field(
+    max_cost_usd: Amount | None = Field(
         default=None,
         description="Stop the run once it has spent this many dollars (a priced model only).",
     )
 
 
 class EvaluationRunEstimateIn(In):
-    metric: Annotated[str, Field(min_length=1, max_length=120)]
+    metric: MetricRef
     evaluation: Name
-    model: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    model: Name | None = None
 
 
 class EvaluationRunOut(Out):
@@ -100,23 +110,24 @@ class CostEstimateOut(Out):
 # -- alignment runs ----------------------------------------------------------------------
 
 
+_BUDGET = Budget()  # BudgetIO's defaults are the domain's (a docstring would enter the schema)
+
+
 class BudgetIO(Out):
-    max_calls: Annotated[int, Field(ge=1, le=10**9)] = 1000
-    max_tokens: Annotated[int, Field(ge=1, le=10**12)] = 3_000_000
-    max_cost_usd: Annotated[float, Field(gt=0, le=10**9)] | None = 10.0
+    max_calls: MaxCalls = _BUDGET.max_calls
+    max_tokens: Annotated[int, Field(ge=1, le=10**12)] = _BUDGET.max_tokens
+    max_cost_usd: Amount | None = _BUDGET.max_cost_usd
 
 
 class AlignmentStart(In):
     metric: Name
     evaluations: Annotated[list[Name], Field(min_length=1, max_length=100)]
-    delta: Annotated[float, Field(gt=0, le=10**9)] = 1.0
-    reflection_lm: Annotated[str, Field(max_length=200)] | None = None
-    judge_model: Annotated[str, Field(max_length=200)] | None = None
+    delta: Amount = 1.0
+    reflection_lm: ModelField | None = None
+    judge_model: ModelField | None = None
     budget: BudgetIO = Field(default_factory=BudgetIO)
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
-    run_id: RunId | None = Field(
-        default=None, description="Idempotency key (or the Idempotency-Key header)."
-    )
+    seed: Seed = 0
+    run_id: IdempotencyRunId = None
 
 
 class AlignmentParamsOut(Out):
@@ -208,7 +219,7 @@ class AlignmentPreviewOut(Out):
 
 
 class GuidelineEdit(In):
-    text: Annotated[str, Field(min_length=1)]
+    text: Text
 
 
 class AcceptIn(In):

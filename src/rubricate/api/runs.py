@@ -202,12 +202,10 @@ def retry_evaluation_run(control: Control, run_id: RunIdPath) -> QueuedEvaluatio
 
 def _choices(body: AlignmentStart) -> RunChoices:
     """What a start and a preview read from the body besides metric, sources and delta."""
-    b = body.budget
-    budget = Budget(max_calls=b.max_calls, max_tokens=b.max_tokens, max_cost_usd=b.max_cost_usd)
     return {
         "reflection_lm": body.reflection_lm,
         "judge_model": body.judge_model,
-        "budget": budget,
+        "budget": Budget(**body.budget.model_dump()),
         "seed": body.seed,
     }
 

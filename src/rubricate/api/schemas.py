@@ -25,6 +25,16 @@ def _finite(value: Any) -> Any:
 Figure = Annotated[float | None, BeforeValidator(_finite)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 RunId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+# The bounds every body puts on the same kind of value, once.
+MetricField = Annotated[str, Field(min_length=1, max_length=100)]  # a metric's name
+ModelField = Annotated[str, Field(max_length=200)]  # provider:model (empty: the default)
+Text = Annotated[str, Field(min_length=1)]  # a prompt, a guideline
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Amount = Annotated[float, Field(gt=0, le=10**9)]  # a delta, dollars
+MaxCalls = Annotated[int, Field(ge=1, le=10**9)]
+IdempotencyRunId = Annotated[
+    RunId | None, Field(description="Idempotency key (or the Idempotency-Key header).")
+]
 
 
 class Out(BaseModel):
@@ -110,15 +120,15 @@ class MetricDetail(MetricOut):
 
 
 class MetricCreate(In):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: MetricField
     scale: Scale
-    prompt: Annotated[str, Field(min_length=1)]
+    prompt: Text
     description: str = ""
-    judge_model: Annotated[str, Field(max_length=200)] | None = None
+    judge_model: ModelField | None = None
 
 
 class VersionCreate(In):
-    prompt: Annotated[str, Field(min_length=1)]
+    prompt: Text
     guidelines: str = ""
 
 
@@ -198,6 +208,9 @@ class JudgeResultOut(Out):
 # -- annotations -------------------------------------------------------------------------
 
 Score = float | Annotated[str, Field(min_length=1, max_length=200)]
+ScoreIn = Annotated[
+    Score, Field(description="A number on the metric's scale, or one of its labels.")
+]
 
 
 class AnnotationIn(In):
@@ -205,7 +218,7 @@ class AnnotationIn(In):
     annotator: Name | None = Field(
         default=None, description="Who scored; default and, for a user's token, only: the caller."
     )
-    score: Score = Field(description="A number on the metric's scale, or one of its labels.")
+    score: ScoreIn
     comment: str | None = None
 
 
