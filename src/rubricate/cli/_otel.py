@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rubricate.cli._output import counted, progress_bar
+from rubricate.cli._output import counted, progress_bar, unsent
 from rubricate.domain.errors import RubricateError
 
 if TYPE_CHECKING:
@@ -73,11 +73,7 @@ def export_summary(report: OtelExportReport, endpoint: str | None) -> str:
         f"Exported {counted(report.events, 'judge result')} of {report.evaluation} as "
         f"gen_ai.evaluation.result events to {' and '.join(where)}."
     ]
-    if report.skipped_not_spans:
-        lines.append(
-            f"  skipped {counted(report.skipped_not_spans, 'judge result')} of rows that did "
-            "not come from a span (nothing to tie an event to)"
-        )
-    if report.skipped_errors:
-        lines.append(f"  skipped {counted(report.skipped_errors, 'judge result')} without a score")
+    lines += unsent(
+        report.skipped_not_spans, "a span (nothing to tie an event to)", report.skipped_errors
+    )
     return "\n".join(lines)

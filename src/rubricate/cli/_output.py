@@ -135,6 +135,13 @@ def add_row(grid: Table, *cells: RenderableType | str | int | None) -> None:
     grid.add_row(*(Text(c) if isinstance(c, str) else _cell(c) for c in cells))
 
 
+def if_empty(grid: Table, message: str) -> None:
+    """A table with no row gets one: ``message`` (nothing to show, and how to make some)
+    in the first column, the others blank."""
+    if grid.row_count == 0:
+        add_row(grid, message, *[""] * (len(grid.columns) - 1))
+
+
 def _cell(value: RenderableType | int | None) -> RenderableType:
     if value is None:
         return Text("–", style="dim")
@@ -165,6 +172,21 @@ def percent(value: float) -> str:
 def counted(number: int, noun: str, plural: str | None = None) -> str:
     """``1 row``, ``2 rows``: a count in plain English."""
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+def skipped(*counts: tuple[int, str, str]) -> list[str]:
+    """A summary's lines for what was passed over, each ``(how many, noun, why)``; none
+    for a count of 0."""
+    return [f"  skipped {counted(number, noun)} {why}" for number, noun, why in counts if number]
+
+
+def unsent(not_from: int, source: str, errors: int, *, noun: str = "judge result") -> list[str]:
+    """An export's lines for the judge results it did not send: those of rows that did not
+    come from ``source`` (``noun`` names them), and those without a score."""
+    return skipped(
+        (not_from, noun, f"of rows that did not come from {source}"),
+        (errors, "judge result", "without a score"),
+    )
 
 
 def score(value: float) -> str:

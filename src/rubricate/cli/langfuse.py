@@ -3,15 +3,23 @@ rubricate.integrations.langfuse, with progress bars and summaries."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rubricate.cli._common import workspace
-from rubricate.cli._output import JsonFlag, counted, print_json, progress_bar, say
+from rubricate.cli._connector_common import (
+    TIME_FORMAT,
+    DryRunImport,
+    MetricVersion,
+    changed_lines,
+    into_evaluation,
+    skipped_lines,
+    stage_bars,
+    under_metric,
+)
+from rubricate.cli._output import JsonFlag, counted, emit, print_json, say, unsent
 from rubricate.cli.transfer import import_summary
 
 if TYPE_CHECKING:
@@ -46,37 +54,25 @@ def import_langfuse(
             "not --score): judge results. Default: --score's EVAL scores."
         ),
     ] = None,
-    evaluation: Annotated[
-        str | None,
-        typer.Option(
-            "--evaluation", "-e", help="The evaluation to import into. Default: langfuse-SCORE."
-        ),
-    ] = None,
+    evaluation: Annotated[str | None, into_evaluation("langfuse-SCORE")] = None,
     metric: Annotated[
         str | None,
-        typer.Option(
-            "--metric",
-            "-m",
-            help="The metric the scores go under. Default: the "
-            "score's name; created from its Langfuse score config when missing.",
+        under_metric(
+            "The metric the scores go under. Default: the score's name; created from its "
+            "Langfuse score config when missing."
         ),
     ] = None,
     start: Annotated[
         str | None,
         typer.Option(
-            "--from",
-            metavar="TIME",
-            help="Only scores given at or after TIME "
-            "(ISO 8601: 2025-05-01, 2025-05-01T12:00Z; UTC unless a zone is given).",
+            "--from", metavar="TIME", help=f"Only scores given at or after TIME ({TIME_FORMAT})."
         ),
     ] = None,
     end: Annotated[
         str | None,
         typer.Option("--to", metavar="TIME", help="Only scores given before TIME. Default: now."),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Read and count what would come in; keep nothing.")
-    ] = False,
+    dry_run: DryRunImport = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Import Langfuse scores with the traces they score (a trace is a row, its id the
@@ -89,7 +85,7 @@ def import_langfuse(
     from rubricate.integrations import langfuse
 
     rb = workspace(ctx)
-    with _bars(quiet=json_output) as progress:
+    with stage_bars("Langfuse", STAGES, quiet=json_output) as progress:
         report = langfuse.import_langfuse(
             rb,
             score=score,
@@ -101,10 +97,7 @@ def import_langfuse(
             dry_run=dry_run,
             progress=progress,
         )
-    if json_output:
-        print_json(report)
-        return
-    say(import_text(report))
+    emit(report, json_output, import_text)
 
 
 def import_text(report: LangfuseImportReport) -> str:
@@ -114,37 +107,22 @@ def import_text(report: LangfuseImportReport) -> str:
         f"  read           {counted(report.scores_read, 'score')}, "
         f"{counted(report.traces_fetched, 'trace')} fetched",
     ]
-    for reason, number in sorted(report.scores_skipped.items()):
-        lines.append(f"  skipped        {counted(number, 'score')} {reason}")
-    if report.scores_changed:
-        lines.append(
-            f"  changed        {counted(len(report.scores_changed), 'score')} changed in "
-            "Langfuse since an earlier import, kept as stored (import into a new evaluation "
-            "to take Langfuse's):"
-        )
-        for change in report.scores_changed[:20]:
-            by = f" by {change.by}" if change.by else ""
-            note = ", comment changed" if change.comment_changed else ""
-            lines.append(
-                f"    {change.kind}{by} on trace {change.trace_id}: {_number(change.stored)} "
-                f"stored, {_number(change.langfuse)} in Langfuse{note} (score {change.score_id})"
-            )
-        if len(report.scores_changed) > 20:
-            lines.append(f"    and {len(report.scores_changed) - 20} more (--json lists all)")
+    lines += skipped_lines(report.scores_skipped, "score")
+    lines += changed_lines(
+        report.scores_changed,
+        noun="score",
+        source="Langfuse",
+        comment="comment",
+        now=lambda change: change.langfuse,
+        ref=lambda change: f"score {change.score_id}",
+    )
     return "\n".join(lines)
-
-
-def _number(value: float | None) -> str:
-    return "no score" if value is None else f"{value:g}"
 
 
 def export_langfuse(
     ctx: typer.Context,
     metric: Annotated[str, typer.Argument(help="The metric whose prompt goes to Langfuse.")],
-    version: Annotated[
-        int | None,
-        typer.Option(min=1, help="The metric version. Default: the active one."),
-    ] = None,
+    version: MetricVersion = None,
     label: Annotated[
         str,
         typer.Option(
@@ -210,7 +188,7 @@ def export_langfuse(
     )
     pushed = None
     if scores is not None:
-        with _bars(quiet=json_output) as progress:
+        with stage_bars("Langfuse", STAGES, quiet=json_output) as progress:
             pushed = langfuse.push_scores(
                 rb,
                 scores,
@@ -246,27 +224,7 @@ def scores_text(report: LangfuseScoresReport) -> str:
         f"Sent {counted(report.pushed, 'judge score')} of {report.metric} version "
         f"{report.version} in {report.evaluation} to Langfuse as {report.score_name!r} scores."
     ]
-    if report.skipped_not_langfuse:
-        lines.append(
-            f"  skipped {counted(report.skipped_not_langfuse, 'judge score')} of rows that did "
-            "not come from a Langfuse trace"
-        )
-    if report.skipped_errors:
-        lines.append(f"  skipped {counted(report.skipped_errors, 'judge result')} without a score")
+    lines += unsent(
+        report.skipped_not_langfuse, "a Langfuse trace", report.skipped_errors, noun="judge score"
+    )
     return "\n".join(lines)
-
-
-@contextmanager
-def _bars(*, quiet: bool) -> Iterator[Callable[[str, int, int | None], None]]:
-    """A bar per stage (scores read, traces fetched, scores sent), made when it starts."""
-    with progress_bar("Langfuse: {task.description}", quiet=quiet) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int | None) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(STAGES.get(stage, stage), total=total)
-            elif total is not None:
-                bar.update(tasks[stage], total=total)
-            bar.advance(tasks[stage], done)
-
-        yield progress

@@ -4,14 +4,22 @@ when a command runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rubricate.cli._common import workspace
-from rubricate.cli._output import JsonFlag, counted, print_json, progress_bar, say
+from rubricate.cli._connector_common import (
+    TIME_FORMAT,
+    DryRunImport,
+    MetricVersion,
+    changed_lines,
+    into_evaluation,
+    skipped_lines,
+    stage_bars,
+    under_metric,
+)
+from rubricate.cli._output import JsonFlag, counted, emit, skipped
 from rubricate.cli.transfer import import_summary
 
 if TYPE_CHECKING:
@@ -21,7 +29,6 @@ if TYPE_CHECKING:
         MlflowScoresReport,
     )
 
-CHANGES_SHOWN = 20
 STAGES = {"traces": "traces read", "rows": "rows checked"}
 
 
@@ -38,28 +45,17 @@ def import_mlflow(
             "(reviewer: the source id), its LLM_JUDGE ones judge results. Default: rows only."
         ),
     ] = None,
-    evaluation: Annotated[
-        str | None,
-        typer.Option(
-            "--evaluation", "-e", help="The evaluation to import into. Default: mlflow-EXPERIMENT."
-        ),
-    ] = None,
+    evaluation: Annotated[str | None, into_evaluation("mlflow-EXPERIMENT")] = None,
     metric: Annotated[
         str | None,
-        typer.Option(
-            "--metric",
-            "-m",
-            help="The metric the feedback goes under. Default: the judge's name; created "
-            "with a scale read from the values when missing.",
+        under_metric(
+            "The metric the feedback goes under. Default: the judge's name; created with a "
+            "scale read from the values when missing."
         ),
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option(
-            metavar="TIME",
-            help="Only traces started at or after TIME (ISO 8601: 2025-05-01, "
-            "2025-05-01T12:00Z; UTC unless a zone is given).",
-        ),
+        typer.Option(metavar="TIME", help=f"Only traces started at or after TIME ({TIME_FORMAT})."),
     ] = None,
     tracking_uri: Annotated[
         str | None,
@@ -71,9 +67,7 @@ def import_mlflow(
     expectation: Annotated[
         str, typer.Option(help="The expectation that becomes a row's expected answer.")
     ] = "expected_response",
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Read and count what would come in; keep nothing.")
-    ] = False,
+    dry_run: DryRunImport = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Import an MLflow experiment's traces (a trace is a row, its id the trace id; the
@@ -84,7 +78,7 @@ def import_mlflow(
     from rubricate.integrations import mlflow
 
     rb = workspace(ctx)
-    with _bar(quiet=json_output) as progress:
+    with stage_bars("MLflow", STAGES, quiet=json_output) as progress:
         report = mlflow.import_mlflow(
             rb,
             experiment=experiment,
@@ -97,10 +91,7 @@ def import_mlflow(
             dry_run=dry_run,
             progress=progress,
         )
-    if json_output:
-        print_json(report)
-        return
-    say(import_text(report))
+    emit(report, json_output, import_text)
 
 
 def import_text(report: MlflowImportReport) -> str:
@@ -109,26 +100,16 @@ def import_text(report: MlflowImportReport) -> str:
         import_summary(source, report),
         f"  read           {counted(report.traces_read, 'trace')}",
     ]
-    for reason, number in sorted(report.traces_skipped.items()):
-        lines.append(f"  skipped        {counted(number, 'trace')} {reason}")
-    for reason, number in sorted(report.assessments_skipped.items()):
-        lines.append(f"  skipped        {counted(number, 'assessment')} {reason}")
-    changed = report.assessments_changed
-    if changed:
-        lines.append(
-            f"  changed        {counted(len(changed), 'assessment')} changed in MLflow since "
-            "an earlier import, kept as stored (import into a new evaluation to take MLflow's):"
-        )
-        for change in changed[:CHANGES_SHOWN]:
-            by = f" by {change.by}" if change.by else ""
-            note = ", rationale changed" if change.comment_changed else ""
-            lines.append(
-                f"    {change.kind}{by} on trace {change.trace_id}: {_number(change.stored)} "
-                f"stored, {_number(change.mlflow)} in MLflow{note} "
-                f"(assessment {change.assessment_id})"
-            )
-        if len(changed) > CHANGES_SHOWN:
-            lines.append(f"    and {len(changed) - CHANGES_SHOWN} more (--json lists all)")
+    lines += skipped_lines(report.traces_skipped, "trace")
+    lines += skipped_lines(report.assessments_skipped, "assessment")
+    lines += changed_lines(
+        report.assessments_changed,
+        noun="assessment",
+        source="MLflow",
+        comment="rationale",
+        now=lambda change: change.mlflow,
+        ref=lambda change: f"assessment {change.assessment_id}",
+    )
     return "\n".join(lines)
 
 
@@ -140,9 +121,7 @@ def export_mlflow(
             help="The metric whose prompt (with --scores: judge scores) goes to MLflow."
         ),
     ],
-    version: Annotated[
-        int | None, typer.Option(min=1, help="The metric version. Default: the active one.")
-    ] = None,
+    version: MetricVersion = None,
     name: Annotated[
         str | None, typer.Option(help="The MLflow prompt's name. Default: the metric's.")
     ] = None,
@@ -192,21 +171,15 @@ def export_mlflow(
     rb = workspace(ctx)
     if scores is not None:
         ref = metric if version is None else f"{metric}@{version}"
-        with _bar(quiet=json_output) as progress:
+        with stage_bars("MLflow", STAGES, quiet=json_output) as progress:
             logged = mlflow.log_scores(rb, scores, ref, tracking_uri=tracking_uri,
                                        assessment_name=assessment_name, dry_run=dry_run,
                                        progress=progress)  # fmt: skip
-        if json_output:
-            print_json(logged)
-            return
-        say(scores_text(logged))
+        emit(logged, json_output, scores_text)
         return
     report = mlflow.export_judge(rb, metric, version=version, name=name, alias=alias,
                                  tracking_uri=tracking_uri)  # fmt: skip
-    if json_output:
-        print_json(report)
-        return
-    say(export_text(report))
+    emit(report, json_output, export_text)
 
 
 def export_text(report: MlflowPromptReport) -> str:
@@ -251,29 +224,9 @@ def scores_text(report: MlflowScoresReport) -> str:
     if report.overriding:
         head += f" ({report.overriding} overriding rubricate's earlier feedback of the version)"
     lines = [f"{head}; {report.unchanged} unchanged."]
-    skipped = (
-        (report.skipped_not_mlflow, "that did not come from an MLflow trace"),
-        (report.skipped_no_score, "without a score of the version"),
-        (report.traces_missing, "whose trace this MLflow does not have"),
+    lines += skipped(
+        (report.skipped_not_mlflow, "row", "that did not come from an MLflow trace"),
+        (report.skipped_no_score, "row", "without a score of the version"),
+        (report.traces_missing, "row", "whose trace this MLflow does not have"),
     )
-    lines += [f"  skipped {counted(n, 'row')} {why}" for n, why in skipped if n]
     return "\n".join(lines)
-
-
-def _number(value: float | None) -> str:
-    return "no score" if value is None else f"{value:g}"
-
-
-@contextmanager
-def _bar(*, quiet: bool) -> Iterator[Callable[[str, int, int | None], None]]:
-    """One bar: the traces read (MLflow does not say how many there are), or the rows
-    whose scores are logged."""
-    with progress_bar("MLflow: {task.description}", quiet=quiet) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int | None) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(STAGES.get(stage, stage), total=total)
-            bar.advance(tasks[stage], done)
-
-        yield progress
