@@ -19,6 +19,7 @@ from rubricate.cli._output import (
     counted,
     emit,
     err,
+    if_empty,
     print_json,
     progress_bar,
     say,
@@ -193,10 +194,7 @@ def runs_table(metric: str, runs: list[AlignmentRun]) -> Table:
         if run.accepted_version_id is not None:
             status += " (accepted)"
         add_row(grid, run.id, status, when(run.created_at), ", ".join(run.evaluations))
-    if not runs:
-        add_row(
-            grid, f"none yet: rubricate align start --metric {metric} --evaluation E", "", "", ""
-        )
+    if_empty(grid, f"none yet: rubricate align start --metric {metric} --evaluation E")
     return grid
 
 

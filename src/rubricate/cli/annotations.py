@@ -20,6 +20,7 @@ from rubricate.cli._output import (
     show,
     table,
 )
+from rubricate.cli._params import MetricName, RowId, command_group
 from rubricate.domain.errors import NotFound
 from rubricate.domain.resolution import Policy
 
@@ -28,21 +29,16 @@ if TYPE_CHECKING:
 
     from rubricate.service.annotations import ResolveReport, ReviewerAgreement
 
-app = typer.Typer(
-    help="Reviewers' annotations: add them, resolve disagreements, measure agreement.",
-    no_args_is_help=True,
-)
+app = command_group("Reviewers' annotations: add them, resolve disagreements, measure agreement.")
 
 Evaluation = Annotated[str, typer.Option("--evaluation", "-e", help="The evaluation's name.")]
-Metric = Annotated[str, typer.Option("--metric", "-m", help="The metric's name.")]
-RowId = Annotated[str, typer.Option("--row", help="The row's id, as imported.")]
 
 
 @app.command("resolve")
 def resolve(
     ctx: typer.Context,
     evaluation: Evaluation,
-    metric: Metric,
+    metric: MetricName,
     policy: Annotated[
         Policy,
         typer.Option(
@@ -82,7 +78,7 @@ def resolve_summary(evaluation: str, metric: str, report: ResolveReport) -> str:
 
 @app.command("agreement")
 def agreement(
-    ctx: typer.Context, evaluation: Evaluation, metric: Metric, json_output: JsonFlag = False
+    ctx: typer.Context, evaluation: Evaluation, metric: MetricName, json_output: JsonFlag = False
 ) -> None:
     """Reviewer agreement: Krippendorff's alpha (ordinal and interval) among reviewers, and
     the agreement of each pair of reviewers."""
@@ -130,7 +126,7 @@ def add(
     ctx: typer.Context,
     evaluation: Evaluation,
     row: RowId,
-    metric: Metric,
+    metric: MetricName,
     annotator: Annotated[str, typer.Option(help="The reviewer's name.")],
     value: Annotated[
         str, typer.Option("--score", help="A number on the metric's scale, or one of its labels.")
@@ -149,7 +145,7 @@ def resolve_row(
     ctx: typer.Context,
     evaluation: Evaluation,
     row: RowId,
-    metric: Metric,
+    metric: MetricName,
     value: Annotated[
         str, typer.Option(help="The final value: a number on the scale, or one of its labels.")
     ],

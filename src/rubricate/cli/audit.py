@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rubricate.cli._common import actor, workspace
-from rubricate.cli._output import JsonFlag, add_row, counted, print_json, say, show, table, when
+from rubricate.cli._output import (
+    JsonFlag,
+    add_row,
+    counted,
+    if_empty,
+    print_json,
+    say,
+    show,
+    table,
+    when,
+)
+from rubricate.cli._params import command_group
 from rubricate.domain.audit import AuditAction
 
 if TYPE_CHECKING:
@@ -21,10 +32,8 @@ if TYPE_CHECKING:
     from rubricate.domain.audit import AuditEvent
     from rubricate.domain.users import User
 
-app = typer.Typer(
-    help="The audit log: who resolved, accepted, rejected, edited, pinned or queued what, "
-    "and when.",
-    no_args_is_help=True,
+app = command_group(
+    "The audit log: who resolved, accepted, rejected, edited, pinned or queued what, and when."
 )
 
 
@@ -71,8 +80,7 @@ def events_table(events: list[AuditEvent], action: AuditAction | None) -> Table:
     grid = table("Audit log", "When", "Who", "Action", "What")
     for e in events:
         add_row(grid, when(e.at), e.actor, e.action.value, e.subject)
-    if not events:
-        add_row(grid, f"no {action.value} event" if action else "nothing logged yet", "", "", "")
+    if_empty(grid, f"no {action.value} event" if action else "nothing logged yet")
     return grid
 
 

@@ -6,8 +6,9 @@ import typer
 
 from rubricate.cli._common import state
 from rubricate.cli._output import say
+from rubricate.cli._params import command_group
 
-app = typer.Typer(help="The database: bring its schema up to date.", no_args_is_help=True)
+app = command_group("The database: bring its schema up to date.")
 
 
 @app.command("upgrade")

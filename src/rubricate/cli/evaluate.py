@@ -17,6 +17,7 @@ from rubricate.cli._output import (
     add_row,
     counted,
     emit,
+    if_empty,
     print_json,
     progress_bar,
     say,
@@ -208,8 +209,7 @@ def runs_table(runs: list[EvaluationRun]) -> Table:
             cost,
             when(r.created_at),
         )
-    if not runs:
-        add_row(grid, "none yet: rubricate evaluate --metric M --evaluation E", *[""] * 7)
+    if_empty(grid, "none yet: rubricate evaluate --metric M --evaluation E")
     return grid
 
 
@@ -237,8 +237,7 @@ def row_errors(
     grid = table(f"Rows run {run_id} could not score", "Row", "Error")
     for e in errors:
         add_row(grid, e.row, e.error)
-    if not errors:
-        add_row(grid, "none: every row was scored", "")
+    if_empty(grid, "none: every row was scored")
     show(grid)
     if total > len(errors):
         say(f"… and {counted(total - len(errors), 'more row')} (--limit {total} lists them all).")

@@ -14,23 +14,22 @@ from rubricate.cli._output import (
     add_row,
     counted,
     emit,
+    if_empty,
     print_json,
     say,
     show,
     table,
     when,
 )
+from rubricate.cli._params import command_group, name_argument
 
 if TYPE_CHECKING:
     from rubricate.domain.evaluations import Evaluation
     from rubricate.service.evaluations import EvaluationDetail
 
-app = typer.Typer(
-    help="Evaluations: rows scored by judge metrics and annotated by reviewers.",
-    no_args_is_help=True,
-)
+app = command_group("Evaluations: rows scored by judge metrics and annotated by reviewers.")
 
-Name = Annotated[str, typer.Argument(help="The evaluation's name.", show_default=False)]
+Name = Annotated[str, name_argument("evaluation")]
 
 
 @app.command("list")
@@ -44,8 +43,7 @@ def evaluations_table(evaluations: list[Evaluation]) -> Table:
     for e in evaluations:
         done = "yes" if e.completed else f"no ({e.scoring_in_progress} scoring)"
         add_row(grid, e.name, e.source.value, e.row_count, done, when(e.created_at))
-    if not evaluations:
-        add_row(grid, "none yet: rubricate import PATH --evaluation NAME", "", "", "", "")
+    if_empty(grid, "none yet: rubricate import PATH --evaluation NAME")
     return grid
 
 

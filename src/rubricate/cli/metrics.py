@@ -22,6 +22,7 @@ from rubricate.cli._output import (
     table,
     when,
 )
+from rubricate.cli._params import command_group, name_argument
 from rubricate.cli._scale import SCALE_HELP, SCALE_JSON_HELP, parse_scale
 from rubricate.cli.align_review import export_prompt
 
@@ -31,12 +32,9 @@ if TYPE_CHECKING:
     from rubricate.service.metrics import MetricSummary
     from rubricate.service.version_comparison import VersionComparison
 
-app = typer.Typer(
-    help="Judge metrics: list them, create your own, and manage their versions.",
-    no_args_is_help=True,
-)
+app = command_group("Judge metrics: list them, create your own, and manage their versions.")
 
-Name = Annotated[str, typer.Argument(help="The metric's name.", show_default=False)]
+Name = Annotated[str, name_argument("metric")]
 PromptFile = Annotated[
     Path,
     typer.Option(

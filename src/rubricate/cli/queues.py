@@ -15,6 +15,7 @@ from rubricate.cli._output import (
     add_row,
     counted,
     emit,
+    if_empty,
     jsonable,
     print_json,
     say,
@@ -23,6 +24,7 @@ from rubricate.cli._output import (
     when,
 )
 from rubricate.cli._output import score as score_text
+from rubricate.cli._params import RowId, command_group, name_argument
 from rubricate.domain.queues import DEFAULT_LEASE_SECONDS, MAX_REVIEWS_PER_ROW, Selection
 from rubricate.domain.users import Role, User
 
@@ -32,16 +34,12 @@ if TYPE_CHECKING:
     from rubricate.domain.queues import Assignment, Conflict, Queue, Review, ReviewerProgress
     from rubricate.service.workspace import Rubricate
 
-app = typer.Typer(
-    help="Review queues: rows handed to reviewers one at a time, blind if you like.",
-    no_args_is_help=True,
-)
+app = command_group("Review queues: rows handed to reviewers one at a time, blind if you like.")
 
-Name = Annotated[str, typer.Argument(help="The queue's name.", show_default=False)]
+Name = Annotated[str, name_argument("queue")]
 Reviewer = Annotated[
     str, typer.Option("--reviewer", "-r", help="The reviewer you act for.", show_default=False)
 ]
-RowId = Annotated[str, typer.Option("--row", help="The row's id, as imported.")]
 
 
 def _admin() -> User:
@@ -167,8 +165,7 @@ def queues_table(queues: list[Queue]) -> Table:
             _status(q),
             when(q.created_at),
         )
-    if not queues:
-        add_row(grid, "none yet: rubricate queues create NAME -e E -m M -r REVIEWER", *[""] * 8)
+    if_empty(grid, "none yet: rubricate queues create NAME -e E -m M -r REVIEWER")
     return grid
 
 
@@ -347,8 +344,7 @@ def reviews(ctx: typer.Context, name: Name, json_output: JsonFlag = False) -> No
             submitted,
             r.comment,
         )
-    if not found:
-        add_row(grid, "no review yet", *[""] * 6)
+    if_empty(grid, "no review yet")
     show(grid)
 
 
@@ -366,8 +362,7 @@ def conflicts_table(found: list[Conflict]) -> Table:
         scores = ", ".join(f"{r.reviewer} {_score(r)}" for r in c.reviews)
         resolved = None if c.resolved is None else score_text(c.resolved)
         add_row(grid, c.row_id, score_text(c.spread), scores, resolved)
-    if not found:
-        add_row(grid, "none: no row's reviews differ by the metric's delta", "", "", "")
+    if_empty(grid, "none: no row's reviews differ by the metric's delta")
     return grid
 
 

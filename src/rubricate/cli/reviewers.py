@@ -9,6 +9,7 @@ import typer
 
 from rubricate.cli._common import workspace
 from rubricate.cli._output import JsonFlag, add_row, counted, print_json, say, show, table
+from rubricate.cli._params import MetricName, command_group
 from rubricate.domain.calibration import offset_text
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
     from rubricate.service.calibration import ReviewerCalibration
 
-app = typer.Typer(help="Reviewers: how each one agrees with the others.", no_args_is_help=True)
+app = command_group("Reviewers: how each one agrees with the others.")
 
 
 def _share(value: float | None) -> str | None:
@@ -34,7 +35,7 @@ def agreement(
         list[str],
         typer.Option("--evaluation", "-e", help="The evaluation (repeat for several)."),
     ],
-    metric: Annotated[str, typer.Option("--metric", "-m", help="The metric's name.")],
+    metric: MetricName,
     delta: Annotated[
         float | None,
         typer.Option(

@@ -8,10 +8,9 @@ import typer
 
 from rubricate.cli._common import workspace
 from rubricate.cli._output import JsonFlag, print_json, say
+from rubricate.cli._params import command_group
 
-app = typer.Typer(
-    help="People who sign in to the web UI, and their API tokens.", no_args_is_help=True
-)
+app = command_group("People who sign in to the web UI, and their API tokens.")
 
 Name = Annotated[str, typer.Argument(help="The user's name (letters, digits, . _ @ -).")]
 
