@@ -9,6 +9,7 @@ since the workspace pulls in the database layer and its services.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -104,13 +105,24 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rubricate' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value  # found once; later lookups skip this function
-    return value
+def _lazy(
+    package: str, where: Mapping[str, str], namespace: dict[str, Any]
+) -> Callable[[str], Any]:
+    """A package's ``__getattr__`` (PEP 562) for the names ``where`` places in modules;
+    rubricate.models loads its names the same way."""
+
+    def __getattr__(name: str) -> Any:
+        module = where.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(import_module(module), name)
+        namespace[name] = value  # found once; later lookups skip this function
+        return value
+
+    return __getattr__
+
+
+__getattr__ = _lazy(__name__, _WHERE, globals())
 
 
 def __dir__() -> list[str]:

@@ -7,8 +7,9 @@ to import, and light modules here (cost, names) are imported by the CLI at start
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rubricate import _lazy
 
 if TYPE_CHECKING:
     from rubricate.models.client import CallFailed, ChatRequest, ModelClient, OutputSchema, Reply
@@ -44,13 +45,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rubricate.models' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy(__name__, _WHERE, globals())
 
 
 def __dir__() -> list[str]:
