@@ -72,11 +72,9 @@ def every_event(session: Session) -> Iterator[AuditEvent]:
 
 
 def _event(record: AuditEventRecord) -> AuditEvent:
-    return AuditEvent(
-        id=record.id,
-        at=record.at,
-        actor=record.actor,
-        action=AuditAction(record.action),
-        subject=record.subject,
-        detail=dict(record.detail or {}),
+    # tables.py imports this module: the mapping (and the domain it loads) waits for a read
+    from rubricate.store.mapping import from_record
+
+    return from_record(
+        AuditEvent, record, action=AuditAction(record.action), detail=dict(record.detail or {})
     )
