@@ -6,19 +6,16 @@ scores off the scale, conflicts sent back, and rows that do not exist."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 from tests.api.api_support import EVALUATION, HELPFUL, TOKEN
+from tests.service.test_queues import lapse
 
 from rubricate import Rubricate
 from rubricate.api import create_app
-from rubricate.store.queue_tables import QueueAssignmentRecord
-from rubricate.store.tables import utcnow
 
 PASSWORD = "a long enough password"
 REVIEWERS = ("rex", "ria", "cy")
@@ -73,16 +70,6 @@ def take(api: Api, who: str, queue: str = "q") -> dict[str, Any]:
 
 def review(api: Api, who: str, row: str, score: Any, queue: str = "q") -> httpx2.Response:
     return api(who).post(f"/{queue}/rows/{row}/review", {"score": score})
-
-
-def lapse(rb: Rubricate, reviewer: str) -> None:
-    """The reviewer's leases run out (a closed tab)."""
-    with rb.db.write() as session:
-        session.execute(
-            update(QueueAssignmentRecord)
-            .where(QueueAssignmentRecord.reviewer == reviewer)
-            .values(expires_at=utcnow() - timedelta(seconds=1))
-        )
 
 
 def test_only_an_admin_creates_closes_and_watches_a_queue(api: Api) -> None:
