@@ -19,18 +19,28 @@ def demo_row_ids(rb: Rubricate) -> dict[int, str]:
         return {row.id: row.external_id for row in session.execute(query)}
 
 
-def test_a_run_names_its_rows_by_the_users_ids(client: TestClient, demo: Rubricate) -> None:
-    rows = demo_row_ids(demo)
+def run_on_demo_rows(
+    rb: Rubricate, check: Verification, *, supporting: int = 11
+) -> tuple[str, dict[int, str]]:
+    """A run of the demo's rows with ``check``: guideline 1 kept, supported by the first
+    ``supporting`` rows, and guideline 2 (DROPPED) dropped, on the 41st row. The run's id
+    and the demo's rows (the user's id by database id)."""
+    rows = demo_row_ids(rb)
     ids = list(rows)
-    kept = GuidelineItem(id=1, text="Penalise refunds.", row_ids=ids[:10], verified=True)
+    kept = GuidelineItem(id=1, text="Penalise refunds.", row_ids=ids[:supporting], verified=True)
     dropped = DROPPED.model_copy(update={"row_ids": [ids[40]]})
+    return run_with(rb, [kept], check, proposed=[kept, dropped]), rows
+
+
+def test_a_run_names_its_rows_by_the_users_ids(client: TestClient, demo: Rubricate) -> None:
     check = Verification(
         status="verified",
         test_rows=120,
         difference=Figure(value=-0.04, low=-0.09, high=0.01),
         test_drop=True,
     )
-    run_id = run_with(demo, [kept], check, proposed=[kept, dropped])
+    run_id, rows = run_on_demo_rows(demo, check, supporting=10)
+    ids = list(rows)
     body = client.get(f"/api/v1/alignment-runs/{run_id}").json()
     assert body["result"]["guidelines"][0]["row_ids"] == ids[:10]  # unchanged, for old clients
     refs = {ref["row_id"]: ref for ref in body["row_refs"]}

@@ -10,33 +10,21 @@ import re
 from urllib.parse import quote
 
 from fastapi.testclient import TestClient
-from tests.api.test_run_rows_api import demo_row_ids
+from tests.api.test_run_rows_api import run_on_demo_rows
 from tests.service.test_accept_rules import DROPPED, run_with
-from tests.web.run_pages_support import CONFIRM, HX, figures, queue, text_of, web
+from tests.web.run_pages_support import CONFIRM, HX, queue, raised, text_of, web
 
 from rubricate import Rubricate
 from rubricate.demo import EVALUATION
-from rubricate.domain.alignment import Figure, GuidelineItem, Verification
+from rubricate.domain.alignment import Figure, Verification
 
 CUSTOM = "answer_helpfulness"
 __all__ = ["queue", "web"]  # fixtures from run_pages_support
 
 
 def verified_with_rows(demo: Rubricate, **changes: object) -> tuple[str, dict[int, str]]:
-    rows = demo_row_ids(demo)
-    ids = list(rows)
-    kept = GuidelineItem(id=1, text="Penalise refunds.", row_ids=ids[:11], verified=True)
-    dropped = DROPPED.model_copy(update={"row_ids": [ids[40]]})
-    check = Verification(
-        status="verified",
-        test_rows=120,
-        test_design="stratified",
-        before=figures(0.45, 0.31),
-        after=figures(0.52, 0.39),
-        difference=Figure(value=0.081, low=0.012, high=0.15),
-        raised=True,
-    ).model_copy(update=changes)
-    return run_with(demo, [kept], check, proposed=[kept, dropped]), rows
+    """A run of the demo's rows whose guidelines raised agreement; ``changes`` to its check."""
+    return run_on_demo_rows(demo, raised(**changes))
 
 
 def test_rows_are_the_users_ids_linked_to_their_pages(web: TestClient, demo: Rubricate) -> None:
