@@ -64,6 +64,16 @@ def report_queued(
         say(queued_line(control, run.id, f"{RUN_HERE[kind]} {run.id}"))
 
 
+def queue_started(
+    rb: Rubricate, kind: Kind, run: AlignmentRun | EvaluationRun, *, json_output: bool
+) -> None:
+    """`align start` and `evaluate --no-wait`: the run just started, queued for a worker,
+    and what became of it said."""
+    control = run_control(rb)
+    queued = _runs(control, kind).queue(run)  # type: ignore[arg-type]  # run is of kind
+    report_queued(control, kind, run, queued=queued, json_output=json_output)
+
+
 def queued_line(control: RunControl, run_id: str, here: str) -> str:
     """``here``: the command that carries the run out in this process instead."""
     alive = control.alive_workers()
@@ -96,6 +106,16 @@ def retry_command(kind: Kind, here: RetryHere, summary: str) -> Callable[..., No
 
     retry.__doc__ = summary  # typer's help text
     return retry
+
+
+def cancel_command(kind: Kind, summary: str) -> Callable[..., None]:
+    """`align cancel` and `evaluation-runs cancel`, one command for both kinds."""
+
+    def cancel(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False) -> None:
+        cancel_and_report(workspace(ctx), kind, run_id, json_output=json_output)
+
+    cancel.__doc__ = summary  # typer's help text
+    return cancel
 
 
 def cancel_and_report(rb: Rubricate, kind: Kind, run_id: str, *, json_output: bool) -> None:

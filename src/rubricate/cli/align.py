@@ -30,10 +30,9 @@ from rubricate.cli._queue import (
     CacheFlag,
     IdempotencyKey,
     RunId,
-    cancel_and_report,
-    report_queued,
+    cancel_command,
+    queue_started,
     retry_command,
-    run_control,
 )
 from rubricate.cli.align_show import report_run
 from rubricate.domain.alignment_runs import AlignmentRun, Budget, Phase, RunStatus
@@ -112,9 +111,7 @@ def start(
     if wait:
         carry_out(rb, run.id, cache=cache, json_output=json_output)
     else:
-        control = run_control(rb)
-        queued = control.alignment.queue(run)
-        report_queued(control, "alignment", run, queued=queued, json_output=json_output)
+        queue_started(rb, "alignment", run, json_output=json_output)
 
 
 @app.command("run")
@@ -143,10 +140,9 @@ def show_command(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = Fals
     report_run(rb, run, json_output=json_output)
 
 
-@app.command("cancel")
-def cancel(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False) -> None:
-    """Cancel a run in flight; a finished run is left as it is."""
-    cancel_and_report(workspace(ctx), "alignment", run_id, json_output=json_output)
+app.command("cancel")(
+    cancel_command("alignment", "Cancel a run in flight; a finished run is left as it is.")
+)
 
 
 def _retry_here(rb: Rubricate, run_id: str, json_output: bool) -> None:

@@ -29,10 +29,9 @@ from rubricate.cli._queue import (
     CacheFlag,
     IdempotencyKey,
     RunId,
-    cancel_and_report,
-    report_queued,
+    cancel_command,
+    queue_started,
     retry_command,
-    run_control,
 )
 from rubricate.models.cost import format_cost
 
@@ -112,9 +111,7 @@ def evaluate(
     if wait:
         score_here(rb, run, concurrency=concurrency, cache=cache, json_output=json_output)
     else:
-        control = run_control(rb)
-        queued = control.evaluation.queue(run)
-        report_queued(control, "evaluation", run, queued=queued, json_output=json_output)
+        queue_started(rb, "evaluation", run, json_output=json_output)
 
 
 def score_here(
@@ -243,10 +240,9 @@ def row_errors(
         say(f"… and {counted(total - len(errors), 'more row')} (--limit {total} lists them all).")
 
 
-@app.command("cancel")
-def cancel_run(ctx: typer.Context, run_id: RunId, json_output: JsonFlag = False) -> None:
-    """Cancel a run; cancelling a finished run changes nothing."""
-    cancel_and_report(workspace(ctx), "evaluation", run_id, json_output=json_output)
+app.command("cancel")(
+    cancel_command("evaluation", "Cancel a run; cancelling a finished run changes nothing.")
+)
 
 
 @app.command("run")
