@@ -1,5 +1,6 @@
 """The fake OpenAI server's HTTP side: the Starlette app over a `FakeOpenAI`, and serving it
-with uvicorn in a background thread (see fake_openai.py)."""
+with uvicorn in a background thread (see fake_openai.py; `serving` serves the fake Langfuse
+too)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from rubricate.testing import _fake_wire as wire
 from rubricate.testing._fake_types import (
@@ -205,6 +207,10 @@ class _FakeApp:
 # --- running it -----------------------------------------------------------------------------
 
 
+def _nothing() -> None:
+    """No hook."""
+
+
 @dataclass(frozen=True)
 class RunningFake:
     """A fake server being served: `base_url` is what OpenAI clients take."""
@@ -218,10 +224,14 @@ class RunningFake:
 
 
 class _BackgroundServer:
-    """uvicorn on 127.0.0.1 in a daemon thread, on a socket bound before it starts."""
+    """uvicorn on 127.0.0.1 in a daemon thread, on a socket bound before it starts;
+    ``bind`` runs on the server's event loop before it serves, ``stop`` first on stopping."""
 
-    def __init__(self, fake: FakeOpenAI, port: int) -> None:
-        self.app = _FakeApp(fake)
+    def __init__(
+        self, asgi: ASGIApp, port: int, what: str, bind: Callable[[], None] = _nothing,
+        stop: Callable[[], None] = _nothing,
+    ) -> None:  # fmt: skip
+        self.what, self.bind, self.on_stop = what, bind, stop
         # proto=IPPROTO_TCP: accepted sockets inherit it, and asyncio sets TCP_NODELAY only
         # on those (without it, each keep-alive reply waits ~40 ms for a delayed ACK)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -233,7 +243,7 @@ class _BackgroundServer:
             raise
         self.port: int = self.sock.getsockname()[1]
         config = uvicorn.Config(
-            self.app.asgi,
+            asgi,
             log_config=None,
             log_level="warning",
             access_log=False,
@@ -244,9 +254,8 @@ class _BackgroundServer:
         )
         self.server = uvicorn.Server(config)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(
-            target=self._run, name=f"fake-openai-{self.port}", daemon=True
-        )
+        name = what.removesuffix(" server").replace(" ", "-").lower()
+        self.thread = threading.Thread(target=self._run, name=f"{name}-{self.port}", daemon=True)
 
     def _run(self) -> None:
         try:
@@ -255,7 +264,7 @@ class _BackgroundServer:
             self.error = exc
 
     async def _serve(self) -> None:
-        self.app.bind()
+        self.bind()
         await self.server.serve(sockets=[self.sock])
 
     def start(self, timeout: float = 10.0) -> None:
@@ -264,11 +273,11 @@ class _BackgroundServer:
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the fake OpenAI server did not start: {self.error!r}")
+                raise RuntimeError(f"the {self.what} did not start: {self.error!r}")
             time.sleep(0.005)
 
     def stop(self) -> None:
-        self.app.stop()
+        self.on_stop()
         self.server.should_exit = True
         self.thread.join(timeout=3.0)
         if self.thread.is_alive():
@@ -278,15 +287,28 @@ class _BackgroundServer:
 
 
 @contextmanager
+def serving(
+    asgi: ASGIApp, port: int, what: str, bind: Callable[[], None] = _nothing,
+    stop: Callable[[], None] = _nothing,
+) -> Iterator[int]:  # fmt: skip
+    """Serve ``asgi`` on 127.0.0.1:``port`` (0: a free port) in a background thread (the
+    fake servers': ``what`` names it in errors); yields the port once it accepts
+    connections, and stops it on exit."""
+    server = _BackgroundServer(asgi, port, what, bind, stop)
+    server.start()
+    try:
+        yield server.port
+    finally:
+        server.stop()
+
+
+@contextmanager
 def running(fake: FakeOpenAI | None = None, *, port: int = 0) -> Iterator[RunningFake]:
     """Serve `fake` (a new `FakeOpenAI` by default) on 127.0.0.1:`port` (0: a free port) in
     a background thread; returns once it accepts connections and stops it on exit."""
     from rubricate.testing.fake_openai import FakeOpenAI
 
     fake = fake if fake is not None else FakeOpenAI()
-    server = _BackgroundServer(fake, port)
-    server.start()
-    try:
-        yield RunningFake(fake=fake, port=server.port)
-    finally:
-        server.stop()
+    app = _FakeApp(fake)
+    with serving(app.asgi, port, "fake OpenAI server", app.bind, app.stop) as bound:
+        yield RunningFake(fake=fake, port=bound)

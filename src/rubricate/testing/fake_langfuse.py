@@ -29,12 +29,9 @@ answer ``{"data": [...], "meta": {"page", "limit", "totalItems", "totalPages"}}`
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import math
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,11 +39,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from rubricate.testing._fake_app import serving
 
 MAX_LIMIT = 100
 SOURCES = ("ANNOTATION", "API", "EVAL")
@@ -354,23 +352,5 @@ class RunningLangfuse:
 def running(fake: FakeLangfuse | None = None, *, port: int = 0) -> Iterator[RunningLangfuse]:
     """Serve ``fake`` on 127.0.0.1:``port`` (0: a free one) until the block ends."""
     fake = fake or FakeLangfuse()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    config = uvicorn.Config(_App(fake).asgi, log_config=None, log_level="warning",
-                            access_log=False, lifespan="off", ws="none")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the fake Langfuse server did not start")
-        time.sleep(0.005)
-    try:
-        yield RunningLangfuse(fake, sock.getsockname()[1])
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
+    with serving(_App(fake).asgi, port, "fake Langfuse server") as bound:
+        yield RunningLangfuse(fake, bound)
