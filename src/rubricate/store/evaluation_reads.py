@@ -24,6 +24,7 @@ from rubricate.store.tables import (
     ResolutionRecord,
     RowRecord,
 )
+from rubricate.store.version_comparison import latest_scored
 
 TOLERANCE = 1e-9  # as the stats: a gap of exactly delta is a disagreement
 
@@ -115,21 +116,6 @@ def annotation_listing(
     return _paged(session, query, order, offset, limit)
 
 
-def _latest(target: Target) -> Any:
-    """Per row, the id of its newest scored result of the judged version."""
-    return (
-        select(JudgeResultRecord.row_id, func.max(JudgeResultRecord.id).label("result_id"))
-        .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
-        .where(
-            RowRecord.evaluation_id == target.evaluation_id,
-            JudgeResultRecord.metric_version_id == target.version_id,
-            JudgeResultRecord.score.is_not(None),
-        )
-        .group_by(JudgeResultRecord.row_id)
-        .subquery()
-    )
-
-
 def _rows(target: Target, show: RowFilter, delta: float) -> Select[RowRecord]:
     query = select(RowRecord).where(RowRecord.evaluation_id == target.evaluation_id)
     resolved = (ResolutionRecord.row_id == RowRecord.id) & (
@@ -140,7 +126,7 @@ def _rows(target: Target, show: RowFilter, delta: float) -> Select[RowRecord]:
     if show is RowFilter.DISAGREEING:
         if target.version_id is None:
             return query.where(false())
-        latest = _latest(target)
+        latest = latest_scored(target.evaluation_id, target.version_id)
         return (
             query.join(latest, latest.c.row_id == RowRecord.id)
             .join(JudgeResultRecord, JudgeResultRecord.id == latest.c.result_id)
@@ -233,7 +219,7 @@ def judged_pairs(session: Session, target: Target) -> list[tuple[str, float, flo
     human value: (row id, judge, human), in file order."""
     if target.version_id is None:
         return []
-    latest = _latest(target)
+    latest = latest_scored(target.evaluation_id, target.version_id)
     found = session.execute(
         select(RowRecord.external_id, JudgeResultRecord.score, ResolutionRecord.value)
         .join(latest, latest.c.row_id == RowRecord.id)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from rubricate.store.queue_tables import QueueItemRecord, ReviewQueueRecord
 from rubricate.store.tables import AnnotationRecord, JudgeResultRecord, ResolutionRecord, RowRecord
+from rubricate.store.version_comparison import scored_on
 from rubricate.util import batched
 
 CHUNK = 900  # ids per query: under every driver's limit on bound parameters
@@ -28,13 +29,8 @@ def judge_samples(
     """Per row the version has scored: its newest score and the one before it (another
     sample of the same judge, e.g. a second run at temperature > 0), or None."""
     query = (
-        select(JudgeResultRecord.row_id, JudgeResultRecord.score)
-        .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
-        .where(
-            RowRecord.evaluation_id == evaluation_id,
-            JudgeResultRecord.metric_version_id == version_id,
-            JudgeResultRecord.score.is_not(None),
-        )
+        scored_on(evaluation_id, JudgeResultRecord.row_id, JudgeResultRecord.score)
+        .where(JudgeResultRecord.metric_version_id == version_id)
         .order_by(JudgeResultRecord.row_id, JudgeResultRecord.id.desc())
     )
     found: dict[int, tuple[float, float | None]] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from rubricate.store.tables import (
@@ -21,17 +21,24 @@ from rubricate.store.tables import (
 )
 
 
+def scored_on(evaluation_id: int, *columns: Any) -> Select[Any]:
+    """``columns`` of the judge results on the evaluation's rows that hold a score (a failed
+    call holds none), from judge_results joined to rows."""
+    return (
+        select(*columns)
+        .select_from(JudgeResultRecord)
+        .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
+        .where(RowRecord.evaluation_id == evaluation_id, JudgeResultRecord.score.is_not(None))
+    )
+
+
 def latest_scored(evaluation_id: int, version_id: int) -> Any:
     """Per row of the evaluation, the id of its newest scored result of the version (a
     subquery: row_id, result_id); the alignment's loading reads the same."""
+    newest = func.max(JudgeResultRecord.id).label("result_id")
     return (
-        select(JudgeResultRecord.row_id, func.max(JudgeResultRecord.id).label("result_id"))
-        .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
-        .where(
-            RowRecord.evaluation_id == evaluation_id,
-            JudgeResultRecord.metric_version_id == version_id,
-            JudgeResultRecord.score.is_not(None),
-        )
+        scored_on(evaluation_id, JudgeResultRecord.row_id, newest)
+        .where(JudgeResultRecord.metric_version_id == version_id)
         .group_by(JudgeResultRecord.row_id)
         .subquery()
     )
@@ -86,15 +93,11 @@ def paired_scores(
 def scored_versions(session: Session, evaluation_id: int, metric_id: int) -> list[tuple[int, int]]:
     """The metric's versions with scored results on the evaluation: (version number, rows
     scored), by number."""
+    rows = func.count(func.distinct(JudgeResultRecord.row_id))
     found = session.execute(
-        select(MetricVersionRecord.number, func.count(func.distinct(JudgeResultRecord.row_id)))
-        .join(JudgeResultRecord, JudgeResultRecord.metric_version_id == MetricVersionRecord.id)
-        .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
-        .where(
-            MetricVersionRecord.metric_id == metric_id,
-            RowRecord.evaluation_id == evaluation_id,
-            JudgeResultRecord.score.is_not(None),
-        )
+        scored_on(evaluation_id, MetricVersionRecord.number, rows)
+        .join(MetricVersionRecord, MetricVersionRecord.id == JudgeResultRecord.metric_version_id)
+        .where(MetricVersionRecord.metric_id == metric_id)
         .group_by(MetricVersionRecord.number)
         .order_by(MetricVersionRecord.number)
     ).all()
