@@ -15,6 +15,7 @@ from rubricate.alignment.stages import STAGES, Carried, Stage
 from rubricate.domain.alignment_runs import RunStatus
 from rubricate.domain.errors import RubricateError
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
+from rubricate.domain.run_status import RunState
 from rubricate.runs.cancel_log import report_cancelled
 from rubricate.runs.names import ALIGNMENT, EVALUATION, MAX_ATTEMPTS, NOT_VERIFIED_AGAIN, VERIFY
 from rubricate.service.workspace import Rubricate
@@ -61,10 +62,7 @@ def evaluation_workflow(run_id: str) -> str:
 
 @DBOS.step()
 def finish_evaluation(run_id: str) -> str:
-    status = workspace().evaluation_runs.get(run_id).status
-    if status is EvaluationRunStatus.CANCELLED:
-        report_cancelled(run_id)  # ended before its workflow's cancel arrived
-    return status.value
+    return _ended(run_id, workspace().evaluation_runs.get(run_id).status)
 
 
 # -- alignment runs --------------------------------------------------------------------
@@ -98,9 +96,14 @@ def alignment_workflow(run_id: str) -> str:
 
 @DBOS.step()
 def finish_alignment(run_id: str) -> str:
-    status = workspace().alignment_runs.get(run_id).status
-    if status is RunStatus.CANCELLED:
-        report_cancelled(run_id)  # ended before its workflow's cancel arrived
+    return _ended(run_id, workspace().alignment_runs.get(run_id).status)
+
+
+def _ended(run_id: str, status: RunState) -> str:
+    """A run's last step, of either kind: its status, and a cancel it ended by before its
+    workflow's cancel arrived, reported."""
+    if status in (RunStatus.CANCELLED, EvaluationRunStatus.CANCELLED):
+        report_cancelled(run_id)
     return status.value
 
 
