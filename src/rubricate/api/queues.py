@@ -71,8 +71,9 @@ def list_queues(rb: Workspace, paging: PageParams) -> Page[QueueOut]:
 def get_queue(rb: Workspace, name: QueueName) -> QueueDetailOut:
     """The queue and, per reviewer, reviews counted and beyond the number, rows skipped and
     held, and the median time to a review."""
+    queue = rb.queues.get(name)
     progress = [ReviewerProgressOut.model_validate(p) for p in rb.queues.progress(name)]
-    return out_of(QueueDetailOut, rb.queues.get(name), progress=progress)
+    return out_of(QueueDetailOut, queue, progress=progress)
 
 
 @router.post(
