@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from rubricate.domain.evaluations import Row
 from rubricate.store.evaluations import row_named
+from rubricate.store.judge_listing import evaluation_results
 from rubricate.store.mapping import to_row
 from rubricate.store.queues import visible_to
 from rubricate.store.tables import (
@@ -69,18 +70,13 @@ def judge_result_listing(
     """An evaluation's judge results (of one row, of one metric) with their row's id, metric
     name and version number, in row order, oldest first within a row; and how many (those
     ``viewer`` may see)."""
-    query = (
-        select(
-            JudgeResultRecord, RowRecord.external_id, MetricRecord.name, MetricVersionRecord.number
-        )
-        .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
-        .join(MetricVersionRecord, MetricVersionRecord.id == JudgeResultRecord.metric_version_id)
-        .join(MetricRecord, MetricRecord.id == MetricVersionRecord.metric_id)
-        .where(
-            RowRecord.evaluation_id == evaluation_id,
-            visible_to(viewer, JudgeResultRecord.row_id, MetricRecord.id),
-        )
-    )
+    query = evaluation_results(
+        evaluation_id,
+        JudgeResultRecord,
+        RowRecord.external_id,
+        MetricRecord.name,
+        MetricVersionRecord.number,
+    ).where(visible_to(viewer, JudgeResultRecord.row_id, MetricRecord.id))
     if row is not None:
         query = query.where(RowRecord.external_id == row)
     if metric_id is not None:

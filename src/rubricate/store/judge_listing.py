@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from rubricate.store.tables import (
@@ -33,27 +34,34 @@ class ListedResult:
     created_at: datetime
 
 
-def judge_results(
-    session: Session, evaluation_id: int, metric: str | None = None
-) -> Iterator[ListedResult]:
-    query = (
-        select(
-            RowRecord.external_id,
-            MetricRecord.id,
-            MetricRecord.name,
-            MetricVersionRecord.id,
-            MetricVersionRecord.number,
-            JudgeResultRecord.score,
-            JudgeResultRecord.rationale,
-            JudgeResultRecord.judge_model,
-            JudgeResultRecord.created_at,
-        )
+def evaluation_results(evaluation_id: int, *columns: Any) -> Select[Any]:
+    """``columns`` of the evaluation's judge results, joined to their row, metric version
+    and metric."""
+    return (
+        select(*columns)
+        .select_from(JudgeResultRecord)
         .join(RowRecord, RowRecord.id == JudgeResultRecord.row_id)
         .join(MetricVersionRecord, MetricVersionRecord.id == JudgeResultRecord.metric_version_id)
         .join(MetricRecord, MetricRecord.id == MetricVersionRecord.metric_id)
         .where(RowRecord.evaluation_id == evaluation_id)
-        .order_by(RowRecord.position, RowRecord.id, MetricRecord.name, JudgeResultRecord.id)
     )
+
+
+def judge_results(
+    session: Session, evaluation_id: int, metric: str | None = None
+) -> Iterator[ListedResult]:
+    query = evaluation_results(
+        evaluation_id,
+        RowRecord.external_id,
+        MetricRecord.id,
+        MetricRecord.name,
+        MetricVersionRecord.id,
+        MetricVersionRecord.number,
+        JudgeResultRecord.score,
+        JudgeResultRecord.rationale,
+        JudgeResultRecord.judge_model,
+        JudgeResultRecord.created_at,
+    ).order_by(RowRecord.position, RowRecord.id, MetricRecord.name, JudgeResultRecord.id)
     if metric is not None:
         query = query.where(MetricRecord.name == metric)
     for found in session.execute(query.execution_options(yield_per=CHUNK)):
