@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
-from rubricate.web.session import csrf_token, signed_in
+from rubricate.web.session import CSRF_FIELD, csrf_token, signed_in
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -38,11 +39,18 @@ def money(value: float | None) -> str:
     return "unknown" if value is None else f"${value:,.4f}"
 
 
+def csrf_field(request: Request) -> Markup:
+    """The hidden field every form posts: the session's CSRF token (session.check_csrf)."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(
+        CSRF_FIELD, csrf_token(request)
+    )
+
+
 templates = Jinja2Templates(
     env=Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
 )
 templates.env.filters.update(when=when, number=number, plain=plain, money=money)
-templates.env.globals.update(csrf_token=csrf_token, signed_in=signed_in)
+templates.env.globals.update(csrf_token=csrf_token, csrf_field=csrf_field, signed_in=signed_in)
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
