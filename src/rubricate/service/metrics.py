@@ -185,17 +185,17 @@ def _version_number(ref: str, text: str) -> int:
 def sync_builtins(db: Database) -> None:
     """Store the shipped built-in metrics; a release that changes one adds a version.
 
-    Reads first and writes only when something differs, so that opening a workspace takes
-    no write lock once the built-ins are stored. Two processes storing them at once on
-    PostgreSQL can collide on a name: the loser reads again and finds them there.
+    Reads first (one query) and writes only when something differs, so that opening a
+    workspace takes no write lock once the built-ins are stored. Two processes storing them
+    at once on PostgreSQL can collide on a name: the loser reads again and finds them there.
     """
     for attempt in range(3):
         with db.read() as session:
-            if not any(_builtin_differs(session, builtin) for builtin in BUILTIN_METRICS):
+            if not _stale_builtins(session):
                 return
         try:
             with db.write() as session:
-                for builtin in BUILTIN_METRICS:
+                for builtin in _stale_builtins(session):
                     _sync_builtin(session, builtin)
             return
         except IntegrityError:
@@ -203,24 +203,27 @@ def sync_builtins(db: Database) -> None:
                 raise
 
 
-def _builtin_differs(session: Session, builtin: BuiltinMetric) -> bool:
-    record = store.metric_named(session, builtin.name)
-    if record is None:
-        return True
-    if record.kind != MetricKind.BUILTIN:
-        return False  # see _sync_builtin
-    versions = load_versions(session, record.id)
-    return (
-        not versions
-        or versions[-1].prompt != builtin.prompt
-        or versions[-1].scale != builtin.scale
-        or record.description != builtin.description
-    )
+def _stale_builtins(session: Session) -> list[BuiltinMetric]:
+    """The built-ins whose stored metric is missing or differs from the shipped one. A
+    custom metric that took a built-in's name is left alone (see _sync_builtin)."""
+    stored = store.metrics_with_newest_version(session, [b.name for b in BUILTIN_METRICS])
+    stale = []
+    for builtin in BUILTIN_METRICS:
+        record, newest = stored.get(builtin.name, (None, None))
+        if record is None or (
+            record.kind == MetricKind.BUILTIN
+            and (
+                newest is None
+                or newest.prompt != builtin.prompt
+                or newest.scale != builtin.scale
+                or record.description != builtin.description
+            )
+        ):
+            stale.append(builtin)
+    return stale
 
 
 def _sync_builtin(session: Session, builtin: BuiltinMetric) -> None:
-    if not _builtin_differs(session, builtin):
-        return
     record = store.metric_named(session, builtin.name)
     if record is None:
         record = MetricRecord(

@@ -34,6 +34,32 @@ def load_versions(session: Session, metric_id: int) -> list[MetricVersion]:
     return [to_version(r) for r in records]
 
 
+def metrics_with_newest_version(
+    session: Session, names: Sequence[str]
+) -> dict[str, tuple[MetricRecord, MetricVersion | None]]:
+    """The metrics named, each with its newest version, in one query (opening a workspace
+    checks every built-in this way)."""
+    newest = (
+        select(MetricVersionRecord.metric_id, func.max(MetricVersionRecord.number).label("number"))
+        .group_by(MetricVersionRecord.metric_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(MetricRecord, MetricVersionRecord)
+        .where(MetricRecord.name.in_(names))
+        .outerjoin(newest, newest.c.metric_id == MetricRecord.id)
+        .outerjoin(
+            MetricVersionRecord,
+            (MetricVersionRecord.metric_id == MetricRecord.id)
+            & (MetricVersionRecord.number == newest.c.number),
+        )
+    ).all()
+    return {
+        metric.name: (metric, None if version is None else to_version(version))
+        for metric, version in rows
+    }
+
+
 def metric_named(session: Session, name: str) -> MetricRecord | None:
     """The metric named ``name``, if there is one."""
     return session.scalar(select(MetricRecord).where(MetricRecord.name == name))
