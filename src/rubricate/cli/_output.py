@@ -10,7 +10,7 @@ import enum
 import json
 import math
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -131,15 +131,30 @@ def table(title: str | None, *columns: str, numeric: Iterable[str] = ()) -> Tabl
     return grid
 
 
-def add_row(grid: Table, *cells: RenderableType | str | int | None) -> None:
+Cell = RenderableType | str | int | None  # a table cell: None is shown as a dim dash
+
+
+def add_row(grid: Table, *cells: Cell) -> None:
     grid.add_row(*(Text(c) if isinstance(c, str) else _cell(c) for c in cells))
 
 
-def if_empty(grid: Table, message: str) -> None:
-    """A table with no row gets one: ``message`` (nothing to show, and how to make some)
-    in the first column, the others blank."""
-    if grid.row_count == 0:
-        add_row(grid, message, *[""] * (len(grid.columns) - 1))
+def listing(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Cell]],
+    *,
+    numeric: Iterable[str] = (),
+    empty: str | None = None,
+) -> Table:
+    """A table of ``rows`` under ``columns`` (those in ``numeric`` right-aligned). With no
+    row, ``empty`` (nothing to show, and how to make some) is its one row, in the first
+    column."""
+    grid = table(title, *columns, numeric=numeric)
+    for row in rows:
+        add_row(grid, *row)
+    if empty is not None and grid.row_count == 0:
+        add_row(grid, empty, *[""] * (len(columns) - 1))
+    return grid
 
 
 def _cell(value: RenderableType | int | None) -> RenderableType:

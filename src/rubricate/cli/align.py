@@ -15,15 +15,13 @@ from rubricate.cli import align_review, align_verify
 from rubricate.cli._common import workspace
 from rubricate.cli._output import (
     JsonFlag,
-    add_row,
     counted,
     emit,
     err,
-    if_empty,
+    listing,
     print_json,
     progress_bar,
     say,
-    table,
     when,
 )
 from rubricate.cli._queue import (
@@ -182,16 +180,24 @@ def phase_progress(*, quiet: bool = False) -> Iterator[ProgressCallback]:
 
 
 def runs_table(metric: str, runs: list[AlignmentRun]) -> Table:
-    grid = table(f"Alignment runs of {metric}", "Run", "Status", "Created", "Source evaluations")
-    for run in runs:
-        status = run.status.label
-        if run.status is RunStatus.RUNNING and run.phase is not None:
-            status = f"{status}: {run.phase.label} {run.progress_done}/{run.progress_total}"
-        if run.accepted_version_id is not None:
-            status += " (accepted)"
-        add_row(grid, run.id, status, when(run.created_at), ", ".join(run.evaluations))
-    if_empty(grid, f"none yet: rubricate align start --metric {metric} --evaluation E")
-    return grid
+    rows = [
+        (run.id, _status(run), when(run.created_at), ", ".join(run.evaluations)) for run in runs
+    ]
+    return listing(
+        f"Alignment runs of {metric}",
+        ("Run", "Status", "Created", "Source evaluations"),
+        rows,
+        empty=f"none yet: rubricate align start --metric {metric} --evaluation E",
+    )
+
+
+def _status(run: AlignmentRun) -> str:
+    status = run.status.label
+    if run.status is RunStatus.RUNNING and run.phase is not None:
+        status = f"{status}: {run.phase.label} {run.progress_done}/{run.progress_total}"
+    if run.accepted_version_id is not None:
+        status += " (accepted)"
+    return status
 
 
 def show_preview(preview: AlignmentPreview) -> None:

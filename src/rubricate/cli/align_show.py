@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
-from rubricate.cli._output import add_row, counted, print_json, say, show, table, when
+from rubricate.cli._output import counted, listing, print_json, say, show, when
 from rubricate.models.cost import format_cost
 
 if TYPE_CHECKING:
@@ -127,21 +127,19 @@ def show_verification(v: Verification) -> None:
 
 
 def figures_table(before: AgreementFigures, after: AgreementFigures) -> Table:
-    grid = table(
-        f"Whole-evaluation estimates from held-out test rows ({after.rows})",
-        "Figure",
-        "Before",
-        "After",
-    )
-    for name, label in (
+    figures = (
         ("exact", "Exact agreement"),
         ("within_delta", "Within delta"),
         ("mae", "MAE"),
         ("kappa", "Weighted kappa"),
         ("spearman", "Spearman"),
-    ):
-        add_row(grid, label, _figure(getattr(before, name)), _figure(getattr(after, name)))
-    return grid
+    )
+    rows = [
+        (label, _figure(getattr(before, name)), _figure(getattr(after, name)))
+        for name, label in figures
+    ]
+    title = f"Whole-evaluation estimates from held-out test rows ({after.rows})"
+    return listing(title, ("Figure", "Before", "After"), rows)
 
 
 def _figure(figure: object) -> str:

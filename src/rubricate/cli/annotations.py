@@ -9,16 +9,15 @@ import typer
 from rubricate.cli._common import actor, workspace
 from rubricate.cli._output import (
     JsonFlag,
-    add_row,
     counted,
     emit,
     figure,
+    listing,
     percent,
     print_json,
     say,
     score,
     show,
-    table,
 )
 from rubricate.cli._params import MetricName, RowId, command_group
 from rubricate.domain.errors import NotFound
@@ -108,17 +107,17 @@ def show_agreement(evaluation: str, metric: str, result: ReviewerAgreement) -> N
 
 def pairs_table(result: ReviewerAgreement) -> Table:
     columns = ("Shared rows", "Exact agreement", "Mean abs. difference")
-    grid = table("Reviewer pairs", "Reviewer", "Reviewer", *columns, numeric=columns)
-    for p in result.pairs:
-        add_row(
-            grid,
+    rows = [
+        (
             p.reviewer_a,
             p.reviewer_b,
             p.n_shared,
             percent(p.exact_agreement),
             figure(p.mean_abs_diff, 2),
         )
-    return grid
+        for p in result.pairs
+    ]
+    return listing("Reviewer pairs", ("Reviewer", "Reviewer", *columns), rows, numeric=columns)
 
 
 @app.command("add")

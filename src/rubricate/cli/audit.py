@@ -14,13 +14,11 @@ import typer
 from rubricate.cli._common import actor, workspace
 from rubricate.cli._output import (
     JsonFlag,
-    add_row,
     counted,
-    if_empty,
+    listing,
     print_json,
     say,
     show,
-    table,
     when,
 )
 from rubricate.cli._params import command_group
@@ -77,11 +75,9 @@ def list_events(
 
 
 def events_table(events: list[AuditEvent], action: AuditAction | None) -> Table:
-    grid = table("Audit log", "When", "Who", "Action", "What")
-    for e in events:
-        add_row(grid, when(e.at), e.actor, e.action.value, e.subject)
-    if_empty(grid, f"no {action.value} event" if action else "nothing logged yet")
-    return grid
+    rows = [(when(e.at), e.actor, e.action.value, e.subject) for e in events]
+    empty = f"no {action.value} event" if action else "nothing logged yet"
+    return listing("Audit log", ("When", "Who", "Action", "What"), rows, empty=empty)
 
 
 @app.command("export")

@@ -14,15 +14,13 @@ from rich.text import Text
 from rubricate.cli._common import workspace
 from rubricate.cli._output import (
     JsonFlag,
-    add_row,
     counted,
     emit,
-    if_empty,
+    listing,
     print_json,
     progress_bar,
     say,
     show,
-    table,
     when,
 )
 from rubricate.cli._queue import (
@@ -191,23 +189,26 @@ def list_runs(
 
 def runs_table(runs: list[EvaluationRun]) -> Table:
     columns = ("Rows", "Failed", "Calls", "Cost")
-    grid = table("Evaluation runs", "Run", "Status", "Model", *columns, "Created", numeric=columns)
-    for r in runs:
-        rows = f"{r.rows_done}/{r.rows_total}"
-        cost = format_cost(r.cost_usd)
-        add_row(
-            grid,
+    rows = [
+        (
             r.id,
             r.status.label,
             r.model,
-            rows,
+            f"{r.rows_done}/{r.rows_total}",
             r.rows_failed,
             r.calls,
-            cost,
+            format_cost(r.cost_usd),
             when(r.created_at),
         )
-    if_empty(grid, "none yet: rubricate evaluate --metric M --evaluation E")
-    return grid
+        for r in runs
+    ]
+    return listing(
+        "Evaluation runs",
+        ("Run", "Status", "Model", *columns, "Created"),
+        rows,
+        numeric=columns,
+        empty="none yet: rubricate evaluate --metric M --evaluation E",
+    )
 
 
 @app.command("show")
@@ -231,11 +232,9 @@ def row_errors(
     if json_output:
         print_json({"rows": errors, "total": total})
         return
-    grid = table(f"Rows run {run_id} could not score", "Row", "Error")
-    for e in errors:
-        add_row(grid, e.row, e.error)
-    if_empty(grid, "none: every row was scored")
-    show(grid)
+    title = f"Rows run {run_id} could not score"
+    rows = [(e.row, e.error) for e in errors]
+    show(listing(title, ("Row", "Error"), rows, empty="none: every row was scored"))
     if total > len(errors):
         say(f"… and {counted(total - len(errors), 'more row')} (--limit {total} lists them all).")
 

@@ -11,14 +11,12 @@ from rich.text import Text
 from rubricate.cli._common import workspace
 from rubricate.cli._output import (
     JsonFlag,
-    add_row,
     counted,
     emit,
-    if_empty,
+    listing,
     print_json,
     say,
     show,
-    table,
     when,
 )
 from rubricate.cli._params import command_group, name_argument
@@ -39,12 +37,17 @@ def list_evaluations(ctx: typer.Context, json_output: JsonFlag = False) -> None:
 
 
 def evaluations_table(evaluations: list[Evaluation]) -> Table:
-    grid = table("Evaluations", "Name", "Source", "Rows", "Completed", "Created", numeric=["Rows"])
-    for e in evaluations:
-        done = "yes" if e.completed else f"no ({e.scoring_in_progress} scoring)"
-        add_row(grid, e.name, e.source.value, e.row_count, done, when(e.created_at))
-    if_empty(grid, "none yet: rubricate import PATH --evaluation NAME")
-    return grid
+    return listing(
+        "Evaluations",
+        ("Name", "Source", "Rows", "Completed", "Created"),
+        [(e.name, e.source.value, e.row_count, _done(e), when(e.created_at)) for e in evaluations],
+        numeric=["Rows"],
+        empty="none yet: rubricate import PATH --evaluation NAME",
+    )
+
+
+def _done(evaluation: Evaluation) -> str:
+    return "yes" if evaluation.completed else f"no ({evaluation.scoring_in_progress} scoring)"
 
 
 @app.command("show")
@@ -67,18 +70,11 @@ def show_evaluation(ctx: typer.Context, name: Name, json_output: JsonFlag = Fals
 def coverage_table(detail: EvaluationDetail) -> Table:
     columns = ("Annotated", "Annotations", "Reviewers", "Resolved", "Judged")
     title = f"Metrics on {detail.evaluation.name} (annotated, resolved and judged: rows)"
-    grid = table(title, "Metric", *columns, numeric=columns)
-    for c in detail.metrics:
-        add_row(
-            grid,
-            c.metric,
-            c.annotated_rows,
-            c.annotations,
-            c.reviewers,
-            c.resolved_rows,
-            c.judged_rows,
-        )
-    return grid
+    rows = [
+        (c.metric, c.annotated_rows, c.annotations, c.reviewers, c.resolved_rows, c.judged_rows)
+        for c in detail.metrics
+    ]
+    return listing(title, ("Metric", *columns), rows, numeric=columns)
 
 
 @app.command("rows")
@@ -97,10 +93,9 @@ def list_rows(
     if not rows:
         say(f"{name} has no rows after the first {offset}." if offset else f"{name} has no rows.")
         return
-    grid = table(f"Rows {offset + 1}–{offset + len(rows)} of {name}", "Id", "Input", "Output")
-    for row in rows:
-        add_row(grid, row.external_id, _short(row.input), _short(row.output))
-    show(grid)
+    title = f"Rows {offset + 1}–{offset + len(rows)} of {name}"
+    cells = [(row.external_id, _short(row.input), _short(row.output)) for row in rows]
+    show(listing(title, ("Id", "Input", "Output"), cells))
     if len(rows) == limit:
         say(f"More: --offset {offset + limit}", style="dim")
 

@@ -14,12 +14,11 @@ from rich.text import Text
 from rubricate.cli._common import actor, workspace
 from rubricate.cli._output import (
     JsonFlag,
-    add_row,
     emit,
+    listing,
     print_json,
     say,
     show,
-    table,
     when,
 )
 from rubricate.cli._params import command_group, name_argument
@@ -55,12 +54,13 @@ def list_metrics(ctx: typer.Context, json_output: JsonFlag = False) -> None:
 
 
 def metrics_table(summaries: list[MetricSummary]) -> Table:
-    grid = table("Metrics", "Name", "Kind", "Active", "Versions", "Scale", numeric=["Versions"])
+    rows = []
     for s in summaries:
         active = f"v{s.active.number}" + (" (pinned)" if s.metric.pinned_version else "")
         scale = f"{s.active.scale.describe()} ({s.active.scale.type})"
-        add_row(grid, s.metric.name, s.metric.kind.value, active, s.version_count, scale)
-    return grid
+        rows.append((s.metric.name, s.metric.kind.value, active, s.version_count, scale))
+    columns = ("Name", "Kind", "Active", "Versions", "Scale")
+    return listing("Metrics", columns, rows, numeric=["Versions"])
 
 
 @app.command("show")
@@ -167,14 +167,15 @@ def list_versions(ctx: typer.Context, name: Name, json_output: JsonFlag = False)
 
 def versions_table(metric: Metric, versions: list[MetricVersion], active: MetricVersion) -> Table:
     numbers = {v.id: v.number for v in versions}
-    grid = table(f"Versions of {metric.name}", "Version", "Origin", "Created", "Parent", "Active")
+    rows = []
     for v in versions:
         parent = f"v{numbers[v.parent_version_id]}" if v.parent_version_id in numbers else None
         mark = ""
         if v.number == active.number:
             mark = "● pinned" if metric.pinned_version else "● newest"
-        add_row(grid, f"v{v.number}", v.origin.value, when(v.created_at), parent, mark)
-    return grid
+        rows.append((f"v{v.number}", v.origin.value, when(v.created_at), parent, mark))
+    columns = ("Version", "Origin", "Created", "Parent", "Active")
+    return listing(f"Versions of {metric.name}", columns, rows)
 
 
 @app.command("pin")
@@ -243,22 +244,22 @@ def comparison_table(found: VersionComparison) -> Table:
         f"{found.metric} v{a.number} vs v{b.number} on {found.evaluation}: "
         f"{found.rows} rows both scored, with a resolved human score"
     )
-    grid = table(title, "Figure", f"v{a.number}", f"v{b.number}")
-    add_row(grid, "Rows scored", str(a.scored), str(b.scored))
-    add_row(grid, "… with a human score", str(a.with_human), str(b.with_human))
-    rows = [
+    figures = [
         ("Exact agreement", "exact", True),
         (f"Within delta ({found.delta:g})", "within_delta", True),
         ("MAE", "mae", False),
         ("Weighted kappa", "kappa", False),
         ("Spearman", "spearman", False),
     ]
-    for label, attribute, percent in rows:
+    rows = [
+        ("Rows scored", str(a.scored), str(b.scored)),
+        ("… with a human score", str(a.with_human), str(b.with_human)),
+    ]
+    for label, attribute, percent in figures:
         first, second = getattr(a.figures, attribute), getattr(b.figures, attribute)
-        add_row(grid, label, _interval(first, percent), _interval(second, percent))
-    difference = _interval(found.kappa_difference)
-    add_row(grid, f"Kappa, v{b.number} − v{a.number}", "", difference)
-    return grid
+        rows.append((label, _interval(first, percent), _interval(second, percent)))
+    rows.append((f"Kappa, v{b.number} − v{a.number}", "", _interval(found.kappa_difference)))
+    return listing(title, ("Figure", f"v{a.number}", f"v{b.number}"), rows)
 
 
 app.command("export-prompt")(export_prompt)

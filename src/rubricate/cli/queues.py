@@ -12,15 +12,13 @@ from rich.text import Text
 from rubricate.cli._common import actor, workspace
 from rubricate.cli._output import (
     JsonFlag,
-    add_row,
     counted,
     emit,
-    if_empty,
     jsonable,
+    listing,
     print_json,
     say,
     show,
-    table,
     when,
 )
 from rubricate.cli._output import score as score_text
@@ -142,19 +140,8 @@ def list_queues(ctx: typer.Context, json_output: JsonFlag = False) -> None:
 
 def queues_table(queues: list[Queue]) -> Table:
     numeric = ("Rows", "Done", "Reviews", "Per row")
-    grid = table(
-        "Review queues",
-        "Name",
-        "Evaluation",
-        "Metric",
-        *numeric,
-        "Status",
-        "Created",
-        numeric=numeric,
-    )
-    for q in queues:
-        add_row(
-            grid,
+    rows = [
+        (
             q.name,
             q.evaluation,
             q.metric,
@@ -165,8 +152,15 @@ def queues_table(queues: list[Queue]) -> Table:
             _status(q),
             when(q.created_at),
         )
-    if_empty(grid, "none yet: rubricate queues create NAME -e E -m M -r REVIEWER")
-    return grid
+        for q in queues
+    ]
+    return listing(
+        "Review queues",
+        ("Name", "Evaluation", "Metric", *numeric, "Status", "Created"),
+        rows,
+        numeric=numeric,
+        empty="none yet: rubricate queues create NAME -e E -m M -r REVIEWER",
+    )
 
 
 def _status(queue: Queue) -> str:
@@ -194,11 +188,11 @@ def show_queue(ctx: typer.Context, name: Name, json_output: JsonFlag = False) ->
 
 def progress_table(progress: list[ReviewerProgress]) -> Table:
     numeric = ("Reviewed", "Beyond", "Skipped", "Held", "Median time")
-    grid = table("Reviewers", "Reviewer", *numeric, numeric=numeric)
-    for p in progress:
-        seconds = _duration(p.median_seconds)
-        add_row(grid, p.reviewer, p.reviewed, p.beyond, p.skipped, p.leased, seconds)
-    return grid
+    rows = [
+        (p.reviewer, p.reviewed, p.beyond, p.skipped, p.leased, _duration(p.median_seconds))
+        for p in progress
+    ]
+    return listing("Reviewers", ("Reviewer", *numeric), rows, numeric=numeric)
 
 
 def _duration(seconds: float | None) -> str | None:
@@ -322,30 +316,21 @@ def reviews(ctx: typer.Context, name: Name, json_output: JsonFlag = False) -> No
         print_json([{"row_id": row, **jsonable(r)} for row, r in found])
         return
     numeric = ("Score", "Time")
-    grid = table(
-        f"Reviews in queue {name}",
-        "Row",
-        "Reviewer",
-        *numeric,
-        "Counted",
-        "Submitted",
-        "Comment",
-        numeric=numeric,
-    )
-    for row, r in found:
-        submitted = when(r.submitted_at) if r.submitted_at else None
-        add_row(
-            grid,
+    rows = [
+        (
             row,
             r.reviewer,
             _score(r),
             _duration(r.seconds),
             "beyond" if r.beyond else "yes",
-            submitted,
+            when(r.submitted_at) if r.submitted_at else None,
             r.comment,
         )
-    if_empty(grid, "no review yet")
-    show(grid)
+        for row, r in found
+    ]
+    columns = ("Row", "Reviewer", *numeric, "Counted", "Submitted", "Comment")
+    title = f"Reviews in queue {name}"
+    show(listing(title, columns, rows, numeric=numeric, empty="no review yet"))
 
 
 @app.command("conflicts")
@@ -357,13 +342,14 @@ def conflicts(ctx: typer.Context, name: Name, json_output: JsonFlag = False) -> 
 
 
 def conflicts_table(found: list[Conflict]) -> Table:
-    grid = table("Conflicts", "Row", "Spread", "Reviews", "Resolved", numeric=("Spread",))
+    rows = []
     for c in found:
         scores = ", ".join(f"{r.reviewer} {_score(r)}" for r in c.reviews)
         resolved = None if c.resolved is None else score_text(c.resolved)
-        add_row(grid, c.row_id, score_text(c.spread), scores, resolved)
-    if_empty(grid, "none: no row's reviews differ by the metric's delta")
-    return grid
+        rows.append((c.row_id, score_text(c.spread), scores, resolved))
+    columns = ("Row", "Spread", "Reviews", "Resolved")
+    empty = "none: no row's reviews differ by the metric's delta"
+    return listing("Conflicts", columns, rows, numeric=("Spread",), empty=empty)
 
 
 @app.command("send-back")

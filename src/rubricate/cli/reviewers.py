@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rubricate.cli._common import workspace
-from rubricate.cli._output import JsonFlag, add_row, counted, print_json, say, show, table
+from rubricate.cli._output import JsonFlag, counted, listing, print_json, say, show
 from rubricate.cli._params import MetricName, command_group
 from rubricate.domain.calibration import offset_text
 
@@ -82,29 +82,32 @@ def reviewers_table(found: ReviewerCalibration) -> Table:
     # Within delta only where it can differ from exact (not at one step of a 1-5 scale).
     near = ("Within delta",) if found.within_delta_differs else ()
     numeric = ("Rows", "Share", "Exact", *near, "Alpha without", "Offset")
-    grid = table("Each reviewer against the others", "Reviewer", *numeric, numeric=numeric)
+    rows = []
     for r in found.reviewers:
         within = (_share(r.within_delta),) if near else ()
-        add_row(
-            grid,
-            r.reviewer,
-            r.units,
-            _share(r.coverage),
-            _share(r.exact),
-            *within,
-            _number(r.alpha_without),
-            offset_text(r.offset),
+        rows.append(
+            (
+                r.reviewer,
+                r.units,
+                _share(r.coverage),
+                _share(r.exact),
+                *within,
+                _number(r.alpha_without),
+                offset_text(r.offset),
+            )
         )
-    return grid
+    title = "Each reviewer against the others"
+    return listing(title, ("Reviewer", *numeric), rows, numeric=numeric)
 
 
 def pairs_table(found: ReviewerCalibration) -> Table:
     near = ("Within delta",) if found.within_delta_differs else ()
     numeric = ("Shared rows", "Exact", *near)
-    grid = table("Each pair of reviewers", "Reviewer", "Other", *numeric, numeric=numeric)
+    rows = []
     for r in found.reviewers:
         for p in r.pairs:
             if r.reviewer < p.other:  # each pair once
                 within = (_share(p.within_delta),) if near else ()
-                add_row(grid, r.reviewer, p.other, p.shared, _share(p.exact), *within)
-    return grid
+                rows.append((r.reviewer, p.other, p.shared, _share(p.exact), *within))
+    columns = ("Reviewer", "Other", *numeric)
+    return listing("Each pair of reviewers", columns, rows, numeric=numeric)
