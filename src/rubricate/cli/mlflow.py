@@ -30,6 +30,14 @@ if TYPE_CHECKING:
     )
 
 STAGES = {"traces": "traces read", "rows": "rows checked"}
+# The MLflow that import and export talk to.
+TrackingUri = Annotated[
+    str | None,
+    typer.Option(
+        help="The MLflow tracking server or store (http://..., sqlite:///mlflow.db). "
+        "Default: MLFLOW_TRACKING_URI, else MLflow's own default."
+    ),
+]
 
 
 def import_mlflow(
@@ -57,13 +65,7 @@ def import_mlflow(
         str | None,
         typer.Option(metavar="TIME", help=f"Only traces started at or after TIME ({TIME_FORMAT})."),
     ] = None,
-    tracking_uri: Annotated[
-        str | None,
-        typer.Option(
-            help="The MLflow tracking server or store (http://..., sqlite:///mlflow.db). "
-            "Default: MLFLOW_TRACKING_URI, else MLflow's own default."
-        ),
-    ] = None,
+    tracking_uri: TrackingUri = None,
     expectation: Annotated[
         str, typer.Option(help="The expectation that becomes a row's expected answer.")
     ] = "expected_response",
@@ -129,13 +131,7 @@ def export_mlflow(
         str | None,
         typer.Option(help="An alias to point at the prompt version (production, staging)."),
     ] = None,
-    tracking_uri: Annotated[
-        str | None,
-        typer.Option(
-            help="The MLflow tracking server or store. Default: MLFLOW_TRACKING_URI, else "
-            "MLflow's own default."
-        ),
-    ] = None,
+    tracking_uri: TrackingUri = None,
     scores: Annotated[
         str | None,
         typer.Option(
