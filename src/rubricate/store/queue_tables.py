@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rubricate.store.tables import Base, utcnow
+from rubricate.store.tables import Base, owned_by, utcnow
 
 
 class ReviewQueueRecord(Base):
@@ -18,8 +18,8 @@ class ReviewQueueRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"))
-    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
+    evaluation_id: Mapped[int] = owned_by("evaluations")
+    metric_id: Mapped[int] = owned_by("metrics")
     selection: Mapped[str] = mapped_column(String(200))  # how its rows were chosen, in words
     reviews_per_row: Mapped[int] = mapped_column(Integer)
     blind: Mapped[bool] = mapped_column(Boolean)
@@ -33,13 +33,18 @@ class ReviewQueueRecord(Base):
 class QueueReviewerRecord(Base):
     __tablename__ = "queue_reviewers"
 
-    queue_id: Mapped[int] = mapped_column(
-        ForeignKey("review_queues.id", ondelete="CASCADE"), primary_key=True
-    )
+    queue_id: Mapped[int] = owned_by("review_queues", primary_key=True)
     reviewer: Mapped[str] = mapped_column(String(200), primary_key=True)
 
 
-class QueueItemRecord(Base):
+class QueuePart:
+    """A queue's row or assignment: an id of its own, and the queue, deleted with it."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = owned_by("review_queues")
+
+
+class QueueItemRecord(QueuePart, Base):
     """A row of a queue: ``needed`` counted reviews (the queue's number, plus one for each
     time an admin sent it back), ``counted`` so far; ``done`` once they are equal."""
 
@@ -49,16 +54,14 @@ class QueueItemRecord(Base):
         Index("ix_queue_items_open", "queue_id", "done", "position"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    queue_id: Mapped[int] = mapped_column(ForeignKey("review_queues.id", ondelete="CASCADE"))
-    row_id: Mapped[int] = mapped_column(ForeignKey("rows.id", ondelete="CASCADE"))
+    row_id: Mapped[int] = owned_by("rows")
     position: Mapped[int] = mapped_column(Integer)
     needed: Mapped[int] = mapped_column(Integer)
     counted: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class QueueAssignmentRecord(Base):
+class QueueAssignmentRecord(QueuePart, Base):
     """A row given to a reviewer: ``leased`` until ``expires_at`` (after which the row may
     go to someone else), then ``submitted`` (a review: counted, or ``beyond`` the row's
     number when it came after its lease expired and the row had its reviews) or
@@ -70,9 +73,7 @@ class QueueAssignmentRecord(Base):
         Index("ix_queue_assignments_reviewer", "queue_id", "reviewer", "state"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    queue_id: Mapped[int] = mapped_column(ForeignKey("review_queues.id", ondelete="CASCADE"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("queue_items.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = owned_by("queue_items")
     reviewer: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(16))  # leased, submitted, skipped
     leased_at: Mapped[datetime] = mapped_column()

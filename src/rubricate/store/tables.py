@@ -24,7 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeEngine
 
@@ -122,6 +122,24 @@ def run_id_claim(kind: RunKind) -> tuple[ForeignKeyConstraint, CheckConstraint]:
     )
 
 
+def owned_by(owner: str, **column: Any) -> MappedColumn[Any]:
+    """A key to a row of ``owner`` (its id) that is deleted with that row."""
+    return mapped_column(ForeignKey(f"{owner}.id", ondelete="CASCADE"), **column)
+
+
+class RunColumns:
+    """What both kinds of run keep: the id (also the idempotency key), status, parameters,
+    the error that ended the run, and when it was created, started and finished."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
 class MetricRecord(Base):
     __tablename__ = "metrics"
 
@@ -140,7 +158,7 @@ class MetricVersionRecord(Base):
     __table_args__ = (UniqueConstraint("metric_id", "number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
+    metric_id: Mapped[int] = owned_by("metrics")
     number: Mapped[int] = mapped_column(Integer)
     prompt: Mapped[str] = mapped_column(Text)
     guidelines: Mapped[str] = mapped_column(Text, default="")
@@ -172,7 +190,7 @@ class RowRecord(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"))
+    evaluation_id: Mapped[int] = owned_by("evaluations")
     external_id: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer)  # order in the source file, for export
     input: Mapped[str] = mapped_column(Text)
@@ -182,7 +200,7 @@ class RowRecord(Base):
     row_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
 
 
-class EvaluationRunRecord(Base):
+class EvaluationRunRecord(RunColumns, Base):
     """One scoring of an evaluation's rows with a metric version and a judge model."""
 
     __tablename__ = "evaluation_runs"
@@ -191,13 +209,10 @@ class EvaluationRunRecord(Base):
         *run_id_claim("evaluation"),
     )
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # also the idempotency key
     kind: Mapped[str] = run_kind_column("evaluation")
-    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"))
+    evaluation_id: Mapped[int] = owned_by("evaluations")
     metric_version_id: Mapped[int] = mapped_column(ForeignKey("metric_versions.id"))
     model: Mapped[str] = mapped_column(String(200))
-    params: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    status: Mapped[str] = mapped_column(String(16))
     rows_total: Mapped[int] = mapped_column(Integer, default=0)
     rows_done: Mapped[int] = mapped_column(Integer, default=0)
     rows_failed: Mapped[int] = mapped_column(Integer, default=0)
@@ -206,10 +221,6 @@ class EvaluationRunRecord(Base):
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float | None] = mapped_column(Float)  # None: unknown
-    error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column()
-    finished_at: Mapped[datetime | None] = mapped_column()
 
 
 class JudgeResultRecord(Base):
@@ -220,7 +231,7 @@ class JudgeResultRecord(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    row_id: Mapped[int] = mapped_column(ForeignKey("rows.id", ondelete="CASCADE"))
+    row_id: Mapped[int] = owned_by("rows")
     metric_version_id: Mapped[int] = mapped_column(ForeignKey("metric_versions.id"))
     score: Mapped[float | None] = mapped_column(Float)
     rationale: Mapped[str | None] = mapped_column(Text)
@@ -230,9 +241,7 @@ class JudgeResultRecord(Base):
     input_tokens: Mapped[int | None] = mapped_column(Integer)
     output_tokens: Mapped[int | None] = mapped_column(Integer)
     cost_usd: Mapped[float | None] = mapped_column(Float)
-    evaluation_run_id: Mapped[str | None] = mapped_column(
-        ForeignKey("evaluation_runs.id", ondelete="CASCADE")
-    )
+    evaluation_run_id: Mapped[str | None] = owned_by("evaluation_runs")
     temperature: Mapped[float | None] = mapped_column(Float)
     seed: Mapped[int | None] = mapped_column(Integer)
     latency_ms: Mapped[float | None] = mapped_column(Float)
@@ -259,8 +268,8 @@ class AnnotationRecord(Base):
     __table_args__ = (UniqueConstraint("row_id", "metric_id", "annotator"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    row_id: Mapped[int] = mapped_column(ForeignKey("rows.id", ondelete="CASCADE"))
-    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
+    row_id: Mapped[int] = owned_by("rows")
+    metric_id: Mapped[int] = owned_by("metrics")
     annotator: Mapped[str] = mapped_column(String(200))
     score: Mapped[float] = mapped_column(Float)
     comment: Mapped[str | None] = mapped_column(Text)
@@ -275,27 +284,24 @@ class ResolutionRecord(Base):
     __table_args__ = (UniqueConstraint("row_id", "metric_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    row_id: Mapped[int] = mapped_column(ForeignKey("rows.id", ondelete="CASCADE"))
-    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
+    row_id: Mapped[int] = owned_by("rows")
+    metric_id: Mapped[int] = owned_by("metrics")
     value: Mapped[float] = mapped_column(Float)
     resolved_by: Mapped[str] = mapped_column(String(200))  # "policy:majority", "user:ana"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class AlignmentRunRecord(Base):
+class AlignmentRunRecord(RunColumns, Base):
     __tablename__ = "alignment_runs"
     __table_args__ = (
         Index("ix_alignment_runs_metric_created", "metric_id", "created_at"),
         *run_id_claim("alignment"),
     )
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # also the idempotency key
     kind: Mapped[str] = run_kind_column("alignment")
-    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
+    metric_id: Mapped[int] = owned_by("metrics")
     base_version_id: Mapped[int] = mapped_column(ForeignKey("metric_versions.id"))
-    status: Mapped[str] = mapped_column(String(16))
     phase: Mapped[str | None] = mapped_column(String(32))
-    params: Mapped[dict[str, Any]] = mapped_column(JSONType)
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int] = mapped_column(Integer, default=0)
     disagreements: Mapped[int | None] = mapped_column(Integer)
@@ -304,11 +310,7 @@ class AlignmentRunRecord(Base):
     low_confidence: Mapped[bool] = mapped_column(Boolean, default=False)
     result: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # ResultSummary
-    error: Mapped[str | None] = mapped_column(Text)
     accepted_version_id: Mapped[int | None] = mapped_column(ForeignKey("metric_versions.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column()
-    finished_at: Mapped[datetime | None] = mapped_column()
 
 
 class AlignmentRunEvaluationRecord(Base):
@@ -316,9 +318,7 @@ class AlignmentRunEvaluationRecord(Base):
 
     __tablename__ = "alignment_run_evaluations"
 
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("alignment_runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = owned_by("alignment_runs", primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id"), primary_key=True)
 
 
