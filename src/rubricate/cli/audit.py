@@ -12,15 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rubricate.cli._common import actor, workspace
-from rubricate.cli._output import (
-    JsonFlag,
-    counted,
-    listing,
-    print_json,
-    say,
-    show,
-    when,
-)
+from rubricate.cli._output import JsonFlag, counted, listing, print_json, say, show, when
 from rubricate.cli._params import command_group
 from rubricate.domain.audit import AuditAction
 
