@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rubricate.store.queue_tables import QueueItemRecord, ReviewQueueRecord
+from rubricate.store.queues import open_queue_items
 from rubricate.store.tables import AnnotationRecord, JudgeResultRecord, ResolutionRecord, RowRecord
 from rubricate.store.version_comparison import scored_on
 from rubricate.util import batched
@@ -50,15 +51,8 @@ def reviewed_rows(session: Session, evaluation_id: int, metric_id: int) -> dict[
     is one, and the rows waiting in an open review queue on the same metric (None)."""
     in_evaluation = RowRecord.evaluation_id == evaluation_id
     found: dict[int, float | None] = {}
-    queued = (
-        select(QueueItemRecord.row_id)
-        .join(ReviewQueueRecord, ReviewQueueRecord.id == QueueItemRecord.queue_id)
-        .where(
-            ReviewQueueRecord.evaluation_id == evaluation_id,
-            ReviewQueueRecord.metric_id == metric_id,
-            ReviewQueueRecord.closed_at.is_(None),
-            QueueItemRecord.done.is_(False),
-        )
+    queued = open_queue_items(metric_id, QueueItemRecord.row_id).where(
+        ReviewQueueRecord.evaluation_id == evaluation_id, QueueItemRecord.done.is_(False)
     )
     annotated = (
         select(AnnotationRecord.row_id)

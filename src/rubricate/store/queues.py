@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, true
+from sqlalchemy import Select, and_, exists, func, select, true
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -260,17 +260,25 @@ def withheld(reviewer: str, row_id: Any, metric_id: Any) -> ColumnElement[bool]:
         QueueAssignmentRecord.state == SUBMITTED,
     )
     return (
-        select(item.id)
-        .join(queue, queue.id == item.queue_id)
-        .where(
-            item.row_id == row_id,
-            queue.metric_id == metric_id,
-            queue.blind.is_(True),
-            queue.closed_at.is_(None),
-            assigned,
-            ~reviewed,
-        )
+        open_queue_items(metric_id, item.id, item=item, queue=queue)
+        .where(item.row_id == row_id, queue.blind.is_(True), assigned, ~reviewed)
         .exists()
+    )
+
+
+def open_queue_items(
+    metric_id: Any,
+    *columns: Any,
+    item: type[QueueItemRecord] = QueueItemRecord,
+    queue: type[ReviewQueueRecord] = ReviewQueueRecord,
+) -> Select[Any]:
+    """``columns`` of the rows (items) of the open queues on a metric; ``item`` and
+    ``queue`` may be aliases of the two tables."""
+    return (
+        select(*columns)
+        .select_from(item)
+        .join(queue, queue.id == item.queue_id)
+        .where(queue.metric_id == metric_id, queue.closed_at.is_(None))
     )
 
 
