@@ -16,6 +16,7 @@ from rubricate.api.audit import export_response
 from rubricate.api.deps import Workspace
 from rubricate.api.roles import Access
 from rubricate.domain.audit import AuditAction
+from rubricate.web.pages.common import PageNumber
 from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
 
@@ -24,7 +25,6 @@ router = APIRouter()
 PAGE_SIZE = 50
 VALUE_CHARS = 200  # a longer detail value (a guideline's text) is cut here; the export has it
 
-PageNumber = Annotated[int, Query(alias="page", ge=1, le=10_000_000)]
 ActionChoice = Annotated[str, Query(max_length=50)]
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from rubricate.api.roles import Access
 from rubricate.service.users import SignInThrottled
 from rubricate.service.workspace import Rubricate
+from rubricate.web.pages.common import see_other
 from rubricate.web.session import requires, sign_in, sign_out
 from rubricate.web.templating import page
 
@@ -25,13 +26,13 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/", dependencies=[requires(Access.PUBLIC)])
 def home() -> Response:
-    return RedirectResponse("/metrics", status_code=303)
+    return see_other("/metrics")
 
 
 @router.get("/login", dependencies=[requires(Access.PUBLIC)])
 def login_form(request: Request, next: str | None = None) -> Response:
     if request.app.state.single_user:
-        return RedirectResponse("/", status_code=303)
+        return see_other("/")
     return page(request, "login.html", next=_safe_next(next), failed=False)
 
 
@@ -60,10 +61,10 @@ def login(
     if user is None:
         return page(request, "login.html", status_code=401, next=_safe_next(next), failed=True)
     sign_in(request, user)
-    return RedirectResponse(_safe_next(next), status_code=303)
+    return see_other(_safe_next(next))
 
 
 @router.post("/logout", dependencies=[requires(Access.PUBLIC)])
 def logout(request: Request) -> Response:
     sign_out(request)
-    return RedirectResponse("/login", status_code=303)
+    return see_other("/login")

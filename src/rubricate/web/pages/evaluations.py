@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from rubricate.api.deps import Workspace
 from rubricate.api.paths import EvaluationName
@@ -30,7 +30,9 @@ from rubricate.service.evaluation_reads import TOLERANCE, Point, RowFilter, RowV
 from rubricate.service.evaluations import MetricCoverage
 from rubricate.service.workspace import Rubricate
 from rubricate.web.judge_figures import Shown, judge_figures, shown_number
+from rubricate.web.pages.common import PageNumber, RowField, ScoreField, see_other
 from rubricate.web.plots import default_delta, judge_vs_human
+from rubricate.web.queue_view import describe, resolver
 from rubricate.web.reviewer_view import reviewers_section
 from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
@@ -48,7 +50,6 @@ _FIGURES: OrderedDict[tuple[str, float, tuple[Point, ...]], list[Shown]] = Order
 _FIGURES_LOCK = threading.Lock()
 
 MetricField = Annotated[str, Form(min_length=1, max_length=100)]
-RowField = Annotated[str, Form(min_length=1, max_length=200)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,21 +76,14 @@ class RowsContext:
 
     def describe(self, value: float | None) -> str:
         """``4 · Good``; ``3.667`` for a fractional mean."""
-        if value is None:
-            return "—"
-        label = self.scale.label_of(value)
-        number = f"{value:g}" if float(value).is_integer() else f"{value:.3f}".rstrip("0")
-        return f"{number} · {label}" if label else number
+        return describe(self.scale, value)
 
     def disagrees(self, view: RowView) -> bool:
         gap = view.gap
         return gap is not None and gap >= self.delta - TOLERANCE
 
     def resolver(self, resolved_by: str | None) -> str:
-        if not resolved_by:
-            return ""
-        kind, _, who = resolved_by.partition(":")
-        return f"{who} policy" if kind == "policy" else who
+        return resolver(resolved_by)
 
     def value_text(self, value: float | None) -> str:
         """A stored score as a form value: ``4``, ``0.75``."""
@@ -177,7 +171,7 @@ def evaluation_page(
     user: CurrentUser,
     name: EvaluationName,
     metric: Annotated[str | None, Query(max_length=100)] = None,
-    page_number: Annotated[int, Query(alias="page", ge=1, le=10_000_000)] = 1,
+    page_number: PageNumber = 1,
     show: Annotated[RowFilter, Query(alias="filter")] = RowFilter.ALL,
 ) -> Response:
     detail = rb.evaluations.show(name)
@@ -322,7 +316,7 @@ def annotate(
     rb: Workspace,
     user: CurrentUser,
     posted: PostedRow,
-    score: Annotated[str, Form(min_length=1, max_length=100)],
+    score: ScoreField,
     comment: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     """The signed-in user's score and comment for a row; answers with the row."""
@@ -338,7 +332,7 @@ def resolve_row(
     rb: Workspace,
     user: CurrentUser,
     posted: PostedRow,
-    value: Annotated[str, Form(min_length=1, max_length=100)],
+    value: ScoreField,
 ) -> Response:
     """An admin's final value for a row; answers with the row."""
     evaluation, row, metric = posted.evaluation, posted.row, posted.metric
@@ -369,4 +363,4 @@ def resolve_by_policy(
         "kept": report.kept,
         "cleared": report.cleared,
     }
-    return RedirectResponse(page_url(name, metric=metric), status_code=303)
+    return see_other(page_url(name, metric=metric))

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from rubricate.api.deps import Workspace
 from rubricate.api.paths import MetricName, VersionNumber
@@ -18,6 +18,7 @@ from rubricate.domain.metrics import Metric, MetricVersion, active_version
 from rubricate.domain.users import User
 from rubricate.service.workspace import Rubricate
 from rubricate.web.alignment_view import ORIGINS, RunView, run_view, steps
+from rubricate.web.pages.common import is_htmx, see_other
 from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
 
@@ -25,10 +26,6 @@ router = APIRouter()
 
 MAX_PROMPT = 100_000
 MAX_OPEN = 20  # expanded runs a history refresh renders
-
-
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 @router.get("/metrics", dependencies=[requires(Access.REVIEWER)])
@@ -171,7 +168,7 @@ def _back_to(request: Request, name: str) -> Response:
     target = f"/metrics/{name}#versions"
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
+    return see_other(target)
 
 
 @dataclass(frozen=True, slots=True)

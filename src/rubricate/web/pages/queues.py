@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import Response
 
 from rubricate.api.deps import Workspace
 from rubricate.api.roles import Access
@@ -20,6 +20,7 @@ from rubricate.domain.queues import COMMENT_MAX_CHARS, Queue
 from rubricate.domain.scale import Scale
 from rubricate.domain.users import User
 from rubricate.service.workspace import Rubricate
+from rubricate.web.pages.common import PageNumber, PostedPage, RowField, ScoreField, see_other
 from rubricate.web.pages.evaluations import page_url
 from rubricate.web.pages.rows import row_url
 from rubricate.web.queue_view import (
@@ -41,8 +42,6 @@ REVIEWS_PAGE = 100
 CONFLICTS_PAGE = 20
 
 QueueName = Annotated[str, Path(min_length=1, max_length=RUN_ID_MAX_CHARS)]
-RowField = Annotated[str, Form(min_length=1, max_length=200)]
-PageNumber = Annotated[int, Query(alias="page", ge=1, le=10_000_000)]
 
 
 def _tell(request: Request, queue: str, text: str, *, alert: bool = False) -> None:
@@ -56,10 +55,6 @@ def _told(request: Request, queue: str) -> dict[str, Any] | None:
         return None
     request.session.pop(NOTICE, None)
     return found
-
-
-def _back(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
 
 
 def _scale(rb: Rubricate, queue: Queue) -> Scale:
@@ -134,7 +129,7 @@ def create_queue(
         return _list(request, rb, user, form, str(error), status_code=409)
     rows = f"{queue.rows:,} row{'' if queue.rows == 1 else 's'}"
     _tell(request, queue.name, f"Queue {queue.name} created with {rows}.")
-    return _back(queue_url(queue.name))
+    return see_other(queue_url(queue.name))
 
 
 # -- one queue ---------------------------------------------------------------------------
@@ -166,7 +161,7 @@ def queue_page(
 def close_queue(request: Request, rb: Workspace, user: CurrentUser, name: QueueName) -> Response:
     rb.queues.close(name, by=user)
     _tell(request, name, f"Queue {name} is closed: no row is given out any more.")
-    return _back(queue_url(name))
+    return see_other(queue_url(name))
 
 
 # -- a reviewer's page -------------------------------------------------------------------
@@ -197,7 +192,7 @@ def submit_review(
     user: CurrentUser,
     name: QueueName,
     row: RowField,
-    score: Annotated[str, Form(min_length=1, max_length=100)],
+    score: ScoreField,
     comment: Annotated[str, Form(max_length=COMMENT_MAX_CHARS)] = "",
 ) -> Response:
     """The signed-in reviewer's review of a row they were given; then their next row."""
@@ -205,13 +200,13 @@ def submit_review(
         done = rb.queue_reviews.submit(name, user, row, score, comment.strip() or None)
     except Conflict as error:  # reviewed already (a second Enter): say so on the next row
         _tell(request, name, str(error), alert=True)
-        return _back(queue_url(name, "/review"))
+        return see_other(queue_url(name, "/review"))
     scale = _scale(rb, rb.queues.get(name))
     text = f"Saved {describe(scale, done.score)} for row {done.row_id}."
     if not done.counted:
         text += " The row had all its reviews already: yours is kept, beyond the number."
     _tell(request, name, text)
-    return _back(queue_url(name, "/review"))
+    return see_other(queue_url(name, "/review"))
 
 
 @router.post("/queues/{name}/review/skip", dependencies=[requires(Access.REVIEWER)])
@@ -225,7 +220,7 @@ def skip_row(
         _tell(request, name, str(error), alert=True)
     else:
         _tell(request, name, f"Skipped row {row}: it goes to another reviewer.")
-    return _back(queue_url(name, "/review"))
+    return see_other(queue_url(name, "/review"))
 
 
 # -- an admin's conflict view ------------------------------------------------------------
@@ -265,8 +260,8 @@ def resolve_conflict(
     user: CurrentUser,
     name: QueueName,
     row: RowField,
-    value: Annotated[str, Form(min_length=1, max_length=100)],
-    number: Annotated[int, Form(alias="page", ge=1, le=10_000_000)] = 1,
+    value: ScoreField,
+    number: PostedPage = 1,
 ) -> Response:
     """An admin's final value for a conflicting row, as on the evaluation's page."""
     queue = rb.queues.get(name)
@@ -275,7 +270,7 @@ def resolve_conflict(
     )
     scale = _scale(rb, queue)
     _tell(request, name, f"Row {row} resolved: {describe(scale, resolved)}.")
-    return _back(_conflicts_url(name, number))
+    return see_other(_conflicts_url(name, number))
 
 
 @router.post("/queues/{name}/conflicts/send-back", dependencies=[requires(Access.ADMIN)])
@@ -285,7 +280,7 @@ def send_back(
     user: CurrentUser,
     name: QueueName,
     row: RowField,
-    number: Annotated[int, Form(alias="page", ge=1, le=10_000_000)] = 1,
+    number: PostedPage = 1,
 ) -> Response:
     """One more review of the row, by a reviewer who has not had it."""
     try:
@@ -294,7 +289,7 @@ def send_back(
         _tell(request, name, str(error), alert=True)
     else:
         _tell(request, name, f"Row {row} sent back for another review.")
-    return _back(_conflicts_url(name, number))
+    return see_other(_conflicts_url(name, number))
 
 
 def _conflicts_url(name: str, number: int) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from rubricate.api.deps import Workspace
@@ -28,6 +28,7 @@ from rubricate.models.cost import format_cost
 from rubricate.service.version_comparison import VersionComparison
 from rubricate.service.workspace import Rubricate
 from rubricate.web.judge_figures import shown_number
+from rubricate.web.pages.common import problem, see_other
 from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
 
@@ -96,7 +97,7 @@ def _estimate(rb: Rubricate, name: str, number: int, caps: Caps) -> dict[str, An
         )
         calls, cost = caps.calls(), caps.cost()
     except RubricateError as error:
-        return {"problem": getattr(error, "message", None) or str(error)}
+        return {"problem": problem(error)}
     stops: list[str] = []
     if calls is not None and calls < estimate.calls:
         stops.append(f"the cap of {calls:,} calls stops it after about {calls:,} rows")
@@ -147,9 +148,9 @@ def start_rescoring(
         control.evaluation.queue(run)
     except RubricateError as error:
         context = _form_context(rb, name, number, caps) | _estimate(rb, name, number, caps)
-        context["problem"] = getattr(error, "message", None) or str(error)
+        context["problem"] = problem(error)
         return page(request, "rescore.html", status_code=422, **context)
-    return RedirectResponse(f"/evaluation-runs/{run.id}", status_code=303)
+    return see_other(f"/evaluation-runs/{run.id}")
 
 
 @router.get("/evaluation-runs/{run_id}", dependencies=[requires(Access.REVIEWER)])

@@ -5,13 +5,13 @@ POST /api/v1/alignment-runs/{id}/verify and `rubricate align verify`)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from rubricate.api.deps import Workspace
 from rubricate.api.paths import RunIdPath
 from rubricate.api.queueing import Control, Queue
 from rubricate.api.roles import Access
-from rubricate.web.pages.metrics import is_htmx
+from rubricate.web.pages.common import is_htmx, see_other
 from rubricate.web.pages.runs import Embedded, panel_response
 from rubricate.web.session import CurrentUser, requires
 
@@ -31,7 +31,7 @@ def verify_again(
     """Queue the check; the panel then says "Verifying again…" and polls until it ends."""
     control.verify_again(run_id)
     if not is_htmx(request):
-        return RedirectResponse(f"/alignment-runs/{run_id}", status_code=303)
+        return see_other(f"/alignment-runs/{run_id}")
     response = panel_response(request, rb, user, run_id, embedded=bool(embedded), queue=queue)
     response.headers["HX-Trigger"] = "runs-changed"
     return response

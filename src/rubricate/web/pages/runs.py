@@ -11,7 +11,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from rubricate.api.deps import Workspace
 from rubricate.api.paths import GuidelineId, MetricName, RunIdPath
@@ -25,7 +25,7 @@ from rubricate.domain.users import User
 from rubricate.models.names import OFFLINE_ENGINE
 from rubricate.service.workspace import Rubricate
 from rubricate.web.alignment_view import RunView, alignment_sources, run_view
-from rubricate.web.pages.metrics import is_htmx
+from rubricate.web.pages.common import is_htmx, problem, see_other
 from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
 
@@ -104,7 +104,7 @@ def align_preview(
             judge_model=judge_model.strip() or None,
         )
     except RubricateError as error:
-        context["problem"] = getattr(error, "message", None) or str(error)
+        context["problem"] = problem(error)
     return page(request, "partials/align_preview.html", **context)
 
 
@@ -136,12 +136,12 @@ def start_alignment(
     except RubricateError as error:
         if not is_htmx(request):
             raise
-        message = getattr(error, "message", None) or str(error)
+        message = problem(error)
         response = page(request, "partials/align_problem.html", status_code=422, message=message)
         response.headers.update({"HX-Retarget": "#align-problem", "HX-Reswap": "innerHTML"})
         return response
     if not is_htmx(request):
-        return RedirectResponse(f"/alignment-runs/{run.id}", status_code=303)
+        return see_other(f"/alignment-runs/{run.id}")
     _, message = queue_reply(control, run.status.label, queued)
     response = page(
         request, "partials/align_started.html", message=f"Alignment run started: {message}."
@@ -252,7 +252,7 @@ def _done(
     notice: str | None = None,
 ) -> Response:
     if not is_htmx(request):
-        return RedirectResponse(f"/alignment-runs/{run_id}", status_code=303)
+        return see_other(f"/alignment-runs/{run_id}")
     response = panel_response(request, rb, user, run_id, embedded=bool(embedded), notice=notice)
     response.headers["HX-Trigger"] = ", ".join(("runs-changed", *events))
     return response

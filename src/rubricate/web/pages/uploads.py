@@ -10,7 +10,7 @@ from pathlib import PurePath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from rubricate.api.deps import Workspace
@@ -19,6 +19,7 @@ from rubricate.api.schemas import ImportReportOut
 from rubricate.api.uploads import Upload, import_upload
 from rubricate.domain.errors import InvalidInput
 from rubricate.domain.users import User
+from rubricate.web.pages.common import see_other
 from rubricate.web.pages.evaluations import IMPORT_FLASH, listed, page_url
 from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
@@ -77,7 +78,7 @@ async def import_file(
     if report.dry_run:
         return _list_again(request, rb, user, None, report=report)
     request.session[IMPORT_FLASH] = summary(report)
-    return RedirectResponse(page_url(report.evaluation), status_code=303)
+    return see_other(page_url(report.evaluation))
 
 
 def summary(report: ImportReportOut) -> str:
