@@ -16,7 +16,7 @@ from rubricate.domain.evaluations import Row
 from rubricate.store.evaluations import row_named
 from rubricate.store.judge_listing import evaluation_results
 from rubricate.store.mapping import to_row
-from rubricate.store.queues import visible_to
+from rubricate.store.queues import annotation_seen_by, visible_to
 from rubricate.store.tables import (
     AnnotationRecord,
     JudgeResultRecord,
@@ -103,7 +103,7 @@ def annotation_listing(
         .where(
             RowRecord.evaluation_id == evaluation_id,
             AnnotationRecord.metric_id == metric_id,
-            _seen_by(viewer, AnnotationRecord.row_id, metric_id),
+            annotation_seen_by(viewer, AnnotationRecord.row_id, metric_id),
         )
     )
     if row is not None:
@@ -184,7 +184,7 @@ def annotations_of(
         .where(
             AnnotationRecord.metric_id == metric_id,
             AnnotationRecord.row_id.in_(row_ids),
-            _seen_by(viewer, AnnotationRecord.row_id, metric_id),
+            annotation_seen_by(viewer, AnnotationRecord.row_id, metric_id),
         )
         .order_by(AnnotationRecord.annotator)
     ).all()
@@ -201,13 +201,6 @@ def resolutions_of(
             visible_to(viewer, ResolutionRecord.row_id, metric_id),
         )
     ).all()
-
-
-def _seen_by(viewer: str | None, row_id: Any, metric_id: int) -> Any:
-    """An annotation ``viewer`` may see: their own, or one on a row not withheld."""
-    if viewer is None:
-        return visible_to(None, row_id, metric_id)
-    return visible_to(viewer, row_id, metric_id) | (AnnotationRecord.annotator == viewer)
 
 
 def judged_pairs(session: Session, target: Target) -> list[tuple[str, float, float]]:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from rubricate.store.queues import visible_to
+from rubricate.store.queues import annotation_seen_by, visible_to
 from rubricate.store.tables import (
     AnnotationRecord,
     JudgeResultRecord,
@@ -60,10 +60,8 @@ def of_rows(
             if record is JudgeResultRecord
             else record.metric_id  # type: ignore[attr-defined]
         )
-        seen = visible_to(viewer, column, metric)
-        if record is AnnotationRecord:
-            seen = seen | (AnnotationRecord.annotator == viewer)
-        query = query.where(seen)
+        seen = annotation_seen_by if record is AnnotationRecord else visible_to
+        query = query.where(seen(viewer, column, metric))
     return session.scalars(query).all()
 
 

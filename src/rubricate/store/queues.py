@@ -19,7 +19,13 @@ from rubricate.store.queue_tables import (
     QueueReviewerRecord,
     ReviewQueueRecord,
 )
-from rubricate.store.tables import JudgeResultRecord, ResolutionRecord, RowRecord, table_of
+from rubricate.store.tables import (
+    AnnotationRecord,
+    JudgeResultRecord,
+    ResolutionRecord,
+    RowRecord,
+    table_of,
+)
 from rubricate.store.version_comparison import latest_scored
 
 LEASED = AssignmentState.LEASED.value
@@ -285,6 +291,14 @@ def open_queue_items(
 def visible_to(viewer: str | None, row_id: Any, metric_id: Any) -> ColumnElement[bool]:
     """The rows whose scores ``viewer`` may see (every row without a viewer)."""
     return true() if viewer is None else ~withheld(viewer, row_id, metric_id)
+
+
+def annotation_seen_by(viewer: str | None, row_id: Any, metric_id: Any) -> ColumnElement[bool]:
+    """The annotations ``viewer`` may see: their own, and others' on rows not withheld from
+    them (every annotation without a viewer)."""
+    if viewer is None:
+        return true()
+    return visible_to(viewer, row_id, metric_id) | (AnnotationRecord.annotator == viewer)
 
 
 def item_and_row(session: Session, item_id: int) -> tuple[QueueItemRecord, RowRecord]:
