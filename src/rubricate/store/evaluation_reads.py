@@ -13,7 +13,7 @@ from sqlalchemy import Select, exists, false, func, select
 from sqlalchemy.orm import Session
 
 from rubricate.domain.evaluations import Row
-from rubricate.store.evaluations import row_named
+from rubricate.store.evaluations import row_named, row_slice
 from rubricate.store.judge_listing import evaluation_results
 from rubricate.store.mapping import to_row
 from rubricate.store.queues import annotation_seen_by, visible_to
@@ -142,13 +142,7 @@ def row_page(
     session: Session, target: Target, show: RowFilter, delta: float, offset: int, limit: int
 ) -> list[Row]:
     """Rows ``offset`` to ``offset + limit`` that ``show`` selects, in file order."""
-    records = session.scalars(
-        _rows(target, show, delta)
-        .order_by(RowRecord.position, RowRecord.id)
-        .offset(offset)
-        .limit(limit)
-    )
-    return [to_row(r) for r in records]
+    return row_slice(session, _rows(target, show, delta), offset, limit)
 
 
 def find_row(session: Session, evaluation_id: int, external_id: str) -> Row | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from rubricate.domain.errors import NotFound
@@ -76,12 +76,14 @@ def row_count(session: Session, evaluation_id: int) -> int:
 
 def rows_in_order(session: Session, evaluation_id: int, offset: int, limit: int) -> list[Row]:
     """Rows ``offset`` to ``offset + limit``, in the order of the file they came from."""
+    query = select(RowRecord).where(RowRecord.evaluation_id == evaluation_id)
+    return row_slice(session, query, offset, limit)
+
+
+def row_slice(session: Session, query: Select[RowRecord], offset: int, limit: int) -> list[Row]:
+    """Rows ``offset`` to ``offset + limit`` of those ``query`` selects, in file order."""
     records = session.scalars(
-        select(RowRecord)
-        .where(RowRecord.evaluation_id == evaluation_id)
-        .order_by(RowRecord.position, RowRecord.id)
-        .offset(offset)
-        .limit(limit)
+        query.order_by(RowRecord.position, RowRecord.id).offset(offset).limit(limit)
     )
     return [to_row(r) for r in records]
 
