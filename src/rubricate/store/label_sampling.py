@@ -10,18 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rubricate.store.queue_tables import QueueItemRecord, ReviewQueueRecord
-from rubricate.store.queues import open_queue_items
+from rubricate.store.queues import all_rows, open_queue_items
 from rubricate.store.tables import AnnotationRecord, JudgeResultRecord, ResolutionRecord, RowRecord
 from rubricate.store.version_comparison import scored_on
 from rubricate.util import batched
 
 CHUNK = 900  # ids per query: under every driver's limit on bound parameters
 
-
-def row_ids(session: Session, evaluation_id: int) -> list[int]:
-    """Every row of the evaluation, in row order."""
-    query = select(RowRecord.id).where(RowRecord.evaluation_id == evaluation_id)
-    return list(session.scalars(query.order_by(RowRecord.position)))
+row_ids = all_rows  # every row of the evaluation, in row order
 
 
 def judge_samples(
