@@ -68,26 +68,13 @@ def of_rows(
 def metrics_used(session: Session, evaluation_id: int) -> Sequence[MetricRecord]:
     """Every metric the evaluation's annotations, resolutions or judge results use."""
     in_evaluation = select(RowRecord.id).where(RowRecord.evaluation_id == evaluation_id)
-    ids = set(
-        session.scalars(
-            select(AnnotationRecord.metric_id)
-            .where(AnnotationRecord.row_id.in_(in_evaluation))
-            .distinct()
-        )
+    judged = JudgeResultRecord.metric_version_id == MetricVersionRecord.id
+    uses = (
+        select(AnnotationRecord.metric_id).where(AnnotationRecord.row_id.in_(in_evaluation)),
+        select(ResolutionRecord.metric_id).where(ResolutionRecord.row_id.in_(in_evaluation)),
+        select(MetricVersionRecord.metric_id)
+        .join(JudgeResultRecord, judged)
+        .where(JudgeResultRecord.row_id.in_(in_evaluation)),
     )
-    ids |= set(
-        session.scalars(
-            select(ResolutionRecord.metric_id)
-            .where(ResolutionRecord.row_id.in_(in_evaluation))
-            .distinct()
-        )
-    )
-    ids |= set(
-        session.scalars(
-            select(MetricVersionRecord.metric_id)
-            .join(JudgeResultRecord, JudgeResultRecord.metric_version_id == MetricVersionRecord.id)
-            .where(JudgeResultRecord.row_id.in_(in_evaluation))
-            .distinct()
-        )
-    )
+    ids = {metric_id for query in uses for metric_id in session.scalars(query.distinct())}
     return session.scalars(select(MetricRecord).where(MetricRecord.id.in_(ids))).all()
