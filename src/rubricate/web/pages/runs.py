@@ -8,10 +8,11 @@ again and fires ``runs-changed`` (the history refreshes itself on it) and, for a
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from rubricate.api.deps import Workspace
 from rubricate.api.paths import GuidelineId, MetricName, RunIdPath
@@ -31,9 +32,6 @@ from rubricate.web.templating import page
 
 router = APIRouter()
 
-Sources = Annotated[list[str], Form(max_length=200)]
-ModelField = Annotated[str, Form(max_length=200)]
-DeltaField = Annotated[str, Form(max_length=40)]
 Embedded = Annotated[str, Form(max_length=1)]
 DEFAULT_DELTA = "1"
 
@@ -62,6 +60,39 @@ def align_dialog(request: Request, rb: Workspace, user: CurrentUser, name: Metri
     )
 
 
+class Asked(TypedDict):
+    """What the dialog asks of a run: the keywords preview and start both take."""
+
+    evaluations: list[str]
+    delta: float
+    reflection_lm: str | None
+    judge_model: str | None
+
+
+class AlignFields(BaseModel):
+    """The dialog's fields, declared once for the preview and for Start, and what they ask
+    of the run (``asked``: the keywords both use cases take)."""
+
+    evaluations: list[str] = Field([], max_length=200)
+    reflection_lm: str = Field("", max_length=200)
+    judge_model: str = Field("", max_length=200)
+    delta: str = Field(DEFAULT_DELTA, max_length=40)
+
+    def asked(self) -> Asked:
+        return {
+            "evaluations": self.evaluations,
+            "delta": _delta(self.delta),
+            "reflection_lm": self.reflection_lm.strip() or None,
+            "judge_model": self.judge_model.strip() or None,
+        }
+
+
+class StartFields(AlignFields):
+    """Start's fields: the same, and the run's id, made when the dialog opened."""
+
+    run_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+
+
 def _delta(text: str) -> float:
     try:
         value = float(text.strip())
@@ -80,10 +111,7 @@ def align_preview(
     rb: Workspace,
     user: CurrentUser,
     name: MetricName,
-    evaluations: Sources = [],  # noqa: B006 (FastAPI copies defaults)
-    reflection_lm: ModelField = "",
-    judge_model: ModelField = "",
-    delta: DeltaField = DEFAULT_DELTA,
+    fields: Annotated[AlignFields, Form()],
 ) -> Response:
     """What the run would find and cost, as the fields stand; nothing is written."""
     context: dict[str, Any] = {
@@ -92,17 +120,11 @@ def align_preview(
         "threshold": LOW_CONFIDENCE_DISAGREEMENTS,
         "offline": OFFLINE_ENGINE,
     }
-    if not evaluations:
+    if not fields.evaluations:
         context["problem"] = "Choose at least one source evaluation to see what a run would find."
         return page(request, "partials/align_preview.html", **context)
     try:
-        context["preview"] = rb.alignment_runs.preview(
-            metric=name,
-            evaluations=evaluations,
-            delta=_delta(delta),
-            reflection_lm=reflection_lm.strip() or None,
-            judge_model=judge_model.strip() or None,
-        )
+        context["preview"] = rb.alignment_runs.preview(metric=name, **fields.asked())
     except RubricateError as error:
         context["problem"] = problem(error)
     return page(request, "partials/align_preview.html", **context)
@@ -115,23 +137,12 @@ def start_alignment(
     user: CurrentUser,
     control: Control,
     name: MetricName,
-    run_id: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")],
-    evaluations: Sources = [],  # noqa: B006
-    reflection_lm: ModelField = "",
-    judge_model: ModelField = "",
-    delta: DeltaField = DEFAULT_DELTA,
+    fields: Annotated[StartFields, Form()],
 ) -> Response:
     """Record the run and queue it (as the API does); the dialog closes and the history
     shows the run. A refusal is shown in the dialog, which stays open."""
     try:
-        run = rb.alignment_runs.start(
-            metric=name,
-            evaluations=evaluations,
-            delta=_delta(delta),
-            reflection_lm=reflection_lm.strip() or None,
-            judge_model=judge_model.strip() or None,
-            run_id=run_id,
-        )
+        run = rb.alignment_runs.start(metric=name, run_id=fields.run_id, **fields.asked())
         queued = control.alignment.queue(run)
     except RubricateError as error:
         if not is_htmx(request):
