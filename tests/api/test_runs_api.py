@@ -5,14 +5,14 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from tests.api.api_support import EVALUATION, HELPFUL, LOCAL, LOCAL_TOKEN
+from tests.run_support import ended, offline_result
 
 from rubricate import Rubricate
 from rubricate.api import create_app
 from rubricate.api.queueing import RunQueue
-from rubricate.domain.alignment import AlignmentResult, GuidelineItem
+from rubricate.domain.alignment_runs import RunStatus
 from rubricate.models import fake
 from rubricate.models.fake import FakeCall, FakeModel, FakeReply
-from rubricate.store.runs import store_result
 from rubricate.store.tables import (
     AlignmentRunRecord,
     EvaluationRunRecord,
@@ -31,14 +31,7 @@ class BrokenQueue(RunQueue):
 
 def aligned(rb: Rubricate, run_id: str, *guidelines: str) -> None:
     """End the run as Aligned with these guidelines (ids 1, 2, ...), as a worker would."""
-    items = [GuidelineItem(id=i, text=t) for i, t in enumerate(guidelines, start=1)]
-    result = AlignmentResult(engine="builtin:offline", guidelines=items, disagreements=12)
-    with rb.db.write() as session:
-        record = session.get(AlignmentRunRecord, run_id)
-        assert record is not None
-        record.status = "aligned"
-        store_result(record, result)
-        record.finished_at = utcnow()
+    ended(rb, run_id, RunStatus.ALIGNED, offline_result(guidelines))
 
 
 def _never(_: FakeCall) -> FakeReply:

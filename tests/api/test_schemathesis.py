@@ -17,15 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.api.api_support import EVALUATION, HELPFUL, TOKEN
+from tests.run_support import ended, offline_result
 
 from rubricate import Rubricate
 from rubricate.api import create_app
-from rubricate.domain.alignment import AlignmentResult, GuidelineItem
+from rubricate.domain.alignment_runs import RunStatus
 from rubricate.domain.queues import QueueRequest
 from rubricate.domain.users import LOCAL
 from rubricate.models import fake
-from rubricate.store.runs import store_result
-from rubricate.store.tables import AlignmentRunRecord, utcnow
 
 # Every check but one: "positive data acceptance" expects any schema-valid request to
 # succeed, but rules the schema cannot say (a template that compiles, a delta that fits the
@@ -41,14 +40,7 @@ QUEUE_ROW = "sb-001"
 def _known_runs(rb: Rubricate) -> None:
     """An Aligned alignment run with two guidelines and a Pending evaluation run."""
     rb.alignment_runs.start(metric=HELPFUL, evaluations=[EVALUATION], delta=1, run_id=ALIGNMENT_RUN)
-    items = [GuidelineItem(id=1, text="Be strict."), GuidelineItem(id=2, text="Be fair.")]
-    result = AlignmentResult(engine="builtin:offline", guidelines=items, disagreements=12)
-    with rb.db.write() as session:
-        record = session.get(AlignmentRunRecord, ALIGNMENT_RUN)
-        assert record is not None
-        record.status = "aligned"
-        store_result(record, result)
-        record.finished_at = utcnow()
+    ended(rb, ALIGNMENT_RUN, RunStatus.ALIGNED, offline_result(["Be strict.", "Be fair."]))
     rb.evaluation_runs.start(
         metric=HELPFUL, evaluation=EVALUATION, model="fake:judge", run_id=EVALUATION_RUN
     )

@@ -5,26 +5,19 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from tests.api.api_support import EVALUATION, HELPFUL
+from tests.run_support import ended, offline_result
 
 from rubricate import Rubricate
-from rubricate.domain.alignment import AlignmentResult, GuidelineItem
-from rubricate.store.runs import store_result
-from rubricate.store.tables import AlignmentRunRecord, utcnow
+from rubricate.domain.alignment import GuidelineItem
+from rubricate.domain.alignment_runs import RunStatus
 
 START = {"metric": HELPFUL, "evaluations": [EVALUATION], "delta": 1}
 
 
 def _aligned(rb: Rubricate, run_id: str, *, judge_model: str | None) -> None:
-    items = [GuidelineItem(id=1, text="Reward answers that name the next step.", verified=True)]
-    result = AlignmentResult(engine="builtin:offline", guidelines=items, disagreements=12)
-    with rb.db.write() as session:
-        record = session.get(AlignmentRunRecord, run_id)
-        assert record is not None
-        record.status = "aligned"
-        if judge_model is not None:
-            record.params = record.params | {"judge_model": judge_model}
-        store_result(record, result)
-        record.finished_at = utcnow()
+    item = GuidelineItem(id=1, text="Reward answers that name the next step.", verified=True)
+    params = {"judge_model": judge_model} if judge_model is not None else None
+    ended(rb, run_id, RunStatus.ALIGNED, offline_result([item]), params=params)
 
 
 def test_an_aligned_run_with_a_judge_is_queued_to_verify_again(

@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from tests.run_support import ended, offline_result
 
 from rubricate import Rubricate
 from rubricate.demo import EVALUATION, build_demo
-from rubricate.domain.alignment import AlignmentResult, GuidelineItem
+from rubricate.domain.alignment import GuidelineItem
 from rubricate.domain.alignment_runs import RunStatus
 from rubricate.scoring import render_prompt
-from rubricate.store.runs import store_result
-from rubricate.store.tables import AlignmentRunRecord, utcnow
 
 CUSTOM = "answer_helpfulness"  # the demo's custom metric, 1-5
 BUILTIN = "helpfulness"
@@ -38,20 +37,11 @@ def make_run(
 ) -> str:
     """A run of ``metric`` that ended with these guidelines (ids 1, 2, ...)."""
     run = rb.alignment_runs.start(metric=metric, evaluations=[evaluation], delta=1)
-    items = [
-        g if isinstance(g, GuidelineItem) else GuidelineItem(id=i, text=g, row_ids=[1])
-        for i, g in enumerate(guidelines, start=1)
-    ]
-    result = AlignmentResult(engine="builtin:offline", guidelines=items, disagreements=12)
-    with rb.db.write() as session:
-        record = session.get(AlignmentRunRecord, run.id)
-        assert record is not None
-        record.status = status.value
-        if status is RunStatus.ALIGNED:
-            store_result(record, result)
-            record.disagreements = 12
-        if status.finished:
-            record.finished_at = utcnow()
+    if status is RunStatus.ALIGNED:
+        result = offline_result(guidelines, row_ids=[1])
+        ended(rb, run.id, status, result, disagreements=result.disagreements)
+    else:
+        ended(rb, run.id, status)
     return run.id
 
 

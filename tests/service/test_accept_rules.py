@@ -6,6 +6,7 @@ user confirms. The rule lives in the service, so the CLI, API and web share it."
 from __future__ import annotations
 
 import pytest
+from tests.run_support import ended
 
 from rubricate import Rubricate
 from rubricate.demo import EVALUATION
@@ -19,8 +20,6 @@ from rubricate.domain.alignment import (
 )
 from rubricate.domain.alignment_runs import RunStatus
 from rubricate.domain.errors import Conflict
-from rubricate.store.runs import store_result
-from rubricate.store.tables import AlignmentRunRecord, utcnow
 
 CUSTOM = "answer_helpfulness"
 KEPT = GuidelineItem(id=1, text="Penalise refunds the policy does not allow.", verified=True)
@@ -45,12 +44,7 @@ def run_with(
         disagreements=12,
         verification=check,
     )
-    with rb.db.write() as session:
-        record = session.get(AlignmentRunRecord, run.id)
-        assert record is not None
-        record.status = RunStatus.ALIGNED.value
-        store_result(record, result)
-        record.finished_at = utcnow()
+    ended(rb, run.id, RunStatus.ALIGNED, result)
     return run.id
 
 

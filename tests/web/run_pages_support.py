@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.run_support import ended
 from tests.web.conftest import csrf_of
 
 from rubricate import Rubricate
@@ -29,8 +30,6 @@ from rubricate.domain.alignment import (
 )
 from rubricate.domain.alignment_runs import RunStatus
 from rubricate.domain.resolution import Policy
-from rubricate.store.runs import store_result
-from rubricate.store.tables import AlignmentRunRecord, utcnow
 from rubricate.web.app import create_server_app
 
 CUSTOM = "answer_helpfulness"  # the demo's custom metric, 1-5
@@ -113,26 +112,6 @@ def import_builtin(rb: Rubricate, folder: Path) -> str:
     rb.import_path(builtin_rows(folder / BUILTIN_EVALUATION), BUILTIN_EVALUATION)
     rb.annotations.resolve(BUILTIN_EVALUATION, BUILTIN, Policy.MAJORITY)
     return BUILTIN_EVALUATION
-
-
-def ended(
-    rb: Rubricate,
-    run_id: str,
-    status: RunStatus,
-    result: AlignmentResult | None = None,
-    **fields: object,
-) -> None:
-    """Give a run the status (and result) a worker would have stored."""
-    with rb.db.write() as session:
-        record = session.get(AlignmentRunRecord, run_id)
-        assert record is not None
-        record.status = status.value
-        if result is not None:
-            store_result(record, result)
-        for name, value in fields.items():
-            setattr(record, name, value)
-        if status.finished:
-            record.finished_at = utcnow()
 
 
 def aligned_with(
