@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner, Result
 
 from rubricate import Rubricate, Settings
@@ -92,12 +93,16 @@ def prompt(tmp_path: Path) -> Path:
 class Cli:
     """`rubricate --database-url URL ...` on one database, and that database's workspace."""
 
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
+    def __init__(
+        self, database_url: str, *, root: typer.Typer = app, group: tuple[str, ...] = ()
+    ) -> None:
+        """``root``: the app (rubricate's own by default); ``group``: the words before each
+        command's own (a subcommand group)."""
+        self.database_url, self.root, self.group = database_url, root, group
 
     def __call__(self, *args: str, env: dict[str, str | None] | None = None) -> Result:
         runner = CliRunner(env={"RUBRICATE_DATABASE_URL": None, "COLUMNS": "120", **(env or {})})
-        return runner.invoke(app, ["--database-url", self.database_url, *args])
+        return runner.invoke(self.root, ["--database-url", self.database_url, *self.group, *args])
 
     def ok(self, *args: str) -> Result:
         """Run a command that must succeed."""

@@ -11,28 +11,17 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import typer
-from typer.testing import CliRunner, Result
+from tests.cli.conftest import Cli
+from tests.service.reviewing_support import CUSTOM, G1, G2, G3, make_run
 
-from rubricate import Rubricate
 from rubricate.cli._common import DatabaseUrl, RubricateGroup, Workspace
 from rubricate.cli.align_review import accept, edit_guideline, reject, restore, strike
 from rubricate.demo import EVALUATION, build_demo
-from rubricate.domain.alignment import AlignmentResult, GuidelineItem
 from rubricate.domain.alignment_runs import RunStatus
-from rubricate.store.runs import store_result
-from rubricate.store.tables import AlignmentRunRecord, utcnow
-
-if TYPE_CHECKING:
-    from conftest import Cli
-
-CUSTOM = "answer_helpfulness"
-G1 = "Penalise answers that promise refunds the policy does not allow."
-G2 = "Reward short answers that solve the problem."
-G3 = "Point to the help center article when one exists."
 
 
 def review_app() -> typer.Typer:
@@ -57,53 +46,9 @@ def review_app() -> typer.Typer:
 APP = review_app()
 
 
-class Align:
-    """`... align ARGS` on one database."""
-
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
-
-    def __call__(self, *args: str) -> Result:
-        runner = CliRunner(env={"RUBRICATE_DATABASE_URL": None, "COLUMNS": "120"})
-        return runner.invoke(APP, ["--database-url", self.database_url, "align", *args])
-
-    def ok(self, *args: str) -> str:
-        result = self(*args)
-        assert result.exit_code == 0, f"exit {result.exit_code}\n{result.output}"
-        return result.stdout
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json"))
-
-    def fails(self, *args: str) -> str:
-        result = self(*args)
-        assert result.exit_code == 2, f"exit {result.exit_code}\n{result.output}"
-        assert "Traceback" not in result.output
-        assert result.stdout == ""
-        return result.stderr
-
-
-def make_run(
-    rb: Rubricate,
-    metric: str,
-    evaluation: str,
-    guidelines: Sequence[str],
-    *,
-    status: RunStatus = RunStatus.ALIGNED,
-) -> str:
-    """A run of ``metric`` that ended with these guidelines (ids 1, 2, ...)."""
-    run = rb.alignment_runs.start(metric=metric, evaluations=[evaluation], delta=1)
-    items = [GuidelineItem(id=i, text=t) for i, t in enumerate(guidelines, start=1)]
-    result = AlignmentResult(engine="builtin:offline", guidelines=items, disagreements=12)
-    with rb.db.write() as session:
-        record = session.get(AlignmentRunRecord, run.id)
-        assert record is not None
-        record.status = status.value
-        if status is RunStatus.ALIGNED:
-            store_result(record, result)
-        if status.finished:
-            record.finished_at = utcnow()
-    return run.id
+def align_in(database_url: str) -> Cli:
+    """`... align ARGS` in the small app, on one database."""
+    return Cli(database_url, root=APP, group=("align",))
 
 
 def write_builtin_dataset(folder: Path) -> Path:
@@ -130,10 +75,10 @@ def write_builtin_dataset(folder: Path) -> Path:
 
 
 @pytest.fixture
-def align(cli: Cli) -> Align:
+def align(cli: Cli) -> Cli:
     with cli.workspace() as rb:
         build_demo(rb)
-    return Align(cli.database_url)
+    return align_in(cli.database_url)
 
 
 def new_run(cli: Cli, guidelines: Sequence[str], **kwargs: Any) -> str:
@@ -141,11 +86,13 @@ def new_run(cli: Cli, guidelines: Sequence[str], **kwargs: Any) -> str:
         return make_run(rb, CUSTOM, EVALUATION, guidelines, **kwargs)
 
 
-def test_accept_a_custom_metrics_run(cli: Cli, align: Align) -> None:
+def test_accept_a_custom_metrics_run(cli: Cli, align: Cli) -> None:
     run_id = new_run(cli, [G1, G2])
-    line = align.ok("accept", run_id, "--by", "ana", "--yes")
+    line = align.ok("accept", run_id, "--by", "ana", "--yes").stdout
     assert line == f"Accepted run {run_id}: created version 2 of {CUSTOM}, now active.\n"
-    assert align.ok("accept", run_id, "--yes") == f"Already accepted: version 2 of {CUSTOM}.\n"
+    assert (
+        align.ok("accept", run_id, "--yes").stdout == f"Already accepted: version 2 of {CUSTOM}.\n"
+    )
     again = align.json("accept", run_id, "--yes")
     assert (again["created"], again["forked"], again["merged"]) == (False, False, False)
     assert again["version"]["number"] == 2
@@ -159,25 +106,25 @@ def test_accept_a_builtin_metrics_run(cli: Cli, tmp_path: Path) -> None:
     with cli.workspace() as rb:
         rb.import_path(write_builtin_dataset(tmp_path / "judged"), "judged")
         run_id = make_run(rb, "helpfulness", "judged", [G1])
-    align = Align(cli.database_url)
+    align = align_in(cli.database_url)
     done = align.json("accept", run_id, "--yes")
     assert (done["metric"], done["created"], done["forked"]) == ("helpfulness-aligned", True, True)
     assert done["version"]["origin"] == "fork"
     with cli.workspace() as rb:
         second = make_run(rb, "helpfulness", "judged", [G2])
         assert len(rb.metrics.versions("helpfulness")) == 1
-    assert align.ok("accept", second, "--yes") == (
+    assert align.ok("accept", second, "--yes").stdout == (
         f"Accepted run {second}: forked helpfulness into helpfulness-aligned-2, version 1.\n"
     )
 
 
-def test_a_stale_run_needs_merge(cli: Cli, align: Align) -> None:
+def test_a_stale_run_needs_merge(cli: Cli, align: Cli) -> None:
     first, second = new_run(cli, [G1]), new_run(cli, [G2])
     align.ok("accept", first, "--yes")
     refused = align.fails("accept", second, "--yes")
     assert "version 2 of 'answer_helpfulness' is active now" in refused
     assert "accept with merge" in refused
-    line = align.ok("accept", second, "--merge", "--yes")
+    line = align.ok("accept", second, "--merge", "--yes").stdout
     assert line == (
         f"Accepted run {second}: merged with the active version, created version 3 of "
         f"{CUSTOM}, now active.\n"
@@ -186,16 +133,16 @@ def test_a_stale_run_needs_merge(cli: Cli, align: Align) -> None:
         assert rb.metrics.version(CUSTOM).guidelines == f"- {G1}\n- {G2}"
 
 
-def test_strike_edit_restore(cli: Cli, align: Align) -> None:
+def test_strike_edit_restore(cli: Cli, align: Cli) -> None:
     run_id = new_run(cli, [G1, G2, G3])
-    struck = align.ok("strike", run_id, "2", "--by", "ana")
+    struck = align.ok("strike", run_id, "2", "--by", "ana").stdout
     assert struck.splitlines() == [
         f"Struck guideline 2 of run {run_id}.",
         "Guidelines an accept would keep (2):",
         f"  1. {G1}",
         f"  3. {G3}",
     ]
-    edited = align.ok("edit", run_id, "3", "--text", "Link the [help] article.")
+    edited = align.ok("edit", run_id, "3", "--text", "Link the [help] article.").stdout
     assert edited.splitlines()[0] == f"Edited guideline 3 of run {run_id}."
     assert "  3. Link the [help] article." in edited.splitlines()  # brackets are no markup
     run = align.json("restore", run_id, "2")
@@ -207,12 +154,12 @@ def test_strike_edit_restore(cli: Cli, align: Align) -> None:
     ]
     align.ok("strike", run_id, "1")
     align.ok("strike", run_id, "2")
-    last = align.ok("strike", run_id, "3")
+    last = align.ok("strike", run_id, "3").stdout
     assert "Every guideline is struck: there is nothing to accept." in last
     assert "nothing to accept" in align.fails("accept", run_id, "--yes")
 
 
-def test_review_refusals(cli: Cli, align: Align) -> None:
+def test_review_refusals(cli: Cli, align: Cli) -> None:
     run_id = new_run(cli, [G1])
     assert "argument GUIDELINE: run" in align.fails("strike", run_id, "9")
     assert "option --text:" in align.fails("edit", run_id, "1", "--text", "   ")
@@ -226,9 +173,9 @@ def test_review_refusals(cli: Cli, align: Align) -> None:
     assert "accepted already" in align.fails("reject", run_id)
 
 
-def test_reject(cli: Cli, align: Align) -> None:
+def test_reject(cli: Cli, align: Cli) -> None:
     run_id = new_run(cli, [G1])
-    line = align.ok("reject", run_id, "--by", "ana")
+    line = align.ok("reject", run_id, "--by", "ana").stdout
     assert line == f"Rejected run {run_id}; it stays in the alignment history of {CUSTOM}.\n"
     run = align.json("reject", run_id)
     assert run["status"] == "aligned"
@@ -240,7 +187,7 @@ def test_reject(cli: Cli, align: Align) -> None:
 # -- rubricate metrics export-prompt -----------------------------------------------------
 
 
-def test_accept_asks_before_accepting_an_unverified_run(cli: Cli, align: Align) -> None:
+def test_accept_asks_before_accepting_an_unverified_run(cli: Cli, align: Cli) -> None:
     run_id = new_run(cli, [G1])
     refused = align.fails("accept", run_id)  # no terminal to ask in: --yes is needed
     assert f"run '{run_id}' is not verified: no judge model was given" in refused
@@ -248,12 +195,12 @@ def test_accept_asks_before_accepting_an_unverified_run(cli: Cli, align: Align) 
     assert "Pass --yes" in align.fails("accept", run_id, "--json")  # --json never asks
     with cli.workspace() as rb:
         assert rb.metrics.version(CUSTOM).number == 1
-    line = align.ok("accept", run_id, "-y")
+    line = align.ok("accept", run_id, "-y").stdout
     assert line == f"Accepted run {run_id}: created version 2 of {CUSTOM}, now active.\n"
 
 
 @pytest.fixture
-def accepted(cli: Cli, align: Align) -> str:
+def accepted(cli: Cli, align: Cli) -> str:
     align.ok("accept", new_run(cli, [G1, G2]), "--yes")
     return CUSTOM
 
@@ -305,9 +252,7 @@ def test_export_prompt_to_a_file(cli: Cli, accepted: str, tmp_path: Path) -> Non
         (("answer_helpfulness@first",), "field 'version'"),
     ],
 )
-def test_export_prompt_refusals(
-    cli: Cli, align: Align, args: tuple[str, ...], expected: str
-) -> None:
+def test_export_prompt_refusals(cli: Cli, align: Cli, args: tuple[str, ...], expected: str) -> None:
     assert expected in cli.fails("metrics", "export-prompt", *args)
 
 
@@ -326,7 +271,7 @@ def test_export_prompt_for_rows_without_optional_fields(cli: Cli, accepted: str)
     assert "option --fields: unknown row field 'x'" in refused
 
 
-def test_the_review_commands_are_in_the_align_group(cli: Cli, align: Align) -> None:
+def test_the_review_commands_are_in_the_align_group(cli: Cli, align: Cli) -> None:
     run_id = new_run(cli, [G1, G2])
     assert cli.ok("align", "strike", run_id, "2").stdout.startswith("Struck guideline 2")
     done = cli.json("align", "accept", run_id, "--yes")
@@ -354,7 +299,7 @@ def ask_in_a_terminal(database_url: str, run_id: str, answer: bytes) -> tuple[in
 
 @pytest.mark.parametrize(("answer", "accepted"), [(b"y\n", True), (b"n\n", False)])
 def test_accept_in_a_terminal_says_why_and_asks(
-    cli: Cli, align: Align, answer: bytes, accepted: bool
+    cli: Cli, align: Cli, answer: bytes, accepted: bool
 ) -> None:
     run_id = new_run(cli, [G1])
     code, out = ask_in_a_terminal(cli.database_url, run_id, answer)
