@@ -4,6 +4,7 @@ Afterwards every write is there exactly once and the database is intact."""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import func, select
+from tests.store.threads_support import race
 
 from rubricate import Rubricate, Settings
 from rubricate.domain.errors import Conflict
@@ -133,23 +135,9 @@ def _thread_work(rb: Rubricate, i: int, created_dup: list[str]) -> None:
 
 
 def _run_threads(work: Callable[[int], None]) -> list[BaseException]:
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(THREADS)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            work(i)
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a writer hangs"
-    return errors
+    """``work(i)`` for each of THREADS threads, all at once; the errors they raised."""
+    outcomes = race([functools.partial(work, i) for i in range(THREADS)], "a writer")
+    return [error for error in outcomes if isinstance(error, BaseException)]
 
 
 def test_concurrent_threads_and_processes_lose_and_duplicate_nothing(

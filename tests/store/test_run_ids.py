@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import MetaData, inspect, select
 from sqlalchemy.exc import IntegrityError
 from tests.alignment.alignment_support import EVALUATION, METRIC, load
+from tests.store.threads_support import race
 
 from rubricate import Rubricate, Settings
 from rubricate.domain.errors import Conflict
@@ -153,27 +154,6 @@ def test_the_database_refuses_a_run_under_another_kinds_id(workspace: Rubricate)
         assert session.get(AlignmentRunRecord, "al-1") is not None
 
 
-def race(work: list[Callable[[], str]]) -> list[str | BaseException]:
-    """Run each of ``work`` in its own thread, all at once; what each returned or raised."""
-    outcomes: list[str | BaseException] = [RuntimeError("did not finish")] * len(work)
-    barrier = threading.Barrier(len(work))
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            outcomes[i] = work[i]()
-        except BaseException as error:  # the test reads it
-            outcomes[i] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a start hangs"
-    return outcomes
-
-
 def test_starts_of_both_kinds_racing_for_one_id_make_one_run(workspace: Rubricate) -> None:
     """Threads (each its own connection) start runs of both kinds under one id at once:
     one kind wins, its every start returns the one run, the other kind's are refused."""
@@ -181,7 +161,7 @@ def test_starts_of_both_kinds_racing_for_one_id_make_one_run(workspace: Rubricat
         *([lambda: start_alignment(workspace, "race")] * (THREADS // 2)),
         *([lambda: start_evaluation(workspace, "race")] * (THREADS // 2)),
     ]
-    outcomes = race(work)
+    outcomes = race(work, "a start")
     winner = claims(workspace.db)["race"]
     alignments, evaluations = outcomes[: THREADS // 2], outcomes[THREADS // 2 :]
     won, lost = (alignments, evaluations) if winner == "alignment" else (evaluations, alignments)
@@ -199,7 +179,7 @@ def test_a_start_waits_for_a_claim_in_flight(workspace: Rubricate, outcome: str)
     transaction, then is refused (it committed) or takes the id (it rolled back)."""
     result: list[str | BaseException] = []
     starting = threading.Thread(
-        target=lambda: result.extend(race([lambda: start_evaluation(workspace, "held")]))
+        target=lambda: result.extend(race([lambda: start_evaluation(workspace, "held")], "a start"))
     )
     rolled_back: AbstractContextManager[object] = (
         pytest.raises(LookupError) if outcome == "rollback" else nullcontext()
