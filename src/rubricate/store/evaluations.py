@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from rubricate.domain.errors import NotFound
 from rubricate.domain.evaluation_runs import EvaluationRunStatus
 from rubricate.domain.evaluations import Row
+from rubricate.store.lookup import one_named
 from rubricate.store.mapping import to_row
 from rubricate.store.tables import (
     AnnotationRecord,
@@ -41,10 +41,8 @@ def find_evaluation(session: Session, name: str, *, lock: bool = False) -> Evalu
     """The evaluation named ``name``; ``lock``: held until the transaction ends, so that
     writers of its resolutions queue on PostgreSQL (SQLite's write lock covers it already)."""
     query = select(EvaluationRecord).where(EvaluationRecord.name == name)
-    record = session.scalar(query.with_for_update(key_share=True) if lock else query)
-    if record is None:
-        raise NotFound(f"no evaluation named {name!r} (see `rubricate evaluations list`)")
-    return record
+    missing = f"no evaluation named {name!r} (see `rubricate evaluations list`)"
+    return one_named(session, query, missing, lock=lock, key_share=True)
 
 
 def evaluation_named(session: Session, name: str) -> EvaluationRecord | None:

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rubricate.domain.errors import NotFound
 from rubricate.domain.metrics import MetricVersion, VersionOrigin
 from rubricate.domain.scale import Scale
+from rubricate.store.lookup import one_named
 from rubricate.store.mapping import to_version
 from rubricate.store.tables import MetricRecord, MetricVersionRecord
 
@@ -19,10 +19,8 @@ def find_metric(session: Session, name: str, *, lock: bool = False) -> MetricRec
     """The metric named ``name``; ``lock``: held until the transaction ends (PostgreSQL's
     FOR UPDATE; a SQLite write transaction holds the whole database already)."""
     query = select(MetricRecord).where(MetricRecord.name == name)
-    record = session.scalar(query.with_for_update(key_share=True) if lock else query)
-    if record is None:
-        raise NotFound(f"no metric named {name!r} (see `rubricate metrics list`)")
-    return record
+    missing = f"no metric named {name!r} (see `rubricate metrics list`)"
+    return one_named(session, query, missing, lock=lock, key_share=True)
 
 
 def load_versions(session: Session, metric_id: int) -> list[MetricVersion]:

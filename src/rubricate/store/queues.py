@@ -11,8 +11,8 @@ from sqlalchemy import Select, and_, exists, func, select, true
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from rubricate.domain.errors import NotFound
 from rubricate.domain.queues import AssignmentState
+from rubricate.store.lookup import one_named
 from rubricate.store.queue_tables import (
     QueueAssignmentRecord,
     QueueItemRecord,
@@ -36,10 +36,8 @@ def find_queue(session: Session, name: str, *, lock: bool = False) -> ReviewQueu
     """The queue named ``name``; ``lock``: held until the transaction ends, so that on
     PostgreSQL one reviewer at a time takes a row of it (SQLite's write lock does that)."""
     query = select(ReviewQueueRecord).where(ReviewQueueRecord.name == name)
-    record = session.scalar(query.with_for_update() if lock else query)
-    if record is None:
-        raise NotFound(f"no review queue named {name!r} (see `rubricate queues list`)")
-    return record
+    missing = f"no review queue named {name!r} (see `rubricate queues list`)"
+    return one_named(session, query, missing, lock=lock)
 
 
 def all_queues(session: Session) -> Sequence[ReviewQueueRecord]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from rubricate.domain.alignment import AlignmentResult
 from rubricate.domain.alignment_runs import AlignmentRun, ResultSummary
-from rubricate.domain.errors import NotFound
+from rubricate.store.lookup import one_named
 from rubricate.store.mapping import to_alignment_run
 from rubricate.store.tables import (
     AlignmentRunEvaluationRecord,
@@ -22,10 +22,8 @@ from rubricate.store.tables import (
 
 def find_run(session: Session, run_id: str, *, lock: bool = False) -> AlignmentRunRecord:
     query = select(AlignmentRunRecord).where(AlignmentRunRecord.id == run_id)
-    record = session.scalar(query.with_for_update() if lock else query)
-    if record is None:
-        raise NotFound(f"no alignment run {run_id!r} (see `rubricate align list --metric M`)")
-    return record
+    missing = f"no alignment run {run_id!r} (see `rubricate align list --metric M`)"
+    return one_named(session, query, missing, lock=lock)
 
 
 def load_run(session: Session, record: AlignmentRunRecord) -> AlignmentRun:
