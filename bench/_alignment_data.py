@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import statistics
 import time
@@ -32,13 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _common import shared_data
 from rubricate import Direction
 from rubricate.alignment.trace_format import data_blocks, parse_blocks
 from rubricate.testing.datasets import dataset_row, write_dataset_folder
 from sim.judge import text_key
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("RUBRICATE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED_DATA = shared_data()
 
 # The data sets and the criterion of each that is used (writingprompts' `relevant` has
 # the flattest distribution of its four, so a +2 blind spot shows on most rows).
@@ -336,6 +335,23 @@ def timed_alignment(rb: Any, data: SimData, **options: Any) -> tuple[Any, float]
         metric=data.metric, evaluations=[data.name], cache=False, **options
     )
     return run, time.perf_counter() - started
+
+
+def result_of(run: Any, label: str) -> Any:
+    """The ended run's result; the bench exits, saying how the run ended, when it has none."""
+    if run.result is None:
+        raise SystemExit(f"{label}: the alignment run ended {run.status}: {run.error}")
+    return run.result
+
+
+def verified_kappas(verification: Any) -> tuple[float | None, float | None]:
+    """The weighted kappa on the test rows before and after the kept guidelines (None where
+    verification measured none)."""
+    before, after = verification.before, verification.after
+    return (
+        before.kappa.value if before is not None else None,
+        after.kappa.value if after is not None else None,
+    )
 
 
 def import_and_resolve(rb: Any, data: SimData, folder: Path, evaluation: str) -> dict[int, SimRow]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ENV = "RUBRICATE_BENCH_POSTGRES_URL"
 CRITERION = "support_quality"  # not a built-in metric: those refuse imported judge results
 ANNOTATORS = ("ana", "ben", "chen")
@@ -161,6 +162,20 @@ def load_line(when: str) -> str:
     if one > cores / 2:
         text += " -- a busy machine: timings are pessimistic (compare CPU s)"
     return text
+
+
+def shared_data() -> Path:
+    """The folder of the real data sets: $RUBRICATE_SHARED_DATA, else shared/data beside
+    the checkout."""
+    return Path(os.environ.get("RUBRICATE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def without_shared_data(bench: str, reason: str) -> int:
+    """Say in one line why ``bench`` cannot run without the real data sets; the exit code:
+    1 when RUBRICATE_REQUIRE_SHARED_DATA=1 (CI has them), else 0 (skipped)."""
+    required = os.environ.get("RUBRICATE_REQUIRE_SHARED_DATA") == "1"
+    print(f"{bench}: {'failed' if required else 'skipped'}: {reason}")
+    return 1 if required else 0
 
 
 def verdict(missed: list[str]) -> int:

@@ -39,8 +39,10 @@ from _alignment_data import (
     Simulation,
     import_and_resolve,
     load,
+    result_of,
     timed_alignment,
     unguided_score,
+    verified_kappas,
     write_folder,
 )
 from _common import Targets, verdict
@@ -97,12 +99,12 @@ def measure(rb: Any, fake: Any, data: SimData, *, judge: bool) -> Measured:
         judge_model=f"openai-chat:{JUDGE}" if judge else None,
         seed=0,
     )
-    if run.result is None:
-        raise SystemExit(f"the alignment run ended {run.status}: {run.error}")
-    result = run.result
+    label = "with a judge model" if judge else "without a judge model"
+    result = result_of(run, label)
     check = result.verification
+    before, after = verified_kappas(check)
     return Measured(
-        label="with a judge model" if judge else "without a judge model",
+        label=label,
         status=str(run.status.value),
         reflection_calls=result.usage.reflection_calls,
         judge_calls=result.usage.judge_calls,
@@ -112,8 +114,8 @@ def measure(rb: Any, fake: Any, data: SimData, *, judge: bool) -> Measured:
         seconds=seconds,
         disagreements=result.disagreements,
         verification=check.status,
-        before=check.before.kappa.value if check.before else None,
-        after=check.after.kappa.value if check.after else None,
+        before=before,
+        after=after,
         test_rows=check.after.rows if check.after else 0,
         kept=[SHORT_NAMES.get(g.text, g.text[:30]) for g in result.guidelines],
     )

@@ -26,7 +26,6 @@ RUBRICATE_REQUIRE_SHARED_DATA=1 (then exit 1).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -39,15 +38,16 @@ from _alignment_data import (
     SimData,
     import_and_resolve,
     load,
+    result_of,
     timed_alignment,
+    verified_kappas,
     write_folder,
 )
-from _common import Targets
+from _common import Targets, shared_data, verdict, without_shared_data
 from sim.judge import FakeJudge, Table, text_key
 from sim.reflection import FakeReflection
 from sim.truth import WRONG, Row, TrueFigures, Truth, measure
 
-ROOT = Path(__file__).resolve().parents[1]
 SEEDS, QUICK_SEEDS = 5, 2
 QUICK_ROWS = {"feedbackqa": 600, "writingprompts": 400}
 DRAWS, QUICK_DRAWS = 5, 3
@@ -82,10 +82,6 @@ class Outcome:
     @property
     def report_error(self) -> float:
         return abs((self.reported_gain or 0.0) - self.true.gain)
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("RUBRICATE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
 def missing_data(names: list[str]) -> str | None:
@@ -144,10 +140,9 @@ class Bench:
                 budget=Budget(),
                 seed=seed,
             )
-        if run.result is None:
-            raise SystemExit(f"{self.data.name} seed {seed}: the run ended {run.status}")
-        result = run.result
+        result = result_of(run, f"{self.data.name} seed {seed}")
         check = result.verification
+        reported_before, reported_after = verified_kappas(check)
         existing = [i for i in result.proposed if i.existing]
         true = measure(self.truth, existing, result.guidelines)
         return Outcome(
@@ -155,8 +150,8 @@ class Bench:
             seed=seed,
             status=check.status,
             test_rows=check.test_rows,
-            reported_before=check.before.kappa.value if check.before else None,
-            reported_after=check.after.kappa.value if check.after else None,
+            reported_before=reported_before,
+            reported_after=reported_after,
             true=true,
             kept=[(g.id, g.text) for g in result.guidelines if not g.existing],
             proposed=len(result.proposed),
@@ -273,9 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown data sets {unknown}: choose from {', '.join(CRITERIA)}")
     if (reason := missing_data(names)) is not None:
-        required = os.environ.get("RUBRICATE_REQUIRE_SHARED_DATA") == "1"
-        print(f"alignment_sim: {'failed' if required else 'skipped'}: {reason}")
-        return 1 if required else 0
+        return without_shared_data("alignment_sim", reason)
     seeds = list(range(args.seeds or (QUICK_SEEDS if args.quick else SEEDS)))
     draws = args.draws or (QUICK_DRAWS if args.quick else DRAWS)
     started = time.perf_counter()
@@ -300,12 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         "kept: each kept guideline's true marginal effect"
     )
     print(f"total {time.perf_counter() - started:.0f}s\n\ntargets:")
-    missed = check(outcomes)
-    if missed:
-        print(f"\nmissed {len(missed)} target(s)", file=sys.stderr)
-        return 1
-    print("\nall targets met")
-    return 0
+    return verdict(check(outcomes))
 
 
 if __name__ == "__main__":

@@ -18,14 +18,14 @@ target: this bench reports a measurement, for bench/README.md.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import shared_data, without_shared_data
+
 SETS = {"feedbackqa": ["answer_quality"], "writingprompts": ["relevant", "grammar", "enjoy"]}
 
 
@@ -34,10 +34,6 @@ class Row:
     input: str
     output: str
     human: float
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("RUBRICATE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
 def load(folder: Path, criterion: str) -> list[Row]:
@@ -101,9 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = shared_data()
     if not all((root / name / "rows.jsonl").exists() for name in SETS):
-        required = os.environ.get("RUBRICATE_REQUIRE_SHARED_DATA") == "1"
-        print(f"neighbours: {'failed' if required else 'skipped'}: no data sets under {root}")
-        return 1 if required else 0
+        return without_shared_data("neighbours", f"no data sets under {root}")
     seeds = range(1 if args.quick else args.seeds)
     print(f"k = {args.k}; mean over split seeds {list(seeds)}; held-out rows = selection + test")
     header = "  kappa (majority)  exact (majority)  MAE (majority)"

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import random
 import statistics
 import sys
@@ -37,9 +36,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _alignment_data import CRITERIA, SimData, SimRow, load, timed_alignment, write_folder
-from _common import Targets, print_columns
-from alignment_sim import missing_data, shared_data, table_of
+from _alignment_data import (
+    CRITERIA,
+    SimData,
+    SimRow,
+    load,
+    result_of,
+    timed_alignment,
+    write_folder,
+)
+from _common import Targets, print_columns, shared_data, verdict, without_shared_data
+from alignment_sim import missing_data, table_of
 from sim import third
 from sim.judge import FakeJudge
 from sim.reflection import FakeReflection
@@ -140,10 +147,9 @@ class Bench:
                 budget=Budget(),
                 seed=seed,
             )
-        if run.result is None:
-            raise SystemExit(f"{label}: the run ended {run.status}")
-        kept = [g.text for g in run.result.guidelines if not g.existing]
-        return self.truth.kappa(run.result.guidelines), kept
+        result = result_of(run, label)
+        kept = [g.text for g in result.guidelines if not g.existing]
+        return self.truth.kappa(result.guidelines), kept
 
     def arm(self, name: str, seed: int, sizes: Sequence[int]) -> Arm:
         label = f"{name}-{seed}"
@@ -253,9 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown data sets {unknown}: choose from {', '.join(CRITERIA)}")
     if (reason := missing_data(names)) is not None:
-        required = os.environ.get("RUBRICATE_REQUIRE_SHARED_DATA") == "1"
-        print(f"sampler_bench: {'failed' if required else 'skipped'}: {reason}")
-        return 1 if required else 0
+        return without_shared_data("sampler_bench", reason)
     count = args.seeds or (QUICK_SEEDS if args.quick else SEEDS)
     seeds = list(range(args.first_seed, args.first_seed + count))
     draws = args.draws or (QUICK_DRAWS if args.quick else DRAWS)
@@ -285,12 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, arms in results.items():
         summary(name, arms)
     print(f"total {time.perf_counter() - started:.0f}s\n\ntargets:")
-    missed = check(results)
-    if missed:
-        print(f"\nmissed {len(missed)} target(s)", file=sys.stderr)
-        return 1
-    print("\nall targets met")
-    return 0
+    return verdict(check(results))
 
 
 if __name__ == "__main__":
