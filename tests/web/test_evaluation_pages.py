@@ -4,7 +4,6 @@ policy; and the plot drawn on its own."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from rubricate import Rubricate
 from rubricate.demo import EVALUATION
 from rubricate.domain.scale import Scale
 from rubricate.service.evaluation_reads import Point, RowFilter, RowView
+from rubricate.testing.datasets import write_dataset_folder
 from rubricate.web.pages import evaluations as pages
 from rubricate.web.plots import default_delta, judge_vs_human
 
@@ -256,14 +256,11 @@ def test_an_admin_applies_a_policy_and_sees_its_report(local: TestClient, demo: 
 @pytest.fixture
 def interval(demo: Rubricate, tmp_path: Path) -> str:
     """An evaluation with one 0-1 criterion: three rows, judged, annotated, resolved."""
-    folder = tmp_path / "closeness"
-    folder.mkdir()
     manifest = {
         "name": "closeness",
         "task": "How close each answer is.",
         "criteria": [{"name": "closeness", "scale": {"type": "interval", "min": 0, "max": 1}}],
     }
-    (folder / "dataset.json").write_text(json.dumps(manifest), encoding="utf-8")
     rows = [
         {
             "id": f"c{i}",
@@ -274,10 +271,7 @@ def interval(demo: Rubricate, tmp_path: Path) -> str:
         }
         for i, (judge, human) in enumerate([(0.9, 0.8), (0.2, 0.9), (0.5, 0.5)])
     ]
-    (folder / "rows.jsonl").write_text(
-        "\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8"
-    )
-    demo.import_path(folder, "closeness")
+    demo.import_path(write_dataset_folder(tmp_path / "closeness", manifest, rows), "closeness")
     demo.annotations.resolve("closeness", "closeness", "mean")
     return "/evaluations/closeness"
 

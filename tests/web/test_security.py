@@ -4,7 +4,6 @@ password, open redirects, a removed user), and the security headers."""
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from tests.web.conftest import PASSWORD, SignIn, csrf_of
 from rubricate import Rubricate
 from rubricate.demo import EVALUATION, align_demo
 from rubricate.domain.alignment_runs import RunStatus
+from rubricate.testing.datasets import write_dataset_folder
 from rubricate.web.app import create_server_app
 
 METRIC = "answer_helpfulness"
@@ -171,8 +171,6 @@ def test_a_single_user_server_checks_csrf_too(local: TestClient, demo: Rubricate
 @pytest.fixture
 def hostile(demo: Rubricate, tmp_path: Path) -> str:
     """An evaluation whose row text and comment hold a script."""
-    folder = tmp_path / "hostile"
-    folder.mkdir()
     manifest = {
         "name": "hostile",
         "task": f"Task {SCRIPT}",
@@ -186,8 +184,7 @@ def hostile(demo: Rubricate, tmp_path: Path) -> str:
         "annotations": {METRIC: [{"annotator": "ana", "score": 2, "comment": f"note {SCRIPT}"}]},
         "judge": {METRIC: {"score": 5, "rationale": f"why {SCRIPT}", "model": "fake:judge"}},
     }
-    (folder / "dataset.json").write_text(json.dumps(manifest), encoding="utf-8")
-    (folder / "rows.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    folder = write_dataset_folder(tmp_path / "hostile", manifest, [row])
     demo.import_path(folder, "hostile", description=f"about {SCRIPT}")
     demo.annotations.resolve("hostile", METRIC, "majority")
     return "hostile"
