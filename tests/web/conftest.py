@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.web.browser_support import serving
 
 from rubricate import Rubricate
+from rubricate.api.queueing import RunQueue
 from rubricate.web.app import create_server_app
 
 PASSWORD = "correct horse battery"
@@ -25,6 +27,17 @@ def csrf_of(client: TestClient, path: str = "/metrics") -> str:
     found = CSRF.search(html) or re.search(r'"X-CSRF-Token": "([^"]+)"', html)
     assert found, f"no CSRF token on {path}"
     return found.group(1)
+
+
+@contextmanager
+def single_user(rb: Rubricate, run_queue: RunQueue | None = None) -> Iterator[TestClient]:
+    """The web UI single-user (everyone the local admin) in a client that does not follow
+    redirects, the CSRF header set as htmx sends it; runs go to ``run_queue`` (by default
+    the workers' real queue)."""
+    app = create_server_app(rb, single_user=True, run_queue=run_queue)
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
+        client.headers["X-CSRF-Token"] = csrf_of(client)
+        yield client
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from tests.run_support import ended
-from tests.web.conftest import csrf_of
+from tests.web.conftest import single_user
 
 from rubricate import Rubricate
 from rubricate.api.queueing import RunQueue
@@ -30,7 +30,6 @@ from rubricate.domain.alignment import (
 )
 from rubricate.domain.alignment_runs import RunStatus
 from rubricate.domain.resolution import Policy
-from rubricate.web.app import create_server_app
 
 CUSTOM = "answer_helpfulness"  # the demo's custom metric, 1-5
 BUILTIN = "helpfulness"
@@ -66,9 +65,7 @@ def queue(demo: Rubricate) -> RecordingQueue:
 @pytest.fixture
 def web(demo: Rubricate, queue: RecordingQueue) -> Iterator[TestClient]:
     """Single-user (the local admin), with the CSRF header set as htmx sends it."""
-    app = create_server_app(demo, single_user=True, run_queue=queue)
-    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
-        client.headers["X-CSRF-Token"] = csrf_of(client)
+    with single_user(demo, queue) as client:
         yield client
 
 

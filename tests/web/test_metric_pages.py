@@ -6,29 +6,19 @@ while a run is in flight)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import csrf_of
-from tests.web.run_pages_support import START, RecordingQueue, aligned_with, carried_out, text_of
+from tests.web.run_pages_support import START, aligned_with, carried_out, text_of
+from tests.web.run_pages_support import queue as queue  # the fixtures, as pytest finds them
+from tests.web.run_pages_support import web as web
 
 from rubricate import Rubricate
 from rubricate.domain.metrics import VersionOrigin
-from rubricate.web.app import create_server_app
 
 CUSTOM = "answer_helpfulness"
 BUILTIN = "helpfulness"
 HX = {"HX-Request": "true"}
 PROMPT = "Score {{ output }} for {{ input }}.\n{{ guidelines }}\nScale: {{ scale }}"
-
-
-@pytest.fixture
-def web(demo: Rubricate) -> Iterator[TestClient]:
-    app = create_server_app(demo, single_user=True, run_queue=RecordingQueue(demo))
-    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
-        client.headers["X-CSRF-Token"] = csrf_of(client)
-        yield client
 
 
 def test_a_custom_metric_page(web: TestClient) -> None:

@@ -5,26 +5,17 @@ pages rather than at a CLI command."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import csrf_of
-from tests.web.run_pages_support import RecordingQueue, text_of
+from tests.web.run_pages_support import queue as queue  # the fixtures, as pytest finds them
+from tests.web.run_pages_support import text_of
+from tests.web.run_pages_support import web as web
 
 from rubricate import Rubricate
-from rubricate.web.app import create_server_app
 
 METRIC = "answer_helpfulness"
 RUN_ID = "support-bot-first-alignment"  # longer than the 8 characters pages used to show
-
-
-@pytest.fixture
-def web(demo: Rubricate) -> Iterator[TestClient]:
-    app = create_server_app(demo, single_user=True, run_queue=RecordingQueue(demo))
-    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
-        client.headers["X-CSRF-Token"] = csrf_of(client)
-        yield client
 
 
 def test_run_ids_are_shown_whole_and_a_delta_as_typed(web: TestClient, demo: Rubricate) -> None:

@@ -13,13 +13,12 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from tests.service.comparison_support import METRIC, add_v2_results
-from tests.web.conftest import SignIn, csrf_of
+from tests.web.conftest import SignIn, csrf_of, single_user
 
 from rubricate import Rubricate
 from rubricate.demo import EVALUATION
 from rubricate.models import fake
 from rubricate.runs import queue as run_queue
-from rubricate.web.app import create_server_app
 
 PAGE = f"/metrics/{METRIC}"
 RESCORE = f"{PAGE}/versions/1/rescore"
@@ -28,9 +27,7 @@ RESCORE = f"{PAGE}/versions/1/rescore"
 @pytest.fixture
 def web(demo: Rubricate) -> Iterator[TestClient]:
     """Single-user (the local admin), on the workers' real queue with no worker."""
-    app = create_server_app(demo, single_user=True)
-    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
-        client.headers["X-CSRF-Token"] = csrf_of(client)
+    with single_user(demo) as client:
         yield client
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import csrf_of
+from tests.web.conftest import single_user
 from tests.web.run_pages_support import HX, aligned_with, text_of, verified
 
 from rubricate import Rubricate
@@ -19,7 +19,6 @@ from rubricate.api.queueing import RunQueue
 from rubricate.runs import queue as run_queue
 from rubricate.runs.control import VerifyState
 from rubricate.store.tables import AlignmentRunRecord
-from rubricate.web.app import create_server_app
 
 JUDGE = "fake:judge"
 VERIFY_BUTTON = ">Verify again</button>"
@@ -29,9 +28,7 @@ MARK = '<span class="tag not-verified"'
 @pytest.fixture
 def web(demo: Rubricate) -> Iterator[TestClient]:
     """Single-user, on the workers' real queue (DBOS's system database, no worker)."""
-    app = create_server_app(demo, single_user=True)
-    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
-        client.headers["X-CSRF-Token"] = csrf_of(client)
+    with single_user(demo) as client:
         yield client
 
 
@@ -112,9 +109,7 @@ class RefusedQueue(RunQueue):
 
 def test_a_verify_again_that_stored_no_check_says_why(demo: Rubricate) -> None:
     run_id = judged_and_verified(demo)
-    app = create_server_app(demo, single_user=True, run_queue=RefusedQueue(demo.settings, demo.db))
-    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
-        client.headers["X-CSRF-Token"] = csrf_of(client)
+    with single_user(demo, RefusedQueue(demo.settings, demo.db)) as client:
         assert "stored no check" not in client.get(f"/alignment-runs/{run_id}").text
         client.post(
             f"/alignment-runs/{run_id}/guidelines/2/edit", data={"text": "Reward <b>short</b>."}
