@@ -110,3 +110,10 @@ def annotations(rb: Rubricate, evaluation: str) -> dict[tuple[str, str], tuple[f
     """The evaluation's 'tone' annotations: (row, annotator) -> (score, comment)."""
     listed = rb.evaluation_reads.annotations(evaluation, "tone", limit=100).items
     return {(a.row, a.annotator): (a.score, a.comment) for a in listed}
+
+
+def judged(rb: Rubricate, evaluation: str, detail: str) -> dict[tuple[str, str | None], Any]:
+    """The evaluation's judge results: (row, judge model) -> (score, the result's ``detail``
+    field)."""
+    listed = rb.evaluation_reads.judge_results(evaluation, limit=100).items
+    return {(j.row, j.judge_model): (j.score, getattr(j, detail)) for j in listed}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.integrations.conftest import SECRET, Project, annotations, by_row
+from tests.integrations.conftest import SECRET, Project, annotations, by_row, judged
 
 from rubricate import Rubricate
 from rubricate.domain.errors import InvalidInput, NotFound, Unavailable
@@ -15,11 +15,6 @@ from rubricate.integrations.langfuse import LangfuseConnection
 from rubricate.testing.fake_langfuse import FakeLangfuse, running
 
 EVALUATION = "langfuse-tone"
-
-
-def judged(rb: Rubricate) -> dict[tuple[str, str | None], tuple[float | None, int]]:
-    listed = rb.evaluation_reads.judge_results(EVALUATION, limit=100).items
-    return {(j.row, j.judge_model): (j.score, j.metric_version) for j in listed}
 
 
 def test_import_makes_rows_annotations_judge_results_and_the_metric(
@@ -52,7 +47,10 @@ def test_import_makes_rows_annotations_judge_results_and_the_metric(
         (ids["plain"], "ana"): (2.0, "curt"),
         (ids["plain"], "langfuse"): (3.0, None),  # an API score without an author
     }
-    assert judged(rb) == {(ids["chat"], None): (4.0, 1), (ids["plain"], "gpt-4o-mini"): (1.0, 1)}
+    assert judged(rb, EVALUATION, "metric_version") == {
+        (ids["chat"], None): (4.0, 1),
+        (ids["plain"], "gpt-4o-mini"): (1.0, 1),
+    }
 
 
 def test_import_again_adds_nothing_and_fetches_only_traces_it_lacks(
@@ -64,7 +62,9 @@ def test_import_again_adds_nothing_and_fetches_only_traces_it_lacks(
     assert not again.changed and again.rows_unchanged == 2 and again.scores_changed == []
     # only the trace without an output is asked for again: it is not a row
     assert project.fake.count("GET", "/api/public/traces/") == fetched + 1
-    assert len(annotations(rb, EVALUATION)) == 4 and len(judged(rb)) == 2
+    assert (
+        len(annotations(rb, EVALUATION)) == 4 and len(judged(rb, EVALUATION, "metric_version")) == 2
+    )
 
 
 def test_new_scores_and_traces_come_in_on_a_later_import(rb: Rubricate, project: Project) -> None:
@@ -93,7 +93,7 @@ def test_a_changed_score_is_reported_and_not_overwritten(rb: Rubricate, project:
     assert (changed["judge result", ""].stored, changed["judge result", ""].langfuse) == (4, 1)
     assert report.annotations_added == 1  # the new one still comes in
     assert annotations(rb, EVALUATION)[(ids["chat"], "ana")] == (4.0, "warm")  # kept as stored
-    assert judged(rb)[(ids["chat"], None)] == (4.0, 1)
+    assert judged(rb, EVALUATION, "metric_version")[(ids["chat"], None)] == (4.0, 1)
 
 
 def test_the_time_window_reads_only_its_scores(rb: Rubricate, project: Project) -> None:
@@ -126,7 +126,7 @@ def test_a_judge_score_of_its_own_name(rb: Rubricate, project: Project) -> None:
     report = langfuse.import_langfuse(rb, score="tone", judge_score="tone-judge",
                                       connection=project.connection)  # fmt: skip
     assert (report.annotations_added, report.judge_results_added) == (4, 1)
-    assert judged(rb) == {(ids["chat"], "claude-x"): (2.0, 1)}
+    assert judged(rb, EVALUATION, "metric_version") == {(ids["chat"], "claude-x"): (2.0, 1)}
     assert report.scores_skipped["from an evaluator named 'tone' (--judge-score reads "
                                  "'tone-judge')"] == 2  # fmt: skip
     assert report.scores_skipped["from reviewers named 'tone-judge' (--score reads 'tone')"] == 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.integrations.conftest import annotations, by_row
+from tests.integrations.conftest import annotations, by_row, judged
 from tests.integrations.mlflow_support import EXPERIMENT, Store, build, mlflow, store_fixtures
 
 from rubricate import Rubricate
@@ -20,11 +20,6 @@ EVALUATION = f"mlflow-{EXPERIMENT}"
 MODEL = "openai:/gpt-4o-mini"
 
 template, store = store_fixtures(build, "mlflow")
-
-
-def judged(rb: Rubricate) -> dict[tuple[str, str | None], tuple[float | None, str | None]]:
-    listed = rb.evaluation_reads.judge_results(EVALUATION, limit=100).items
-    return {(j.row, j.judge_model): (j.score, j.rationale) for j in listed}
 
 
 def test_import_makes_rows_annotations_judge_results_and_the_metric(
@@ -58,7 +53,7 @@ def test_import_makes_rows_annotations_judge_results_and_the_metric(
         (ids["skip"], "bob"): (5.0, None),
         (ids["refund"], "ana"): (2.0, "curt"),
     }
-    assert judged(rb) == {
+    assert judged(rb, EVALUATION, "rationale") == {
         (ids["skip"], MODEL): (4.0, "friendly"),
         (ids["refund"], MODEL): (1.0, None),
     }
