@@ -9,6 +9,7 @@ import json
 import os
 import random
 import resource
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -152,6 +153,14 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=30)
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then released), for a server."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def load_line(when: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import ANNOTATORS, CRITERION, stop_process, text_maker, write_manifest
+from _common import (
+    ANNOTATORS,
+    CRITERION,
+    free_port,
+    stop_process,
+    text_maker,
+    write_manifest,
+)
 
 METRIC = CRITERION  # a custom metric, created by the import
 EVALUATION = "bench"
@@ -199,13 +205,6 @@ def seed(url: str, data: Path, runs: int) -> Seeded:
 
 
 # --- the server ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,15 @@ for _variable in (
     "RUBRICATE_JUDGE_MODEL",
 ):
     os.environ.pop(_variable, None)
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then released): for a server to
+    start on, or for a client to find closed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def pytest_report_header() -> str:

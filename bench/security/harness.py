@@ -11,7 +11,6 @@ import os
 import re
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from _common import free_port
 
 CLI = "from rubricate.cli import main; main()"
 ADDRESS_SPACE = 2 * 1024**3  # RLIMIT_AS of every child: a regression fails, not the host
@@ -81,13 +82,6 @@ def expect(condition: bool, message: str) -> None:
 
 def _limit_address_space() -> None:  # runs in the child, before exec
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _status_kb(pid: int, key: str) -> int | None:

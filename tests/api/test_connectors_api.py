@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from pydantic import ValidationError
 from tests.api.api_support import TOKEN
+from tests.conftest import free_port
 from tests.integrations.conftest import seed
 
 from rubricate import Rubricate, Settings
@@ -30,14 +30,6 @@ SECRET = "sk-lf-secret-9876543210-do-not-show"
 PUBLIC_VAR, SECRET_VAR = "PROD_LF_PUBLIC", "PROD_LF_SECRET"
 LANGFUSE, MLFLOW = "prod-langfuse", "team-mlflow"
 IMPORT, EXPORT = f"/api/v1/connections/{LANGFUSE}/import", f"/api/v1/connections/{LANGFUSE}/export"
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @dataclass
@@ -75,7 +67,7 @@ def served(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve
         connections = {
             LANGFUSE: {"kind": "langfuse", "host": server.host,
                        "public_key_env": PUBLIC_VAR, "secret_key_env": SECRET_VAR},
-            MLFLOW: {"kind": "mlflow", "tracking_uri": f"http://127.0.0.1:{closed_port()}"},
+            MLFLOW: {"kind": "mlflow", "tracking_uri": f"http://127.0.0.1:{free_port()}"},
         }  # fmt: skip
         rb = Rubricate(Settings(database_url=database_url, connections=connections))
         rb.users.add("rex", "reviewer", "a long enough password")

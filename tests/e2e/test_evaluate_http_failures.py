@@ -5,11 +5,11 @@ wrong and leaked keys, a fatal error part way, and an unreachable server."""
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from typing import Any
 
 import pytest
+from tests.conftest import free_port
 from tests.e2e.conftest import (
     ROWS,
     SECRET,
@@ -145,14 +145,6 @@ def test_a_fatal_error_keeps_the_rows_already_scored(rb: Rubricate, fake: FakeOp
     n = len(answered)
     assert (run.rows_done, run.rows_failed, run.calls) == (n, 0, n)
     assert fake.requests_total == n + 1  # the refused call, and no call after it
-
-
-def free_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def test_an_unreachable_server_ends_the_run_in_error(

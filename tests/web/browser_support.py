@@ -5,7 +5,6 @@ server, and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.conftest import free_port
+
 # Not under test-results/: pytest-playwright empties that folder when a session starts.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 SERVE = "from rubricate.cli import main; main()"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
