@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from tests.api.test_run_rows_api import demo_row_ids
 from tests.service.test_accept_rules import DROPPED, run_with
-from tests.web.run_pages_support import figures
+from tests.web.run_pages_support import raised
 
 from rubricate.demo import build_demo
-from rubricate.domain.alignment import Figure, GuidelineItem, Verification
+from rubricate.domain.alignment import GuidelineItem, Verification
 
 if TYPE_CHECKING:
     from conftest import Cli
@@ -31,16 +31,7 @@ def test_show_names_rows_drops_and_the_paired_difference(cli: Cli) -> None:
         kept = GuidelineItem(id=1, text="Penalise refunds.", row_ids=ids[:11], verified=True)
         unchecked = GuidelineItem(id=3, text="Link the help article.", row_ids=ids[20:22])
         dropped = DROPPED.model_copy(update={"row_ids": [ids[40]]})
-        check = Verification(
-            status="verified",
-            test_rows=120,
-            test_design="stratified",
-            before=figures(0.45, 0.31),
-            after=figures(0.52, 0.39),
-            difference=Figure(value=0.081, low=0.012, high=0.15),
-            raised=True,
-            unchecked=[3],
-        )
+        check = raised(unchecked=[3])
         run_id = run_with(rb, [kept, unchecked], check, proposed=[kept, dropped, unchecked])
     out = plain(cli.ok("align", "show", run_id).stdout)
     first_eight = ", ".join(rows[i] for i in ids[:8])
