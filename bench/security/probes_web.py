@@ -9,6 +9,7 @@ import struct
 import zipfile
 from collections.abc import Callable, Iterator
 
+from rubricate.testing.datasets import zipped
 from security.data import DEMO, METRIC
 from security.harness import MEMORY_CEILING_MB, Answer, Report, Served, expect
 
@@ -42,7 +43,7 @@ def scale(report: Report, served: Served, token: str | None) -> None:
             "output": "a",
             "annotations": {"huge": [{"annotator": "x", "score": 5}]},
         }
-        body = _zip(
+        body = zipped(
             {
                 "dataset.json": json.dumps(manifest).encode(),
                 "rows.jsonl": json.dumps(row).encode() + b"\n",
@@ -237,7 +238,7 @@ def zips(report: Report, served: Served, token: str | None, quick: bool) -> None
         lines = "".join(
             json.dumps({"id": f"r{i}", "input": "q", "output": "a"}) + "\n" for i in range(50)
         )
-        whole = _zip({"rows.jsonl": lines.encode()})
+        whole = zipped({"rows.jsonl": lines.encode()})
         at = whole.index(b"PK\x01\x02") + offset
         body = whole[:at] + struct.pack("<I", value) + whole[at + 4 :]
         path = f"{API}/evaluations/forged/import?format=zip"
@@ -248,14 +249,6 @@ def zips(report: Report, served: Served, token: str | None, quick: bool) -> None
 
     report.probe(cat, "forged CRC", "422 JSON error, not 500", lambda: forged(16, 0xDEADBEEF))
     report.probe(cat, "forged size (too small)", "422 JSON error, not 500", lambda: forged(24, 3))
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _bomb(line_mb: int) -> bytes:

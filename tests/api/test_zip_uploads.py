@@ -9,7 +9,6 @@ import io
 import json
 import struct
 import tracemalloc
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,17 +17,10 @@ from fastapi.testclient import TestClient
 from rubricate.api import unzip
 from rubricate.domain.errors import InvalidInput
 from rubricate.limits import MIB
+from rubricate.testing.datasets import zipped
 
 URL = "/api/v1/evaluations/zipped/import"
 ROW = json.dumps({"id": "r1", "input": "q", "output": "a"}) + "\n"
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _forged(data: bytes, offset: int, value: int) -> bytes:
@@ -53,7 +45,7 @@ def test_a_zip_bomb_is_refused_while_streaming(
 ) -> None:
     monkeypatch.setattr(unzip, "ZIP_MAX_UNPACKED_BYTES", 8 * MIB)
     line = b'{"id": "r1", "input": "' + b"a" * (40 * MIB) + b'"}\n'  # one 40 MB line
-    body = _zip({"dataset/rows.jsonl": line})
+    body = zipped({"dataset/rows.jsonl": line})
     assert len(body) < MIB
     tracemalloc.start()
     error = _import(empty_client, body)
@@ -66,7 +58,7 @@ def test_a_zip_bomb_is_refused_while_streaming(
 
 
 def test_unpacking_streams_each_entry(tmp_path: Path) -> None:
-    body = _zip({"rows.jsonl": b"x" * (64 * MIB)})
+    body = zipped({"rows.jsonl": b"x" * (64 * MIB)})
     tracemalloc.start()
     unzip.unpack(io.BytesIO(body), tmp_path / "out")
     _, peak = tracemalloc.get_traced_memory()
@@ -88,7 +80,7 @@ def _rows(count: int) -> bytes:
 def test_a_forged_size_or_crc_is_invalid_input(
     empty_client: TestClient, offset: int, value: int, said: str
 ) -> None:
-    body = _forged(_zip({"rows.jsonl": _rows(50)}), offset, value)
+    body = _forged(zipped({"rows.jsonl": _rows(50)}), offset, value)
     error = _import(empty_client, body)
     assert "entry 'rows.jsonl' cannot be unpacked" in str(error["message"])
     assert said in str(error["message"])
@@ -97,7 +89,7 @@ def test_a_forged_size_or_crc_is_invalid_input(
 
 
 def test_a_size_said_too_large_is_not_believed(empty_client: TestClient) -> None:
-    body = _forged(_zip({"rows.jsonl": _rows(50)}), 24, 10**9)  # "1 GB": 50 rows in truth
+    body = _forged(zipped({"rows.jsonl": _rows(50)}), 24, 10**9)  # "1 GB": 50 rows in truth
     answer = empty_client.post(URL, params={"format": "zip", "kind": "rows"}, content=body)
     assert answer.status_code == 200, answer.text
     assert empty_client.get("/api/v1/evaluations/zipped").json()["row_count"] == 50
@@ -105,12 +97,12 @@ def test_a_size_said_too_large_is_not_believed(empty_client: TestClient) -> None
 
 def test_too_many_entries(empty_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(unzip, "ZIP_MAX_ENTRIES", 3)
-    body = _zip({f"f{i}.jsonl": b"" for i in range(5)})
+    body = zipped({f"f{i}.jsonl": b"" for i in range(5)})
     assert "more than 3 entries" in str(_import(empty_client, body)["message"])
 
 
 def test_not_a_zip_and_a_truncated_zip(tmp_path: Path) -> None:
-    whole = _zip({"rows.jsonl": ROW.encode()})
+    whole = zipped({"rows.jsonl": ROW.encode()})
     for body in (b"nope", whole[: len(whole) // 2], whole[:-5]):
         with pytest.raises(InvalidInput, match="not a zip archive"):
             unzip.unpack(io.BytesIO(body), tmp_path / "out")

@@ -3,7 +3,9 @@ for the tests and benchmarks that build one from rows of their own."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,3 +44,12 @@ def write_dataset_folder(
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     return folder
+
+
+def zipped(files: Mapping[str, bytes]) -> bytes:
+    """A zip archive (deflated) holding ``files``, name to contents, as an upload sends it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
