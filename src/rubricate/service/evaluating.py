@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
-from rubricate.domain.errors import Conflict, InvalidInput, NotFound, RubricateError
+from rubricate.domain.errors import Conflict, InvalidInput, RubricateError
 from rubricate.domain.evaluation_runs import (
     EvaluationRun,
     EvaluationRunStatus,
@@ -44,7 +44,8 @@ from rubricate.store.evaluation_runs import (
     row_batches,
 )
 from rubricate.store.evaluations import row_count
-from rubricate.store.mapping import to_evaluation_run, to_version
+from rubricate.store.mapping import to_evaluation_run
+from rubricate.store.metrics import version_by_id
 from rubricate.store.run_ids import claim_run_id
 from rubricate.store.tables import (
     EvaluationRecord,
@@ -310,10 +311,7 @@ class EvaluationRunService(ConfiguredService):
 
     def _version(self, version_id: int) -> MetricVersion:
         with self._db.read() as session:
-            record = session.get(MetricVersionRecord, version_id)
-            if record is None:
-                raise NotFound(f"metric version {version_id} is gone")
-            return to_version(record)
+            return version_by_id(session, version_id)
 
     def _move(
         self,

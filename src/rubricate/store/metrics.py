@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rubricate.domain.errors import NotFound
 from rubricate.domain.metrics import MetricVersion, VersionOrigin
 from rubricate.domain.scale import Scale
 from rubricate.store.lookup import one_named
@@ -56,6 +57,15 @@ def metrics_with_newest_version(
         metric.name: (metric, None if version is None else to_version(version))
         for metric, version in rows
     }
+
+
+def version_by_id(session: Session, version_id: int) -> MetricVersion:
+    """The metric version with this id; NotFound when it was deleted (with its metric)
+    after a run that uses it was started."""
+    record = session.get(MetricVersionRecord, version_id)
+    if record is None:
+        raise NotFound(f"metric version {version_id} is gone")
+    return to_version(record)
 
 
 def metric_named(session: Session, name: str) -> MetricRecord | None:
