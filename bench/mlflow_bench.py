@@ -411,27 +411,52 @@ def memalign_bound(traces: list[Any]) -> Outcome:
                    note="its distillation prompts only; plus 1 embeddings call")  # fmt: skip
 
 
+def hashed_embedder() -> Any:
+    """A dspy.Embedder computed here (words hashed into 64 buckets): the fake server serves
+    no /v1/embeddings, and MemAlign's episodic memory needs one."""
+    import hashlib
+
+    import dspy
+    import numpy as np
+
+    def embed(texts: list[str]) -> Any:
+        found = np.zeros((len(texts), 64))
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                found[i, hashlib.blake2b(word.encode(), digest_size=2).digest()[0] % 64] += 1
+        norms = np.linalg.norm(found, axis=1, keepdims=True)
+        return found / np.where(norms == 0, 1, norms)
+
+    return dspy.Embedder(embed, batch_size=200)
+
+
 def run_memalign(fake: Any, traces: list[Any]) -> Outcome | str:
-    """MemAlign against the fake server, or why it cannot run here (one line)."""
+    """MemAlign against the fake server (its embeddings computed here), or why it cannot
+    run (one line)."""
     try:
-        import dspy  # noqa: F401
+        import dspy
     except ImportError:
         return ("MemAlign cannot run here: MLflow's MemAlignOptimizer needs dspy (not installed; "
-                "it is no dependency of rubricate[mlflow]) and an embedding model "
-                "(openai:/text-embedding-3-small by default, POST /v1/embeddings, which the "
-                "fake OpenAI server does not serve)")  # fmt: skip
+                "it is no dependency of rubricate[mlflow]; --dspy-path DIR names a folder that "
+                "has it) and an embedding model (openai:/text-embedding-3-small by default, "
+                "POST /v1/embeddings, which the fake OpenAI server does not serve)")  # fmt: skip
     from mlflow.genai.judges.optimizers import MemAlignOptimizer
+    from mlflow.genai.judges.optimizers.memalign import optimizer as memalign
 
+    dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)  # every call sent
+    memalign._build_embedder = lambda model, dimensions: hashed_embedder()
     fake.reset()
     began = time.perf_counter()
     try:
-        optimizer = MemAlignOptimizer(reflection_lm=f"openai:/{REFLECT}")
-        aligned = clarity_judge().align(traces, optimizer=optimizer)
+        chosen = MemAlignOptimizer(reflection_lm=f"openai:/{REFLECT}")
+        aligned = clarity_judge().align(traces, optimizer=chosen)
     except Exception as exc:  # one line: what MemAlign said
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else repr(exc)
         return f"MemAlign failed against the fake server: {type(exc).__name__}: {first}"
     outcome = counted(fake, Outcome("MemAlign", wall=time.perf_counter() - began))
-    outcome.note = f"guideline {'kept' if GUIDELINE in aligned.instructions else 'not kept'}"
+    kept = [g.guideline_text for g in aligned._semantic_memory]
+    length = "kept" if GUIDELINE in kept else "not kept"
+    outcome.note = f"{len(kept)} guideline(s), the length one {length}; embeddings made here"
     outcome.held_out = "none (MemAlign has no held-out check)"
     return outcome
 
@@ -486,8 +511,13 @@ def main() -> int:
                         help="the fake server's seconds a call (default 0.2)")  # fmt: skip
     parser.add_argument("--profile", help="cProfile statistics of the last import to this file")
     parser.add_argument("--workdir", help="where the store and workspaces go (default: temp)")
+    parser.add_argument("--dspy-path", help="a folder holding dspy for MemAlign (pip install "
+                        "--target DIR dspy), put after rubricate's own packages")  # fmt: skip
     parser.add_argument("--only", choices=("import", "optimizers"), help="run one part alone")
     args = parser.parse_args()
+    if args.dspy_path:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no fetch at import
+        sys.path.append(args.dspy_path)
     try:
         import mlflow  # noqa: F401
     except ImportError:
