@@ -44,7 +44,7 @@ def test_from_nothing_to_head_the_tables_match_the_models(db: Database) -> None:
     assert tables(db) == set()
     assert current_revision(db) is None
     upgrade(db)
-    assert current_revision(db) == head_revision(db) == "0010"
+    assert current_revision(db) == head_revision(db) == "0011"
     assert tables(db) == TABLES
     assert differences(db) == []
 

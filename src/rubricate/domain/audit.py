@@ -25,6 +25,8 @@ class AuditAction(StrEnum):
     QUEUE_CREATED = "queue.created"
     QUEUE_CLOSED = "queue.closed"
     ROW_SENT_BACK = "row.sent_back"
+    GOLD_SET = "gold.set"  # an admin's known right score of a row (a gold row)
+    GOLD_REMOVED = "gold.removed"
 
 
 # A reviewer's edit of a run's guideline (alignment.ReviewEdit.action) as it is logged.

@@ -4,6 +4,8 @@ queue)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -15,6 +17,8 @@ MAX_REVIEWERS = 200
 DEFAULT_LEASE_SECONDS = 900  # a row stays a reviewer's for 15 minutes, then may go on
 LEASE_SECONDS_RANGE = (30, 86_400)
 COMMENT_MAX_CHARS = 4_000
+MAX_GOLD_RATE = 0.5  # at most every other row handed out is a gold row
+NOTE_MAX_CHARS = 2_000  # a gold row's note
 
 
 class Selection(StrEnum):
@@ -49,6 +53,7 @@ class QueueRequest:
     blind: bool = False
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     seed: int = 0
+    gold_rate: float = 0.0  # the share of rows handed out that are gold rows (0: none)
 
     def checked(self) -> QueueRequest:
         if not self.reviewers:
@@ -75,6 +80,8 @@ class QueueRequest:
             )
         if self.delta is not None and not self.delta > 0:
             raise InvalidInput("delta must be above 0", field="delta")
+        if not 0 <= self.gold_rate <= MAX_GOLD_RATE:
+            raise InvalidInput(f"the gold rate is 0 to {MAX_GOLD_RATE:g}", field="gold_rate")
         return self
 
     def describe(self) -> str:
@@ -91,6 +98,45 @@ class QueueRequest:
                 return self.selection.value
 
 
+def gold_due(handed: int, gold_given: int, rate: float) -> bool:
+    """Whether the next row handed to a reviewer is a gold row: after ``k`` rows handed
+    out, ``floor(k * rate)`` of them were gold (rate 0.25: the 4th, 8th, 12th...); a gold
+    row owed when none was left is given as soon as one is."""
+    return rate > 0 and gold_given < math.floor((handed + 1) * rate + 1e-9)
+
+
+@dataclass(frozen=True, slots=True)
+class GoldScore:
+    """A row's known right score on a metric, set by an admin, to measure reviewers by."""
+
+    evaluation: str
+    metric: str
+    row_id: str  # the row's id in the user's files
+    score: float
+    note: str | None
+    set_by: str
+    set_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GoldAccuracy:
+    """A reviewer's reviews of gold rows against their gold scores."""
+
+    reviewer: str
+    reviews: int
+    exact: float  # the share of reviews equal to the gold score
+    mean_error: float  # mean absolute difference, on the scale (label steps on labels)
+
+
+def gold_accuracy(reviewer: str, pairs: Sequence[tuple[float, float]]) -> GoldAccuracy | None:
+    """``reviewer``'s accuracy from (their score, the gold score) pairs; None without any."""
+    if not pairs:
+        return None
+    errors = [abs(score - gold) for score, gold in pairs]
+    exact = sum(1 for e in errors if e < 1e-9) / len(errors)
+    return GoldAccuracy(reviewer, len(errors), exact, sum(errors) / len(errors))
+
+
 @dataclass(frozen=True, slots=True)
 class ReviewerProgress:
     reviewer: str
@@ -99,6 +145,7 @@ class ReviewerProgress:
     skipped: int
     leased: int  # rows they hold now
     median_seconds: float | None  # from a row's lease to its review
+    gold: GoldAccuracy | None = None  # their reviews of the queue's gold rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +165,7 @@ class Queue:
     rows_done: int  # rows with all their reviews
     reviews_counted: int
     reviews_needed: int
+    gold_rate: float = 0.0
 
     @property
     def finished(self) -> bool:
@@ -133,6 +181,7 @@ class Review:
     beyond: bool
     seconds: float | None
     submitted_at: datetime | None
+    gold: bool = False  # a review of a gold row: calibration only, never counted
 
 
 @dataclass(frozen=True, slots=True)

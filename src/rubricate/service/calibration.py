@@ -6,8 +6,9 @@ them on the scale's axis."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -15,11 +16,13 @@ from sqlalchemy.orm import Session
 from rubricate.domain.calibration import ReviewerWarning, reviewer_warning
 from rubricate.domain.errors import InvalidInput, NotFound
 from rubricate.domain.metrics import active_version
+from rubricate.domain.queues import GoldAccuracy, gold_accuracy
 from rubricate.domain.scale import Scale
 from rubricate.service.base import Service
 from rubricate.service.evaluations import find_evaluation
 from rubricate.service.metrics import find_metric, load_versions
 from rubricate.store.calibration import reviewer_scores
+from rubricate.store.gold import gold_reviews
 from rubricate.store.mapping import to_metric
 
 if TYPE_CHECKING:
@@ -40,6 +43,7 @@ class ReviewerCalibration:
     shared_rows: int  # rows scored by two reviewers or more
     alpha: float | None  # everyone's; None: no row is scored twice, or no variation
     reviewers: tuple[ReviewerFigures, ...]  # by name
+    gold: tuple[GoldAccuracy, ...] = ()  # accuracy on the gold rows of review queues, by name
 
     @property
     def within_delta_differs(self) -> bool:
@@ -77,9 +81,12 @@ class CalibrationService(Service):
             metric_id, scale = metric_scale(session, metric)
             chosen = check_delta(delta, scale)
             ratings: Ratings = {}
+            evaluation_ids = []
             for name in names:
                 evaluation_id = find_evaluation(session, name).id
+                evaluation_ids.append(evaluation_id)
                 _read(ratings, reviewer_scores(session, evaluation_id, metric_id), scale)
+            golden = gold_reviews(session, metric_id, evaluation_ids=evaluation_ids)
         if not ratings:
             where = ", ".join(repr(n) for n in names)
             plural = "s" if len(names) > 1 else ""
@@ -87,7 +94,22 @@ class CalibrationService(Service):
                 f"metric {metric!r} has no annotations in evaluation{plural} {where}: "
                 "there is no reviewer to calibrate"
             )
-        return calibrate(names, metric, scale, ratings, chosen)
+        found = calibrate(names, metric, scale, ratings, chosen)
+        gold = accuracy_by_reviewer(golden, scale)
+        return replace(found, gold=tuple(gold[who] for who in sorted(gold)))
+
+
+def accuracy_by_reviewer(
+    reviews: Iterable[tuple[str, float, float]], scale: Scale
+) -> dict[str, GoldAccuracy]:
+    """Each reviewer's accuracy on gold rows from (reviewer, score, gold score) triples;
+    on a labels scale the error counts label steps, as offsets do."""
+    position = _positions(scale)
+    pairs: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for who, score, gold in reviews:
+        pairs[who].append((position.get(score, score), position.get(gold, gold)))
+    found = {who: gold_accuracy(who, given) for who, given in pairs.items()}
+    return {who: accuracy for who, accuracy in found.items() if accuracy is not None}
 
 
 def calibrate(
@@ -165,8 +187,13 @@ def check_delta(delta: float | None, scale: Scale) -> float:
 def _read(ratings: Ratings, rows: Iterable[dict[str, float]], scale: Scale) -> None:
     """Add the rows' scores to ``ratings``, a labels scale's as the labels' positions (so
     an offset counts labels: "half a label harsher")."""
-    position = {value: float(i) for i, value in enumerate(sorted(scale.labels))}
-    on_axis = scale.type == "labels"
+    position = _positions(scale)
     for scores in rows:
-        given = {who: position.get(s, s) if on_axis else s for who, s in scores.items()}
-        ratings[len(ratings)] = given
+        ratings[len(ratings)] = {who: position.get(s, s) for who, s in scores.items()}
+
+
+def _positions(scale: Scale) -> dict[float, float]:
+    """A labels scale's values to the labels' positions (none for other scales)."""
+    if scale.type != "labels":
+        return {}
+    return {value: float(i) for i, value in enumerate(sorted(scale.labels))}

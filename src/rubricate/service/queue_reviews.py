@@ -22,11 +22,13 @@ from rubricate.domain.queues import (
     AssignmentState,
     Review,
     Submitted,
+    gold_due,
 )
 from rubricate.domain.users import User
 from rubricate.service.annotations import score_on
 from rubricate.service.base import Service
 from rubricate.service.queues import active_of, queue_item, review_of
+from rubricate.store import gold as gold_store
 from rubricate.store import queues as store
 from rubricate.store.queue_tables import (
     QueueAssignmentRecord,
@@ -57,7 +59,7 @@ class QueueReviewService(Service):
                     return None
                 held = QueueAssignmentRecord(
                     queue_id=record.id,
-                    item_id=item.id,
+                    item_id=_gold_instead(session, record, reviewer.name, item),
                     reviewer=reviewer.name,
                     state=LEASED,
                     leased_at=now,
@@ -96,6 +98,11 @@ class QueueReviewService(Service):
             metric = session.get(MetricRecord, record.metric_id)
             assert metric is not None  # a foreign key
             value = score_on(active_of(session, metric).scale, score, "score")
+            if item.gold:  # calibration only: counted toward nothing, and no annotation
+                given.state, given.score, given.comment = SUBMITTED, value, comment or None
+                given.submitted_at = now
+                given.seconds = max(0.0, (now - given.leased_at).total_seconds())
+                return Submitted(counted=True, row_id=row_id, score=value)  # as any row's
             counted = item.counted < item.needed
             given.state, given.score, given.comment = SUBMITTED, value, comment or None
             given.submitted_at, given.beyond = now, not counted
@@ -151,14 +158,27 @@ def _held_or_renewed(
         return live
     for lapsed in leases:
         item = session.get(QueueItemRecord, lapsed.item_id)
-        if (
-            item is not None
-            and not item.done
-            and store.has_room(session, item, now, besides=lapsed.id)
+        if item is not None and (
+            item.gold or (not item.done and store.has_room(session, item, now, besides=lapsed.id))
         ):
             lapsed.expires_at = now + timedelta(seconds=queue.lease_seconds)
             return lapsed
     return None
+
+
+def _gold_instead(
+    session: Session, queue: ReviewQueueRecord, reviewer: str, item: QueueItemRecord
+) -> int:
+    """The item to hand out: ``item`` (the next open row), or a gold row when the queue's
+    gold rate makes one due and one is left that ``reviewer`` was never given; the gold row
+    takes the open row's place number, so the page shows nothing different."""
+    if queue.gold_rate <= 0:
+        return item.id
+    handed, gold_given = gold_store.handed_out(session, queue.id, reviewer)
+    if not gold_due(handed, gold_given, queue.gold_rate):
+        return item.id
+    row = gold_store.next_gold_row(session, queue, reviewer)
+    return item.id if row is None else gold_store.gold_item(session, queue, row, item.position)
 
 
 def _assignment(
@@ -176,8 +196,8 @@ def _assignment(
         others = tuple(
             review_of(a)
             for a in store.assignments_on(session, item.id)
-            if a.reviewer != held.reviewer and a.state == SUBMITTED
-        )
+            if a.reviewer != held.reviewer and a.state == SUBMITTED and not item.gold
+        )  # a gold row's other reviews stay each reviewer's own: it is measured alone
     return Assignment(
         queue=queue.name,
         row_id=row.external_id,

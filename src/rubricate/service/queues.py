@@ -8,6 +8,7 @@ from __future__ import annotations
 import builtins
 import random
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 from statistics import median
 
@@ -29,7 +30,9 @@ from rubricate.domain.queues import (
 from rubricate.domain.queues import Conflict as RowConflict
 from rubricate.domain.users import User
 from rubricate.service.base import Service
+from rubricate.service.calibration import accuracy_by_reviewer
 from rubricate.service.label_sampling import sampled_rows
+from rubricate.store import gold as gold_store
 from rubricate.store import queues as store
 from rubricate.store.audit import record_event
 from rubricate.store.evaluations import find_evaluation
@@ -75,6 +78,7 @@ class QueueService(Service):
                     blind=request.blind,
                     lease_seconds=request.lease_seconds,
                     row_count=len(rows),
+                    gold_rate=request.gold_rate,
                     created_by=by.name,
                 )
                 session.add(record)
@@ -88,6 +92,7 @@ class QueueService(Service):
                     evaluation=request.evaluation, metric=request.metric, rows=len(rows),
                     reviewers=list(reviewers), reviews_per_row=request.reviews_per_row,
                     blind=request.blind, selection=request.describe(),
+                    gold_rate=request.gold_rate,
                 )  # fmt: skip
         except IntegrityError:
             raise Conflict(f"a review queue named {name!r} exists already") from None
@@ -103,16 +108,24 @@ class QueueService(Service):
 
     def progress(self, name: str) -> builtins.list[ReviewerProgress]:
         """Per reviewer: rows reviewed (counted, and beyond the number), skipped, held now,
-        and the median time from a row's lease to its review."""
+        the median time from a row's lease to its review, and their accuracy on the
+        queue's gold rows (None before their first review of one)."""
         now = utcnow()
         with self._db.read() as session:
             queue = store.find_queue(session, name)
             reviewers = store.reviewers_of(session, queue.id)
             assignments = store.assignments_of_queue(session, queue.id)
+            scale = active_of(session, _metric_of(session, queue)).scale
+            golden = gold_store.gold_reviews(session, queue.metric_id, queue_id=queue.id)
+            gold_items = gold_store.gold_items(session, queue.id)
         by_reviewer: dict[str, builtins.list[QueueAssignmentRecord]] = defaultdict(builtins.list)
         for a in assignments:
             by_reviewer[a.reviewer].append(a)
-        return [_progress(r, by_reviewer.get(r, []), now) for r in reviewers]
+        accuracy = accuracy_by_reviewer(golden, scale)
+        return [
+            replace(_progress(r, by_reviewer.get(r, []), now, gold_items), gold=accuracy.get(r))
+            for r in reviewers
+        ]
 
     def reviews(self, name: str, *, by: User) -> builtins.list[tuple[str, Review]]:
         """Every submitted review of the queue (row id, review), in queue order: what an
@@ -122,7 +135,7 @@ class QueueService(Service):
         with self._db.read() as session:
             queue = store.find_queue(session, name)
             found = store.reviews_by_row(session, queue.id)
-        return [(row, review_of(a)) for row, _, a in found]
+        return [(row, review_of(a, gold=item.gold)) for row, item, a in found]
 
     def conflicts(self, name: str, *, by: User) -> builtins.list[RowConflict]:
         """Rows with all their reviews whose counted reviews differ by at least the
@@ -130,15 +143,13 @@ class QueueService(Service):
         by.require_admin("see a queue's conflicts")
         with self._db.read() as session:
             queue = store.find_queue(session, name)
-            metric = session.get(MetricRecord, queue.metric_id)
-            assert metric is not None  # a foreign key
-            delta = active_of(session, metric).scale.step
+            delta = active_of(session, _metric_of(session, queue)).scale.step
             resolved = _resolved_values(session, queue)
             found = store.reviews_by_row(session, queue.id)
         grouped: dict[str, builtins.list[QueueAssignmentRecord]] = defaultdict(builtins.list)
         done: dict[str, bool] = {}
         for row, item, review in found:
-            if not review.beyond:
+            if not review.beyond and not item.gold:
                 grouped[row].append(review)
             done[row] = item.done
         conflicts = []
@@ -162,6 +173,8 @@ class QueueService(Service):
         with self._db.write() as session:
             queue = store.find_queue(session, name, lock=True)
             item = queue_item(session, queue, row_id, lock=True)
+            if item.gold:
+                raise Conflict(f"row {row_id!r} is a gold row of queue {name!r}: not sent back")
             reviewers = store.reviewers_of(session, queue.id)
             given = {a.reviewer for a in store.assignments_on(session, item.id)}
             if not set(reviewers) - given:
@@ -285,6 +298,7 @@ def _queue(session: Session, record: ReviewQueueRecord) -> Queue:
         rows_done=done,
         reviews_counted=counted,
         reviews_needed=needed,
+        gold_rate=record.gold_rate,
     )
 
 
@@ -297,7 +311,7 @@ def queue_item(
     return item
 
 
-def review_of(a: QueueAssignmentRecord) -> Review:
+def review_of(a: QueueAssignmentRecord, *, gold: bool = False) -> Review:
     return Review(
         reviewer=a.reviewer,
         score=a.score,
@@ -306,18 +320,25 @@ def review_of(a: QueueAssignmentRecord) -> Review:
         beyond=a.beyond,
         seconds=a.seconds,
         submitted_at=a.submitted_at,
+        gold=gold,
     )
 
 
 def _progress(
-    reviewer: str, assignments: builtins.list[QueueAssignmentRecord], now: datetime
+    reviewer: str,
+    assignments: builtins.list[QueueAssignmentRecord],
+    now: datetime,
+    gold_items: set[int],
 ) -> ReviewerProgress:
+    """A reviewer's figures; their reviews of gold rows (``gold_items``) count as neither
+    reviewed nor beyond, but as time and as rows skipped or held."""
     submitted = [a for a in assignments if a.state == AssignmentState.SUBMITTED.value]
     times = [a.seconds for a in submitted if a.seconds is not None]
+    own = [a for a in submitted if a.item_id not in gold_items]
     return ReviewerProgress(
         reviewer=reviewer,
-        reviewed=sum(1 for a in submitted if not a.beyond),
-        beyond=sum(1 for a in submitted if a.beyond),
+        reviewed=sum(1 for a in own if not a.beyond),
+        beyond=sum(1 for a in own if a.beyond),
         skipped=sum(1 for a in assignments if a.state == AssignmentState.SKIPPED.value),
         leased=sum(
             1 for a in assignments
@@ -325,6 +346,12 @@ def _progress(
         ),
         median_seconds=median(times) if times else None,
     )  # fmt: skip
+
+
+def _metric_of(session: Session, queue: ReviewQueueRecord) -> MetricRecord:
+    metric = session.get(MetricRecord, queue.metric_id)
+    assert metric is not None  # a foreign key
+    return metric
 
 
 def _resolved_values(session: Session, queue: ReviewQueueRecord) -> dict[str, float]:

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from rubricate.service.evaluation_reads import EvaluationReadService
     from rubricate.service.evaluations import EvaluationService
     from rubricate.service.exporting import ExportReport
+    from rubricate.service.gold import GoldService
     from rubricate.service.importing import ImportReport, Progress
+    from rubricate.service.label_sampling import LabelSamplingService
     from rubricate.service.metrics import MetricService
     from rubricate.service.otel_export import OtelExportReport, Send
     from rubricate.service.otel_import import OtelImportReport
@@ -77,6 +79,12 @@ class Rubricate:
     queues: LazyService[QueueService] = LazyService("queues:QueueService")
     #: Review queues, a reviewer's side: next row, submit, skip.
     queue_reviews: LazyService[QueueReviewService] = LazyService("queue_reviews:QueueReviewService")
+    #: Gold rows: an admin's known right scores, mixed into review queues.
+    gold: LazyService[GoldService] = LazyService("gold:GoldService")
+    #: The rows whose review would teach an alignment most (a queue's ``sampler``).
+    label_sampling: LazyService[LabelSamplingService] = LazyService(
+        "label_sampling:LabelSamplingService"
+    )
     users: LazyService[UserService] = LazyService("users:UserService")
     version_comparison: LazyService[VersionComparisonService] = LazyService(
         "version_comparison:VersionComparisonService"

@@ -25,6 +25,7 @@ class ReviewQueueRecord(Base):
     blind: Mapped[bool] = mapped_column(Boolean)
     lease_seconds: Mapped[int] = mapped_column(Integer)
     row_count: Mapped[int] = mapped_column(Integer)  # rows it holds (fixed at creation)
+    gold_rate: Mapped[float] = mapped_column(Float, default=0.0)  # share of gold rows handed
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
@@ -59,6 +60,9 @@ class QueueItemRecord(QueuePart, Base):
     needed: Mapped[int] = mapped_column(Integer)
     counted: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a gold row mixed into reviewers' streams (needed 0, done): its reviews measure the
+    # reviewers against the gold score and count toward nothing else
+    gold: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class QueueAssignmentRecord(QueuePart, Base):
@@ -83,3 +87,18 @@ class QueueAssignmentRecord(QueuePart, Base):
     beyond: Mapped[bool] = mapped_column(Boolean, default=False)
     seconds: Mapped[float | None] = mapped_column(Float)  # from lease to submission
     submitted_at: Mapped[datetime | None] = mapped_column()
+
+
+class GoldScoreRecord(Base):
+    """A row's known right score on a metric, set by an admin (one per row and metric)."""
+
+    __tablename__ = "gold_scores"
+    __table_args__ = (UniqueConstraint("row_id", "metric_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    row_id: Mapped[int] = owned_by("rows")
+    metric_id: Mapped[int] = owned_by("metrics")
+    score: Mapped[float] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)

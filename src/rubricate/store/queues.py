@@ -179,14 +179,14 @@ def assignments_on(session: Session, item_id: int) -> list[QueueAssignmentRecord
 
 
 def item_counts(session: Session, queue_id: int) -> tuple[int, int, int, int]:
-    """Rows, rows done, reviews counted, reviews needed."""
+    """Rows, rows done, reviews counted, reviews needed (its gold rows not among them)."""
     found = session.execute(
         select(
             func.count(),
             func.count().filter(QueueItemRecord.done.is_(True)),
             func.coalesce(func.sum(QueueItemRecord.counted), 0),
             func.coalesce(func.sum(QueueItemRecord.needed), 0),
-        ).where(QueueItemRecord.queue_id == queue_id)
+        ).where(QueueItemRecord.queue_id == queue_id, QueueItemRecord.gold.is_(False))
     ).one()
     return int(found[0]), int(found[1]), int(found[2]), int(found[3])
 
