@@ -1,7 +1,7 @@
 """Label sampling through the workspace, on the demo's rows imported again with only half
 of them reviewed: proposals skip reviewed and queued rows, a judge that disagrees with
-itself puts its row first, and a queue with the ``sampler`` selection holds the rows the
-sampler proposes."""
+itself puts its row first, a queue with the ``sampler`` selection holds the rows the
+sampler proposes, and once it does, alignment checks only the audit slice."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from typing import Any
 import pytest
 
 from rubricate import Rubricate
+from rubricate.alignment import collecting
+from rubricate.alignment.collecting import Collected
+from rubricate.alignment.distilling import audit_notes
+from rubricate.alignment.label_sampling import AUDIT_SHARE
+from rubricate.alignment.split import Part, audited_part, in_audit_slice, part_of
 from rubricate.alignment.trace_format import data_blocks
 from rubricate.demo import ALIGNED_METRIC, DATASET
 from rubricate.domain.errors import InvalidInput
@@ -20,6 +25,8 @@ from rubricate.domain.users import Role, User
 from rubricate.models import fake
 from rubricate.models.fake import FakeCall
 from rubricate.service.label_sampling import LabelSamplingService
+from rubricate.store.evaluations import find_evaluation
+from rubricate.store.metrics import find_metric
 
 ADMIN = User("ada", Role.ADMIN)
 ANA = User("ana", Role.REVIEWER)
@@ -116,3 +123,32 @@ def test_a_sampler_queue_holds_the_proposed_rows_and_the_next_proposal_skips_the
             by=ADMIN,
         )
     assert error.value.field == "sample_size"
+
+
+def collected(rb: Rubricate) -> Collected:
+    with rb.db.read() as session:
+        metric = find_metric(session, ALIGNED_METRIC).id
+        evaluations = [find_evaluation(session, FRESH).id]
+        counts = collecting.count(session, metric, evaluations)
+        return collecting.collect(session, metric, evaluations, delta=1.0, seed=3, counts=counts)
+
+
+def test_after_a_sampler_queue_alignment_checks_only_the_audit_slice(half: Rubricate) -> None:
+    """Before: every row's part is the usual split's. Once a sampler queue holds rows of
+    the evaluation, only the audit slice's groups are checked; the rest are distilled."""
+    before = collected(half)
+    kept = [*before.disagreements, *before.agreeing]
+    assert not before.audited and all(k.part is part_of(k.group, 3) for k in kept)
+    proposals = LabelSamplingService(half.db).propose(FRESH, ALIGNED_METRIC, 10, seed=2)
+    assert sum(p.audit for p in proposals) == round(10 * AUDIT_SHARE)
+    request = QueueRequest(
+        name="teach", evaluation=FRESH, metric=ALIGNED_METRIC, reviewers=("ana",),
+        selection=Selection.SAMPLER, sample_size=10, seed=2,
+    )  # fmt: skip
+    half.queues.create(request, by=ADMIN)
+    after = collected(half)
+    kept = [*after.disagreements, *after.agreeing]
+    assert after.audited and all(k.part is audited_part(k.group, 3) for k in kept)
+    assert {k.part for k in kept if not in_audit_slice(k.group)} == {Part.DISTILL}
+    assert audit_notes(after, verifying=True) and not audit_notes(after, verifying=False)
+    assert not audit_notes(before, verifying=True)

@@ -1,7 +1,9 @@
 """Phases 1 and 2 together: count the usable rows, then stream them once, keeping the
 disagreements' traces (every one up to DISAGREEMENTS_KEPT, then a seeded uniform sample,
 with the exact counts), a seeded sample of agreeing rows (memory stays bounded by what is
-kept) and the reviewers' scores counted for Krippendorff's alpha."""
+kept) and the reviewers' scores counted for Krippendorff's alpha. When the label sampler
+chose reviewed rows, each row's part is ``split.audited_part``: only the audit slice is
+checked."""
 
 from __future__ import annotations
 
@@ -23,12 +25,13 @@ from rubricate.alignment.loading import (
     reviewer_notes,
     stream_rows,
 )
-from rubricate.alignment.split import Part, group_key, part_of
+from rubricate.alignment.split import Part, audited_part, group_key, part_of
 from rubricate.alignment.tracing import build_trace, disagrees
 from rubricate.domain.alignment_runs import LOW_CONFIDENCE_DISAGREEMENTS
 from rubricate.domain.scale import Scale
 from rubricate.domain.traces import Direction, ReviewerNote, Trace
 from rubricate.limits import DISAGREEMENTS_KEPT
+from rubricate.store.label_sampling import sampler_chosen
 
 AGREEING_KEPT = 2000  # agreeing rows kept as a sample: contrast for distilling, and checks
 
@@ -62,6 +65,7 @@ class Collected:
     agreeing: list[KeptRow] = field(default_factory=list)  # the sample
     agreeing_count: int = 0
     reviewer_units: Counter[tuple[float, ...]] = field(default_factory=Counter)
+    audited: bool = False  # the sampler chose rows: only the audit slice is checked
 
     @property
     def disagreements_total(self) -> int:
@@ -114,7 +118,7 @@ def collect(
     """Stream the usable rows once. ``on_page(rows_done)`` is called after each page (for
     progress, and to stop a cancelled run at a page boundary)."""
     versions = judged_versions(session, metric_id, evaluation_ids)
-    found = Collected(counts)
+    found = Collected(counts, audited=sampler_chosen(session, metric_id, evaluation_ids))
     sampler = random.Random(seed)
     disagreement_sampler = random.Random(f"{seed}:disagreements")
     done = 0
@@ -124,7 +128,7 @@ def collect(
             reviewers = notes.get(row.row_id, ())
             found.reviewer_units[tuple(sorted(n.score for n in reviewers))] += 1
             group = group_key(row.input)
-            make = partial(_kept_row, row, reviewers, group, seed)
+            make = partial(_kept_row, row, reviewers, group, seed, found.audited)
             if disagrees(row.judge_score, row.human, delta):
                 found.disagreement_count += 1
                 found.lenient_count += row.judge_score > row.human
@@ -148,9 +152,10 @@ def collect(
 
 
 def _kept_row(
-    row: SourceRow, reviewers: tuple[ReviewerNote, ...], group: str, seed: int
+    row: SourceRow, reviewers: tuple[ReviewerNote, ...], group: str, seed: int, audited: bool
 ) -> KeptRow:
-    return KeptRow(row, build_trace(row, reviewers), group, part_of(group, seed))
+    part = audited_part(group, seed) if audited else part_of(group, seed)
+    return KeptRow(row, build_trace(row, reviewers), group, part)
 
 
 def _offer(

@@ -58,9 +58,11 @@ def checking_part(group: str, seed: int) -> Part:
 
 
 def cross_fits(found: Collected, verifying: bool) -> bool:
-    """Whether a run cross-fits: verified, and too few disagreements to distill from."""
+    """Whether a run cross-fits: verified, and too few disagreements to distill from;
+    never when the sampler chose rows (its targeted rows may only be distilled from)."""
     distilled = sum(1 for k in found.disagreements if k.part is Part.DISTILL)
-    return verifying and bool(found.disagreements) and distilled < CROSS_FIT_BELOW
+    small = bool(found.disagreements) and distilled < CROSS_FIT_BELOW
+    return verifying and small and not found.audited
 
 
 def fold_view(found: Collected, seed: int, fold: int) -> Collected:

@@ -32,6 +32,18 @@ def distilled_from(found: Collected, verifying: bool) -> list[KeptRow]:
     return [k for k in found.disagreements if not verifying or k.part is Part.DISTILL]
 
 
+def audit_notes(found: Collected, verifying: bool) -> list[str]:
+    """What the run says when the sampler chose rows and only the audit slice verifies."""
+    if not (found.audited and verifying):
+        return []
+    checked = sum(k.part is not Part.DISTILL for k in (*found.disagreements, *found.agreeing))
+    return [
+        "The label sampler chose some of the reviewed rows, so they are not a random sample "
+        f"of the evaluation: verification reads only the audit slice ({checked} rows, "
+        "reviewed at random), and distillation reads the rest."
+    ]
+
+
 async def distill(
     run: AlignmentRun,
     client: ModelClient,

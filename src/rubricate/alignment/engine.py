@@ -8,7 +8,13 @@ from collections.abc import Callable
 
 from rubricate.alignment import collecting, cross_fit
 from rubricate.alignment.collecting import Collected
-from rubricate.alignment.distilling import contrast_from, distill, distill_folds, distilled_from
+from rubricate.alignment.distilling import (
+    audit_notes,
+    contrast_from,
+    distill,
+    distill_folds,
+    distilled_from,
+)
 from rubricate.alignment.merging import merge_guidelines
 from rubricate.alignment.plan import PART_ROWS as PART_ROWS  # sizes live with the plan
 from rubricate.alignment.stages import STAGES, Carried, Stage, earlier
@@ -195,7 +201,8 @@ class AlignmentEngine:
         )
         items, merge_notes = merge_guidelines(proposals, prompt=base.prompt, existing=existing)
         self._update(run.id, phase=Phase.DISTILLING, done=1)
-        return carried.model_copy(update={"proposed": items, "notes": [*notes, *merge_notes]})
+        notes = [*notes, *merge_notes, *audit_notes(found, verifying)]
+        return carried.model_copy(update={"proposed": items, "notes": notes})
 
     async def _verify_stage(
         self, run: AlignmentRun, carried: Carried, judge: ModelClient

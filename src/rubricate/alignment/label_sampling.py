@@ -29,6 +29,14 @@ Rows are picked greedily by ``(BASE + doubt * balance) * novelty``; each pick lo
 novelty of the rows like it (a weighted farthest-point greedy, evaluated lazily: novelty
 only falls). Pure (no database, no model call) and deterministic for a seed, which breaks
 ties and draws the rows kept past the bounds.
+
+Rows picked this way are not a random sample of the evaluation, so they cannot verify an
+alignment on their own. With an ``audit`` share (the service's default ``AUDIT_SHARE``),
+that share of the budget is drawn uniformly at random from the unreviewed rows of the
+audit slice (``split.in_audit_slice``, a fixed random share of the input groups), the rest
+is picked as above from the rows outside it, and the two are interleaved. The slice's
+reviewed rows stay a random sample of the evaluation, and alignment verifies on them only
+(``split.audited_part``).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rubricate.alignment import label_features as lf
+from rubricate.alignment.split import group_key, in_audit_slice
 from rubricate.domain.scale import Scale
 
 BASE = 0.25  # what a row of no doubt still weighs: novelty alone then decides
@@ -51,6 +60,11 @@ NEAR, LIKELY = 0.35, 0.7  # a predicted chance of disagreement worth saying, and
 TOLERANCE = 1e-9
 MAX_POOL = 10_000  # rows considered for picking (a seeded sample past it)
 MAX_REFERENCE = 3_000  # reviewed rows read for novelty and the fit (a seeded sample past it)
+AUDIT_SHARE = 0.3  # of each proposal, drawn at random from the audit slice (the service's)
+AUDIT_REASON = (
+    "drawn at random from the audit slice, so that alignment can verify on rows that stand "
+    "for the whole evaluation"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,17 +88,26 @@ class Pick:
     reason: str  # one line: why this row, in the reviewer's terms
     doubt: float  # 0..1
     novelty: float  # 0..1
+    audit: bool = False  # drawn at random from the audit slice, not picked for what it teaches
 
 
 def propose(
-    rows: Sequence[Candidate], *, scale: Scale, delta: float, budget: int, seed: int = 0
+    rows: Sequence[Candidate],
+    *,
+    scale: Scale,
+    delta: float,
+    budget: int,
+    seed: int = 0,
+    audit: float = 0.0,
 ) -> list[Pick]:
     """Up to ``budget`` rows not reviewed and scored by the judge, in the order to review
-    them, each with its reason."""
+    them, each with its reason; ``audit`` of them (a share) drawn from the audit slice."""
     if budget < 1:
         raise ValueError("the budget is at least one row")
     if not delta > 0:
         raise ValueError("delta must be above 0")
+    if not 0 <= audit <= 1:
+        raise ValueError("the audit share is 0 to 1")
     rng = random.Random(f"{seed}:label-sampling")
     pool = _bounded([r for r in rows if not r.reviewed and r.judge is not None], MAX_POOL, rng)
     reference = _bounded([r for r in rows if r.reviewed], MAX_REFERENCE, rng)
@@ -102,16 +125,23 @@ def propose(
         BASE + d * (balance[p.error >= 0] if p is not None else 1.0)
         for d, p in zip(doubts, predicted, strict=True)
     ]
+    drawn: list[int] = []  # the audit slice's rows drawn at random
+    if audit > 0:
+        in_slice = [i for i, r in enumerate(pool) if in_audit_slice(group_key(r.input))]
+        drawn = rng.sample(in_slice, min(len(in_slice), round(budget * audit)))
+        audits = [_audit_pick(pool[i], doubts[i], float(closest[i])) for i in drawn]
+        outside = set(range(cut)) - set(in_slice)
     ties = [rng.random() for _ in pool]
     heap = [
         (-w * _novelty(closest[i]), t, i)
         for i, (w, t) in enumerate(zip(weights, ties, strict=True))
+        if audit == 0 or i in outside
     ]
     heapq.heapify(heap)
     picks: list[Pick] = []
-    picked: list[int] = []
+    picked: list[int] = list(drawn)  # the audit rows count as picked for novelty
     seen = [0] * cut  # how many picks each row's closeness has been checked against
-    while heap and len(picks) < budget:
+    while heap and len(picks) < budget - len(drawn):
         _, tie, i = heapq.heappop(heap)
         if seen[i] < len(picked):  # stale: compare with the picks made since
             since = picked[seen[i] :]
@@ -124,7 +154,33 @@ def propose(
         reason = _reason(row, predicted[i], close, bool(reference) or bool(picked))
         picks.append(Pick(row.row_id, reason, round(doubts[i], 4), round(1 - close, 4)))
         picked.append(i)
-    return picks
+    if audit == 0:
+        return picks
+    if len(drawn) + len(picks) < budget:  # nothing left to target: more drawn at random
+        rest = sorted(set(in_slice) - set(drawn))
+        more = rng.sample(rest, min(len(rest), budget - len(drawn) - len(picks)))
+        audits += [_audit_pick(pool[i], doubts[i], float(closest[i])) for i in more]
+    return _interleaved(picks, audits)
+
+
+def _audit_pick(row: Candidate, doubt: float, closest: float) -> Pick:
+    return Pick(row.row_id, AUDIT_REASON, round(doubt, 4), round(1 - closest, 4), audit=True)
+
+
+def _interleaved(targeted: Sequence[Pick], audits: Sequence[Pick]) -> list[Pick]:
+    """Both lists in one, the audit picks spread evenly among the targeted (each list in
+    its order), so that a queue reviewed only in part still holds its share of both."""
+    merged: list[Pick] = []
+    total = len(targeted) + len(audits)
+    a = t = 0
+    for k in range(total):
+        if a < len(audits) and (t >= len(targeted) or (a + 0.5) * total <= (k + 1) * len(audits)):
+            merged.append(audits[a])
+            a += 1
+        else:
+            merged.append(targeted[t])
+            t += 1
+    return merged
 
 
 def _novelty(closest: float) -> float:

@@ -1,7 +1,15 @@
 """The held-out split: rows are grouped by input, so that the same input never sits on two
 sides, and each group goes to the distillation, selection or test part by a seeded hash.
 The hash depends only on the input and the seed, so a row's part never depends on which
-other rows are present."""
+other rows are present.
+
+When reviewed rows were chosen by the label sampler (``label_sampling.py``), they are not
+a random sample of the evaluation, so they cannot all stand for it. The *audit slice* is
+then what verification reads: a fixed random share of every evaluation's input groups (a
+hash with a fixed salt, so that the sampler and every run agree on it), from which the
+sampler draws a share of each round uniformly at random and never targets. Its reviewed
+rows are a random sample of the evaluation; its groups go half to selection, half to
+test, and every other group to distillation (``audited_part``)."""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ import hashlib
 from enum import StrEnum
 
 SHARES = (0.5, 0.25, 0.25)  # distillation, selection, test
+SLICE_SHARE = 0.35  # of the input groups: the audit slice
 
 
 class Part(StrEnum):
@@ -30,3 +39,20 @@ def part_of(group: str, seed: int) -> Part:
     if position < SHARES[0] + SHARES[1]:
         return Part.SELECTION
     return Part.TEST
+
+
+def _position(text: str) -> float:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
+
+
+def in_audit_slice(group: str) -> bool:
+    """Whether the input group belongs to the audit slice (the same for every seed)."""
+    return _position(f"audit-slice:{group}") < SLICE_SHARE
+
+
+def audited_part(group: str, seed: int) -> Part:
+    """A group's part when the reviewed rows were chosen by the sampler: the audit slice
+    is checked (half selection, half test), everything else is distilled from."""
+    if not in_audit_slice(group):
+        return Part.DISTILL
+    return Part.SELECTION if _position(f"{seed}:audit-part:{group}") < 0.5 else Part.TEST

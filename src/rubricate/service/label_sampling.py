@@ -8,7 +8,10 @@ resolved values teach the sampler where the judge errs) and those waiting in an 
 review queue on the metric (never proposed twice), and the texts of the rows it weighs.
 The judge's stated uncertainty is not stored by rubricate, so only a second sample gives
 the judge's own doubt here. A review queue with the selection ``sampler`` takes its rows
-from ``sampled_rows``."""
+from ``sampled_rows``. A share of every proposal (``AUDIT_SHARE``) is drawn at random from
+the audit slice, so that an alignment from the reviewed rows can still verify on a random
+sample of the evaluation: the queue with the ``sampler`` selection is what tells alignment
+that the rows were chosen (``store.label_sampling.sampler_chosen``)."""
 
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ class Proposal:
     reason: str
     doubt: float  # the chance the judge is at least delta off, as estimated
     novelty: float  # one minus the closest similarity to a row reviewed or picked
+    audit: bool = False  # drawn at random from the audit slice (for verification)
 
 
 class LabelSamplingService(Service):
@@ -55,7 +59,7 @@ class LabelSamplingService(Service):
             record = find_metric(session, metric)
             version = active_version(to_metric(record), load_versions(session, record.id))
             picks, texts = _sample(session, evaluation_id, record.id, version, budget, delta, seed)
-        return [Proposal(texts[p.row_id][0], p.reason, p.doubt, p.novelty) for p in picks]
+        return [Proposal(texts[p.row_id][0], p.reason, p.doubt, p.novelty, p.audit) for p in picks]
 
 
 def sampled_rows(
@@ -107,7 +111,14 @@ def _sample(
         for row in (*pool, *known)
         if row in texts
     ]
-    picks = sampler.propose(candidates, scale=version.scale, delta=step, budget=budget, seed=seed)
+    picks = sampler.propose(
+        candidates,
+        scale=version.scale,
+        delta=step,
+        budget=budget,
+        seed=seed,
+        audit=sampler.AUDIT_SHARE,
+    )
     return picks, texts
 
 

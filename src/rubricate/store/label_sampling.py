@@ -1,10 +1,11 @@
 """The queries label sampling makes (service/label_sampling.py): the judge's two newest
 scores of a version per row, the rows already reviewed or waiting in an open queue, and
-the texts of the rows it reads."""
+the texts of the rows it reads; and, for alignment, whether the sampler chose rows of an
+evaluation (a queue with the ``sampler`` selection, open or closed, is the mark)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from rubricate.store.version_comparison import scored_on
 from rubricate.util import batched
 
 CHUNK = 900  # ids per query: under every driver's limit on bound parameters
+SAMPLER_QUEUE = "sampler's "  # how a sampler queue's selection reads (QueueRequest.describe)
 
 row_ids = all_rows  # every row of the evaluation, in row order
 
@@ -77,3 +79,14 @@ def row_texts(session: Session, ids: Iterable[int]) -> dict[int, tuple[str, str,
         ):
             found[row_id] = (external_id, input_text, output_text)
     return found
+
+
+def sampler_chosen(session: Session, metric_id: int, evaluation_ids: Sequence[int]) -> bool:
+    """Whether a review queue on the metric and one of the evaluations holds rows the
+    sampler chose (then the reviewed rows are not a random sample of the evaluation)."""
+    query = select(ReviewQueueRecord.id).where(
+        ReviewQueueRecord.metric_id == metric_id,
+        ReviewQueueRecord.evaluation_id.in_(list(evaluation_ids)),
+        ReviewQueueRecord.selection.startswith(SAMPLER_QUEUE, autoescape=True),
+    )
+    return session.scalar(query.limit(1)) is not None
