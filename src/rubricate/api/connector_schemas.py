@@ -3,79 +3,24 @@ location: the host is the connection's, set by an admin; any other field is refu
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from rubricate.api.schemas import ImportReportOut, In, MetricField, Name, Out
+from rubricate.api.schemas import ImportReportOut, Out
+from rubricate.integrations.connections import (
+    LangfuseExport,
+    LangfuseImport,
+    MlflowExport,
+    MlflowImport,
+)
 
-TimeField = Annotated[
-    str, Field(min_length=1, max_length=64, description="ISO 8601; UTC unless a zone is given.")
-]
-VersionField = Annotated[
-    int | None, Field(ge=1, le=2**31 - 1, description="Default: the active version.")
-]
-LabelField = Annotated[str, Field(min_length=1, max_length=100)]
-DryRun = Annotated[bool, Field(description="Read and count; keep (or send) nothing.")]
-
-
-# -- bodies ------------------------------------------------------------------------------
-
-
-class LangfuseImportBody(In):
-    """As `rubricate import langfuse`."""
-
-    score: Name = Field(description="The Langfuse score reviewers gave: annotations.")
-    judge_score: Name | None = Field(
-        default=None, description="The score an LLM judge gave. Default: the score's EVAL ones."
-    )
-    evaluation: Name | None = Field(default=None, description="Default: langfuse-SCORE.")
-    metric: MetricField | None = Field(default=None, description="Default: the score's name.")
-    start: TimeField | None = Field(default=None, alias="from")
-    end: TimeField | None = Field(default=None, alias="to", description="Default: now.")
-    dry_run: DryRun = False
-
-
-class MlflowImportBody(In):
-    """As `rubricate import mlflow`."""
-
-    experiment: Name = Field(description="The MLflow experiment, by its name or its id.")
-    judge: Name | None = Field(
-        default=None, description="The feedback to import. Default: rows only."
-    )
-    evaluation: Name | None = Field(default=None, description="Default: mlflow-EXPERIMENT.")
-    metric: MetricField | None = Field(default=None, description="Default: the judge's name.")
-    since: TimeField | None = None
-    dry_run: DryRun = False
-
-
-class LangfuseExportBody(In):
-    """As `rubricate export langfuse`: a new prompt version, and with `scores` an
-    evaluation's judge scores of that version."""
-
-    metric: MetricField
-    version: VersionField = None
-    label: LabelField = "production"
-    prompt_type: Literal["text", "chat"] = "text"
-    fields: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
-        default=None, max_length=10, description="The optional row fields your traces have."
-    )
-    name: Name | None = Field(default=None, description="The prompt's name. Default: the metric's.")
-    scores: Name | None = Field(default=None, description="An evaluation whose scores to send.")
-    score_name: Name | None = Field(default=None, description="With scores. Default: the metric.")
-
-
-class MlflowExportBody(In):
-    """As `rubricate export mlflow`: the version registered as a judge's instructions, or
-    with `scores` an evaluation's judge scores logged as feedback instead."""
-
-    metric: MetricField
-    version: VersionField = None
-    name: Name | None = Field(default=None, description="The prompt's name. Default: the metric's.")
-    alias: LabelField | None = None
-    scores: Name | None = Field(default=None, description="An evaluation whose scores to log.")
-    assessment_name: Name | None = Field(default=None, description="With scores.")
-    dry_run: DryRun = False
+# The bodies are the use cases' requests (rubricate.integrations.connections), read by
+# the connection's kind; here under the names of the API's documentation.
+LangfuseImportBody = LangfuseImport
+MlflowImportBody = MlflowImport
+LangfuseExportBody = LangfuseExport
+MlflowExportBody = MlflowExport
 
 
 def body_schema(*models: type[BaseModel]) -> dict[str, Any]:
@@ -89,7 +34,7 @@ def body_schema(*models: type[BaseModel]) -> dict[str, Any]:
 # -- answers -----------------------------------------------------------------------------
 
 
-class KeyVariableOut(BaseModel):
+class KeyVariableOut(Out):
     variable: str  # the environment variable's name; its value is never shown
     set: bool
     required: bool

@@ -1,7 +1,7 @@
 """Langfuse's public REST API over HTTP: the connection taken from the environment, basic
 auth with the project's keys, paging, a few retries of 429/5xx, and errors that name what
-to fix (a refused key names the variables, never their values; an unreachable host names
-the host).
+to fix (a refused key names the variables it came from, never their values; an unreachable
+host names the host and the setting that gives it).
 
 Reference: https://api.reference.langfuse.com (the OpenAPI document of the public API).
 """
@@ -29,20 +29,31 @@ RETRIES = 3  # of a 429 or a 502/503/504, before the answer is an error
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 LONGEST_WAIT = 30.0  # seconds, whatever Retry-After asks
 MESSAGE_CHARS = 300  # of a server's error message, in ours
-KEYS = f"{PUBLIC_KEY} and {SECRET_KEY}"
+SHORTEST_KEY = 4  # a key blanked out of a server's message from here on
 OnPage = Callable[[int, int], None]  # (items on this page, total items)
 
 
 @dataclass(frozen=True)
 class LangfuseConnection:
-    """Where Langfuse is and the project's API keys; the secret never shows in a repr."""
+    """Where Langfuse is and the project's API keys; the secret never shows in a repr.
+    ``public_key_env`` and ``secret_key_env`` name the variables the keys came from, and
+    ``host_setting`` the setting of the host: the errors name them (the command line's
+    LANGFUSE_* by default, or a configured connection's own)."""
 
     host: str
     public_key: str
     secret_key: str = field(repr=False)
+    public_key_env: str = PUBLIC_KEY
+    secret_key_env: str = SECRET_KEY
+    host_setting: str = HOST
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "host", check_host(self.host))
+        object.__setattr__(self, "host", check_host(self.host, self.host_setting))
+
+    @property
+    def keys(self) -> str:
+        """The variables of the keys, as an error names them."""
+        return f"{self.public_key_env} and {self.secret_key_env}"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LangfuseConnection:
@@ -56,19 +67,21 @@ class LangfuseConnection:
                 f"settings, API keys), and {HOST} unless it is {DEFAULT_HOST}",
                 field=missing[0],
             )
-        host = next((env[name] for name in HOST_ALIASES if env.get(name, "").strip()), None)
-        return cls(host or DEFAULT_HOST, env[PUBLIC_KEY].strip(), env[SECRET_KEY].strip())
+        named = next((name for name in HOST_ALIASES if env.get(name, "").strip()), None)
+        host = DEFAULT_HOST if named is None else env[named]
+        return cls(host, env[PUBLIC_KEY].strip(), env[SECRET_KEY].strip(),
+                   host_setting=named or HOST)  # fmt: skip
 
 
-def check_host(host: str) -> str:
-    """An http(s) URL without a trailing slash."""
+def check_host(host: str, setting: str = HOST) -> str:
+    """An http(s) URL without a trailing slash; ``setting`` is where it was set."""
     text = host.strip().rstrip("/")
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidInput(
-            f"{host!r} is not an http(s) URL: set {HOST} to the Langfuse server, such as "
+            f"{host!r} is not an http(s) URL: set {setting} to the Langfuse server, such as "
             f"{DEFAULT_HOST}",
-            field=HOST,
+            field=setting,
         )
     return text
 
@@ -86,6 +99,7 @@ class LangfuseClient:
     ) -> None:
         self.connection = connection
         self.host = connection.host
+        self.setting = connection.host_setting  # named where the host may be at fault
         self.page_size = page_size
         self.timeout = timeout
         self._sleep = sleep
@@ -143,11 +157,11 @@ class LangfuseClient:
             except httpx.TimeoutException:
                 raise Unavailable(
                     f"Langfuse at {self.host} did not answer {method} {path} within "
-                    f"{self.timeout:g} s: check {HOST}, or try again later"
+                    f"{self.timeout:g} s: check {self.setting}, or try again later"
                 ) from None
             except httpx.TransportError as exc:
                 raise Unavailable(
-                    f"cannot reach Langfuse at {self.host} ({_reason(exc)}): check {HOST} "
+                    f"cannot reach Langfuse at {self.host} ({_reason(exc)}): check {self.setting} "
                     "and the network"
                 ) from None
             if response.status_code in RETRY_STATUSES and attempt < RETRIES:
@@ -163,22 +177,25 @@ class LangfuseClient:
         if status == 401:
             raise Unavailable(
                 f"Langfuse at {self.host} refused the API keys (401 Unauthorized): check "
-                f"{KEYS} (a key pair of one project on this host; {HOST} names the host)"
+                f"{self.connection.keys} (a key pair of one project on this host; "
+                f"{self.setting} names the host)"
             )
         if status == 403:
             raise Unavailable(
-                f"Langfuse at {self.host} does not let the keys of {PUBLIC_KEY} {method} {path}"
-                " (403 Forbidden): use keys of a project that may"
+                f"Langfuse at {self.host} does not let the keys of "
+                f"{self.connection.public_key_env} {method} {path} (403 Forbidden): use keys of "
+                "a project that may"
             )
         if status == 404:
             raise LangfuseNotFound(
-                f"Langfuse at {self.host} has no {method} {path} (404): is {HOST} the Langfuse "
-                "server, of a version that serves its public API?"
+                f"Langfuse at {self.host} has no {method} {path} (404): is {self.setting} the "
+                "Langfuse server, of a version that serves its public API?"
             )
         if 300 <= status < 400:
             moved = response.headers.get("location", "elsewhere")
             raise Unavailable(
-                f"Langfuse at {self.host} answered {status}, moved to {moved}: set {HOST} to it"
+                f"Langfuse at {self.host} answered {status}, moved to {moved}: set "
+                f"{self.setting} to it"
             )
         raise Unavailable(
             f"Langfuse at {self.host} answered {status} to {method} {path}"
@@ -194,7 +211,10 @@ class LangfuseClient:
             found = body.get("message", body.get("error")) if isinstance(body, dict) else body
             text = found if isinstance(found, str) else str(found or "")
         text = " ".join(text.split())[:MESSAGE_CHARS]
-        return text.replace(self.connection.secret_key, "***") if text else ""
+        for key in (self.connection.public_key, self.connection.secret_key):
+            if len(key) >= SHORTEST_KEY:  # a server that repeats the keys it was given
+                text = text.replace(key, "***")
+        return text
 
     def _json(self, response: Any, method: str, path: str) -> Any:
         try:
@@ -204,7 +224,7 @@ class LangfuseClient:
 
     def _unexpected(self, method: str, path: str, what: str) -> Unavailable:
         return Unavailable(
-            f"Langfuse at {self.host} answered {method} {path} with {what}: is {HOST} the "
+            f"Langfuse at {self.host} answered {method} {path} with {what}: is {self.setting} the "
             "Langfuse server (its public API under /api/public)?"
         )
 

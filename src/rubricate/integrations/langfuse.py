@@ -68,6 +68,7 @@ __all__ = [
     "LangfusePromptReport",
     "LangfuseScoresReport",
     "Progress",
+    "check_scores",
     "export_prompt",
     "import_langfuse",
     "push_scores",
@@ -181,6 +182,21 @@ def export_prompt(
         prompt_type=body["type"], label=body["labels"][0], langfuse_version=number,
         created=created,
     )  # fmt: skip
+
+
+def check_scores(
+    rb: Rubricate,
+    evaluation: str,
+    metric: str,
+    *,
+    version: int | None = None,
+    score_name: str | None = None,
+) -> None:
+    """Refuse, as push_scores would, judge scores that cannot be sent (an unknown
+    evaluation or version, none of the version's scores in the evaluation), before anything
+    reaches Langfuse: so that a prompt is not created for scores that then fail."""
+    ref = metric if version is None else f"{metric}@{version}"
+    score_bodies(rb, evaluation, ref, score_name or metric)
 
 
 def push_scores(
