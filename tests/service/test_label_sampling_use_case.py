@@ -39,17 +39,21 @@ def demo_items() -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
+def folder_of(items: list[dict[str, Any]], folder: Path) -> Path:
+    """The demo's data set with ``items`` as its rows."""
+    folder.mkdir()
+    (folder / "dataset.json").write_text((DATASET / "dataset.json").read_text(encoding="utf-8"))
+    (folder / "rows.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
+    return folder
+
+
 @pytest.fixture
 def half(demo: Rubricate, tmp_path: Path) -> Rubricate:
     """The demo, and its rows again as ``FRESH``: judged, half of them reviewed."""
     items = demo_items()
     for item in items[REVIEWED:]:
         item["annotations"] = {}
-    folder = tmp_path / "half"
-    folder.mkdir()
-    (folder / "dataset.json").write_text((DATASET / "dataset.json").read_text(encoding="utf-8"))
-    (folder / "rows.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
-    demo.import_path(folder, FRESH)
+    demo.import_path(folder_of(items, tmp_path / "half"), FRESH)
     demo.annotations.resolve(FRESH, ALIGNED_METRIC, "majority")
     return demo
 
@@ -133,9 +137,12 @@ def collected(rb: Rubricate) -> Collected:
         return collecting.collect(session, metric, evaluations, delta=1.0, seed=3, counts=counts)
 
 
-def test_after_a_sampler_queue_alignment_checks_only_the_audit_slice(half: Rubricate) -> None:
+def test_after_a_sampler_queue_alignment_checks_only_the_audit_slice(
+    half: Rubricate, tmp_path: Path
+) -> None:
     """Before: every row's part is the usual split's. Once a sampler queue holds rows of
-    the evaluation, only the audit slice's groups are checked; the rest are distilled."""
+    the evaluation, only the audit slice's groups are checked; the rest are distilled;
+    until every row is reviewed, when the reviewed rows are the evaluation itself."""
     before = collected(half)
     kept = [*before.disagreements, *before.agreeing]
     assert not before.audited and all(k.part is part_of(k.group, 3) for k in kept)
@@ -152,3 +159,9 @@ def test_after_a_sampler_queue_alignment_checks_only_the_audit_slice(half: Rubri
     assert {k.part for k in kept if not in_audit_slice(k.group)} == {Part.DISTILL}
     assert audit_notes(after, verifying=True) and not audit_notes(after, verifying=False)
     assert not audit_notes(before, verifying=True)
+    every = demo_items()  # every row reviewed: the rows are the evaluation itself
+    for item in every:
+        item["annotations"] = {ALIGNED_METRIC: [{"annotator": "dee", "score": 3}]}
+    half.import_path(folder_of(every, tmp_path / "every"), FRESH)
+    half.annotations.resolve(FRESH, ALIGNED_METRIC, "median")
+    assert not collected(half).audited

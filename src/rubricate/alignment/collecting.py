@@ -2,8 +2,8 @@
 disagreements' traces (every one up to DISAGREEMENTS_KEPT, then a seeded uniform sample,
 with the exact counts), a seeded sample of agreeing rows (memory stays bounded by what is
 kept) and the reviewers' scores counted for Krippendorff's alpha. When the label sampler
-chose reviewed rows, each row's part is ``split.audited_part``: only the audit slice is
-checked."""
+chose reviewed rows (and some judged rows are not reviewed), each row's part is
+``split.audited_part``: only the audit slice is checked."""
 
 from __future__ import annotations
 
@@ -118,7 +118,9 @@ def collect(
     """Stream the usable rows once. ``on_page(rows_done)`` is called after each page (for
     progress, and to stop a cancelled run at a page boundary)."""
     versions = judged_versions(session, metric_id, evaluation_ids)
-    found = Collected(counts, audited=sampler_chosen(session, metric_id, evaluation_ids))
+    # Chosen rows only bias a sample: once every judged row is reviewed, they are all.
+    audited = counts.missing_human > 0 and sampler_chosen(session, metric_id, evaluation_ids)
+    found = Collected(counts, audited=audited)
     sampler = random.Random(seed)
     disagreement_sampler = random.Random(f"{seed}:disagreements")
     done = 0
