@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from rubricate.api import annotations as annotation_routes
 from rubricate.api import audit as audit_routes
 from rubricate.api import connectors, docs, errors, evaluations, metrics, run_verify, runs, transfer
+from rubricate.api import gold as gold_routes
 from rubricate.api import queues as queue_routes
 from rubricate.api.auth import Tokens, authenticate
 from rubricate.api.bodies import BodyLimit
@@ -109,6 +110,7 @@ def create_app(
     api.include_router(run_verify.router)
     api.include_router(transfer.router)
     api.include_router(queue_routes.router)
+    api.include_router(gold_routes.router)
     api.include_router(audit_routes.router)
     api.include_router(connectors.router)
     app.include_router(api)

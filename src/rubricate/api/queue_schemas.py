@@ -9,13 +9,16 @@ from typing import Annotated
 
 from pydantic import Field
 
+from rubricate.api.reviewer_schemas import GoldAccuracyOut
 from rubricate.api.schemas import Amount, In, MetricField, Name, Out, RunId, ScoreIn, Seed
 from rubricate.domain.queues import (
     COMMENT_MAX_CHARS,
     DEFAULT_LEASE_SECONDS,
     LEASE_SECONDS_RANGE,
+    MAX_GOLD_RATE,
     MAX_REVIEWERS,
     MAX_REVIEWS_PER_ROW,
+    NOTE_MAX_CHARS,
     AssignmentState,
     QueueRequest,
     Selection,
@@ -37,13 +40,16 @@ class QueueIn(In):
         default=Selection.ALL,
         description="all; unresolved (no resolved human value yet); disagreeing (the judge "
         "and the resolved value differ by `delta`); random or stratified (by the judge's "
-        "score): a sample of `sample_size` rows.",
+        "score): a sample of `sample_size` rows; sampler: the `sample_size` rows whose review "
+        "would teach an alignment most (rows the active version scored that no one reviewed "
+        "yet and no open queue on the metric holds).",
     )
     sample_size: Annotated[int, Field(ge=1, le=MAX_QUEUE_ROWS)] | None = Field(
-        default=None, description="random and stratified: how many rows."
+        default=None, description="random, stratified and sampler: how many rows."
     )
     delta: Amount | None = Field(
-        default=None, description="disagreeing: how far apart; default one step of the scale."
+        default=None,
+        description="disagreeing and sampler: how far apart; default one step of the scale.",
     )
     reviews_per_row: Annotated[int, Field(ge=1, le=MAX_REVIEWS_PER_ROW)] = 1
     blind: bool = Field(
@@ -56,6 +62,12 @@ class QueueIn(In):
         description="How long a row given out stays its reviewer's before it may go on.",
     )
     seed: Seed = 0
+    gold_rate: Annotated[float, Field(ge=0, le=MAX_GOLD_RATE)] = Field(
+        default=0.0,
+        description="The share of the rows handed to each reviewer that are gold rows of the "
+        "evaluation (see /gold): 0.25 is one in four. Reviews of gold rows count toward "
+        "nothing but the reviewer's accuracy.",
+    )
 
     def request(self) -> QueueRequest:
         """The body is the request, field for field (reviewers as a tuple)."""
@@ -85,6 +97,23 @@ class QueueOut(Out):
     reviews_counted: int
     reviews_needed: int
     finished: bool
+    gold_rate: float = Field(description="The share of rows handed out that are gold rows.")
+
+
+class GoldIn(In):
+    metric: MetricField
+    score: ScoreIn
+    note: Annotated[str, Field(max_length=NOTE_MAX_CHARS)] | None = None
+
+
+class GoldOut(Out):
+    evaluation: str
+    metric: str
+    row_id: str = Field(description="The row's id in the user's files.")
+    score: float = Field(description="The known right score.")
+    note: str | None
+    set_by: str
+    set_at: datetime
 
 
 class ReviewerProgressOut(Out):
@@ -94,6 +123,9 @@ class ReviewerProgressOut(Out):
     skipped: int
     leased: int = Field(description="Rows the reviewer holds now.")
     median_seconds: float | None = Field(description="From a row given out to its review.")
+    gold: GoldAccuracyOut | None = Field(
+        description="Their reviews of the queue's gold rows; null before the first."
+    )
 
 
 class QueueDetailOut(QueueOut):
@@ -112,6 +144,7 @@ class ReviewOut(Out):
 
 class RowReviewOut(ReviewOut):
     row_id: str
+    gold: bool = Field(description="A review of a gold row: counted toward nothing.")
 
 
 class AssignmentOut(Out):

@@ -33,6 +33,16 @@ class ReviewerFiguresOut(Out):
     pairs: list[PairFiguresOut]
 
 
+class GoldAccuracyOut(Out):
+    reviewer: str
+    reviews: int = Field(description="Reviews of gold rows.")
+    exact: float = Field(description="The share equal to the gold score.")
+    mean_error: float = Field(
+        description="Mean absolute difference from the gold score, on the scale (label "
+        "steps on a labels scale)."
+    )
+
+
 class CalibrationOut(Out):
     evaluations: list[str]
     metric: str
@@ -43,6 +53,10 @@ class CalibrationOut(Out):
     shared_rows: int = Field(description="Rows scored by two reviewers or more.")
     alpha: Figure = Field(description="Everyone's Krippendorff's alpha; null: nothing shared.")
     reviewers: list[ReviewerFiguresOut]
+    gold: list[GoldAccuracyOut] = Field(
+        description="Per reviewer, their reviews of review queues' gold rows: count, share "
+        "equal to the gold score, mean absolute error."
+    )
 
 
 class PullingDownOut(Out):
