@@ -23,7 +23,14 @@ from rubricate.cli._output import (
 )
 from rubricate.cli._output import score as score_text
 from rubricate.cli._params import RowId, command_group, name_argument
-from rubricate.domain.queues import DEFAULT_LEASE_SECONDS, MAX_REVIEWS_PER_ROW, Selection
+from rubricate.cli.queue_gold import GOLD_COLUMNS, gold_cells
+from rubricate.cli.queue_gold import app as gold_app
+from rubricate.domain.queues import (
+    DEFAULT_LEASE_SECONDS,
+    MAX_GOLD_RATE,
+    MAX_REVIEWS_PER_ROW,
+    Selection,
+)
 from rubricate.domain.users import Role, User
 
 if TYPE_CHECKING:
@@ -33,6 +40,7 @@ if TYPE_CHECKING:
     from rubricate.service.workspace import Rubricate
 
 app = command_group("Review queues: rows handed to reviewers one at a time, blind if you like.")
+app.add_typer(gold_app, name="gold")
 
 Name = Annotated[str, name_argument("queue")]
 Reviewer = Annotated[
@@ -71,15 +79,16 @@ def create(
             case_sensitive=False,
             help="Which rows: all; unresolved (no resolved value yet); disagreeing (judge and "
             "resolved value --delta apart); random or stratified (by the judge's score): "
-            "a sample of --sample-size rows.",
+            "a sample of --sample-size rows; sampler: the --sample-size rows whose review "
+            "would teach an alignment most (judged, not reviewed yet, in no open queue).",
         ),
     ] = Selection.ALL,
     sample_size: Annotated[
-        int | None, typer.Option(min=1, help="random and stratified: how many rows.")
+        int | None, typer.Option(min=1, help="random, stratified, sampler: how many rows.")
     ] = None,
     delta: Annotated[
         float | None,
-        typer.Option(help="disagreeing: how far apart. Default: one step of the scale."),
+        typer.Option(help="disagreeing, sampler: how far apart. Default: the scale's step."),
     ] = None,
     reviews_per_row: Annotated[
         int, typer.Option(min=1, max=MAX_REVIEWS_PER_ROW, help="Counted reviews each row needs.")
@@ -96,6 +105,14 @@ def create(
         int, typer.Option(help="How long a row given out stays its reviewer's.")
     ] = DEFAULT_LEASE_SECONDS,
     seed: Annotated[int, typer.Option(help="The sample's seed.")] = 0,
+    gold_rate: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=MAX_GOLD_RATE,
+            help="The share of rows handed out that are gold rows (`queues gold set`).",
+        ),
+    ] = 0.0,
     json_output: JsonFlag = False,
 ) -> None:
     """Create a queue on the rows of an evaluation that --selection picks, for one metric,
@@ -114,6 +131,7 @@ def create(
         blind=blind,
         lease_seconds=lease_seconds,
         seed=seed,
+        gold_rate=gold_rate,
     )
     queue = workspace(ctx).queues.create(request, by=_admin())
     if json_output:
@@ -126,6 +144,7 @@ def create(
 def _described(queue: Queue) -> str:
     per_row = counted(queue.reviews_per_row, "review")
     blind = "; blind" if queue.blind else ""
+    blind += f"; gold rows at {queue.gold_rate:g}" if queue.gold_rate else ""
     return (
         f"{counted(queue.rows, 'row')} of {queue.evaluation} (selected: {queue.selection}); "
         f"{queue.metric}, {per_row} a row by {', '.join(queue.reviewers)}{blind}."
@@ -171,7 +190,8 @@ def _status(queue: Queue) -> str:
 @app.command("show")
 def show_queue(ctx: typer.Context, name: Name, json_output: JsonFlag = False) -> None:
     """Show a queue and each reviewer's progress: reviews counted and beyond the number,
-    rows skipped and held now, and the median time from a row given out to its review."""
+    rows skipped and held now, the median time from a row given out to its review, and
+    their accuracy on the gold rows they reviewed."""
     rb = workspace(ctx)
     queue, progress = rb.queues.get(name), rb.queues.progress(name)
     if json_output:
@@ -187,11 +207,14 @@ def show_queue(ctx: typer.Context, name: Name, json_output: JsonFlag = False) ->
 
 
 def progress_table(progress: list[ReviewerProgress]) -> Table:
-    numeric = ("Reviewed", "Beyond", "Skipped", "Held", "Median time")
+    numeric = ("Reviewed", "Beyond", "Skipped", "Held", "Median time", *GOLD_COLUMNS)
     rows = [
-        (p.reviewer, p.reviewed, p.beyond, p.skipped, p.leased, _duration(p.median_seconds))
+        (
+            p.reviewer, p.reviewed, p.beyond, p.skipped, p.leased, _duration(p.median_seconds),
+            *gold_cells(p.gold),
+        )
         for p in progress
-    ]
+    ]  # fmt: skip
     return listing("Reviewers", ("Reviewer", *numeric), rows, numeric=numeric)
 
 
@@ -322,7 +345,7 @@ def reviews(ctx: typer.Context, name: Name, json_output: JsonFlag = False) -> No
             r.reviewer,
             _score(r),
             _duration(r.seconds),
-            "beyond" if r.beyond else "yes",
+            "gold" if r.gold else "beyond" if r.beyond else "yes",
             when(r.submitted_at) if r.submitted_at else None,
             r.comment,
         )

@@ -10,6 +10,7 @@ import typer
 from rubricate.cli._common import workspace
 from rubricate.cli._output import JsonFlag, counted, listing, print_json, say, show
 from rubricate.cli._params import MetricName, command_group
+from rubricate.cli.queue_gold import gold_table
 from rubricate.domain.calibration import offset_text
 
 if TYPE_CHECKING:
@@ -61,6 +62,8 @@ def agreement(
     show(reviewers_table(found))
     if pairs:
         show(pairs_table(found))
+    if found.gold:
+        show(gold_table(found.gold))
     pulling = found.pulling_down
     if pulling:
         names = ", ".join(f"{r.reviewer} ({_number(r.alpha_without)})" for r in pulling[:3])
