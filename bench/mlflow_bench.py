@@ -55,6 +55,13 @@ from pathlib import Path
 from typing import Any
 
 from _common import _WORDS, Targets, bench_parser, load_line, print_columns, text_maker, verdict
+from rubricate.testing.mlflow_answers import (
+    GUIDELINE,
+    human_score,
+    judge_score,
+    log_answer,
+    source,
+)
 
 # no telemetry (no network), traces written before the call returns
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -68,7 +75,6 @@ TONE, CLARITY = "tone", "clarity"
 ALIGN_TRACES = 200
 MAX_OFFLINE_CALLS = 10
 REFLECT, JUDGE = "fake-reflect", "fake-judge"
-GUIDELINE = "Do not reward length: a long answer is not better for being long."
 INSTRUCTIONS = (
     "Rate how clear and to the point the answer in {{ outputs }} is for the question in "
     "{{ inputs }}, from 1 (muddled) to 5 (crisp)."
@@ -85,12 +91,6 @@ class Store:
     uri: str
     experiments: dict[str, str] = field(default_factory=dict)  # name -> id
     expected: Counter[str] = field(default_factory=Counter)  # traces, annotations, judged
-
-
-def _source(kind: str, who: str) -> Any:
-    from mlflow.entities import AssessmentSource
-
-    return AssessmentSource(source_type=kind, source_id=who)
 
 
 def _experiment(store: Store, name: str, folder: Path) -> None:
@@ -124,42 +124,18 @@ def fill_import(store: Store, folder: Path, traces: int) -> None:
         for who in reviewers:
             mlflow.log_feedback(trace_id=trace_id, name=TONE, value=truth,
                                 rationale=rng.choice(COMMENTS) if rng.random() < 0.3 else None,
-                                source=_source("HUMAN", who))  # fmt: skip
+                                source=source("HUMAN", who))  # fmt: skip
         mlflow.log_feedback(trace_id=trace_id, name=TONE, value=min(5, truth + rng.randint(0, 1)),
                             rationale=f"The judge's reason {i}.",
-                            source=_source("LLM_JUDGE", "openai:/gpt-4o-mini"))  # fmt: skip
+                            source=source("LLM_JUDGE", "openai:/gpt-4o-mini"))  # fmt: skip
         store.expected.update(traces=1, annotations=len(reviewers), judged=1)
-
-
-def is_long(i: int) -> bool:
-    return i % 2 == 0
-
-
-def human_score(i: int) -> int:
-    return 1 + i % 3
-
-
-def judge_score(i: int) -> int:
-    """Two points too lenient on long answers: the blind spot."""
-    return human_score(i) + 2 if is_long(i) else human_score(i)
 
 
 def fill_align(store: Store, folder: Path) -> None:
     """200 answers with a reviewer's `clarity` feedback (naming the padding) and the judge's."""
-    import mlflow
-
     _experiment(store, ALIGN_EXPERIMENT, folder)
     for i in range(ALIGN_TRACES):
-        filler = " It keeps going with filler sentences." * 30 if is_long(i) else " Short."
-        with mlflow.start_span(name="support_answer") as span:
-            span.set_inputs({"question": f"Topic {i}: how does item {i} work?"})
-            span.set_outputs(f"Answer {i}.{filler}")
-        trace_id = mlflow.get_last_active_trace_id()
-        comment = "rambles and pads the answer" if is_long(i) else "clear enough"
-        mlflow.log_feedback(trace_id=trace_id, name=CLARITY, value=human_score(i),
-                            rationale=comment, source=_source("HUMAN", f"rev{i % 3}"))  # fmt: skip
-        mlflow.log_feedback(trace_id=trace_id, name=CLARITY, value=judge_score(i),
-                            source=_source("LLM_JUDGE", "openai:/gpt-4o-mini"))  # fmt: skip
+        log_answer(i, CLARITY)
 
 
 def build_store(folder: Path, traces: int, align: bool = True) -> Store:

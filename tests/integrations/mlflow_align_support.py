@@ -16,10 +16,11 @@ from tests.alignment.alignment_support import lenient_rows
 from tests.integrations.mlflow_support import Store, mlflow
 
 from rubricate.models import fake
+from rubricate.testing import mlflow_answers
+from rubricate.testing.mlflow_answers import GUIDELINE, human_score, judge_score
 
 JUDGE = "clarity"
 TRACES = 60
-GUIDELINE = "Do not reward length: a long answer is not better for being long."
 ANSWER = re.compile(r"Answer (\d+)\.")
 INSTRUCTIONS = (
     "Rate how clear and to the point the answer in {{ outputs }} is for the question in "
@@ -28,41 +29,9 @@ INSTRUCTIONS = (
 )
 
 
-def is_long(i: int) -> bool:
-    return i % 2 == 0
-
-
-def human_score(i: int) -> int:
-    return 1 + i % 3
-
-
-def judge_score(i: int) -> int:
-    """Two points too many on long answers: the blind spot."""
-    return human_score(i) + 2 if is_long(i) else human_score(i)
-
-
-def _source(kind: str, who: str) -> Any:
-    from mlflow.entities import AssessmentSource
-
-    return AssessmentSource(source_type=kind, source_id=who)
-
-
 def log_answer(i: int, *, human: bool = True, judged: bool = True) -> str:
-    """Answer ``i`` traced, with the reviewer's and the judge's feedback; its trace id."""
-    filler = " It keeps going with filler sentences." * 30 if is_long(i) else " Short."
-    with mlflow.start_span(name="support_answer") as span:
-        span.set_inputs({"question": f"Topic {i}: how does item {i} work?"})
-        span.set_outputs(f"Answer {i}.{filler}")
-    trace_id = mlflow.get_last_active_trace_id()
-    assert trace_id is not None, "MLflow's tracer is a no-op (a warning turned error?)"
-    comment = "rambles and pads the answer" if is_long(i) else "clear enough"
-    if human:
-        mlflow.log_feedback(trace_id=trace_id, name=JUDGE, value=human_score(i),
-                            rationale=comment, source=_source("HUMAN", f"rev{i % 3}"))  # fmt: skip
-    if judged:
-        mlflow.log_feedback(trace_id=trace_id, name=JUDGE, value=judge_score(i),
-                            source=_source("LLM_JUDGE", "openai:/gpt-4o-mini"))  # fmt: skip
-    return str(trace_id)
+    """Answer ``i`` traced, with the reviewer's and the judge's ``clarity`` feedback."""
+    return mlflow_answers.log_answer(i, JUDGE, human=human, judged=judged)
 
 
 def build(folder: Path, traces: int = TRACES) -> Store:
