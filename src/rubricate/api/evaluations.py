@@ -82,6 +82,7 @@ def list_judge_results(
 @router.get("/{name}/reviewers", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
 def reviewer_calibration(
     rb: Workspace,
+    caller: CallerUser,
     name: EvaluationName,
     metric: Annotated[str, Query(min_length=1, max_length=100, description="The metric.")],
     delta: Annotated[
@@ -96,5 +97,7 @@ def reviewer_calibration(
 ) -> CalibrationOut:
     """Per reviewer: rows scored (count and share), agreement with each other reviewer
     (exact and within delta) and its mean, Krippendorff's alpha without them (above the
-    group's: they pull it down) and mean offset (negative: harsher than the others)."""
-    return CalibrationOut.model_validate(rb.calibration.reviewers(name, metric, delta=delta))
+    group's: they pull it down) and mean offset (negative: harsher than the others); for
+    admins, each reviewer's accuracy on review queues' gold rows."""
+    found = rb.calibration.reviewers(name, metric, delta=delta, viewer=caller)
+    return CalibrationOut.model_validate(found)

@@ -68,11 +68,12 @@ def list_queues(rb: Workspace, paging: PageParams) -> Page[QueueOut]:
 
 
 @router.get("/{name}", dependencies=[requires(Access.REVIEWER)], responses=responses(404))
-def get_queue(rb: Workspace, name: QueueName) -> QueueDetailOut:
+def get_queue(rb: Workspace, caller: CallerUser, name: QueueName) -> QueueDetailOut:
     """The queue and, per reviewer, reviews counted and beyond the number, rows skipped and
-    held, and the median time to a review."""
+    held, the median time to a review and (admins only) their accuracy on gold rows."""
     queue = rb.queues.get(name)
-    progress = [ReviewerProgressOut.model_validate(p) for p in rb.queues.progress(name)]
+    found = rb.queues.progress(name, viewer=caller)
+    progress = [ReviewerProgressOut.model_validate(p) for p in found]
     return out_of(QueueDetailOut, queue, progress=progress)
 
 

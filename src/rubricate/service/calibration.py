@@ -18,6 +18,7 @@ from rubricate.domain.errors import InvalidInput, NotFound
 from rubricate.domain.metrics import active_version
 from rubricate.domain.queues import GoldAccuracy, gold_accuracy
 from rubricate.domain.scale import Scale
+from rubricate.domain.users import User
 from rubricate.service.base import Service
 from rubricate.service.evaluations import find_evaluation
 from rubricate.service.metrics import find_metric, load_versions
@@ -67,11 +68,18 @@ class ReviewerCalibration:
 
 class CalibrationService(Service):
     def reviewers(
-        self, evaluations: str | Sequence[str], metric: str, *, delta: float | None = None
+        self,
+        evaluations: str | Sequence[str],
+        metric: str,
+        *,
+        delta: float | None = None,
+        viewer: User | None = None,
     ) -> ReviewerCalibration:
         """Each reviewer's calibration on ``metric`` over the rows of ``evaluations``; ``delta``
         (default: one step of the scale, a quarter of a continuous one) counts as agreeing
-        two scores less than it apart. A metric without annotations there is NotFound."""
+        two scores less than it apart. A metric without annotations there is NotFound.
+        Accuracy on gold rows is left out for a ``viewer`` who is no admin (it would tell
+        a reviewer which of their rows was gold)."""
         names = (
             (evaluations,) if isinstance(evaluations, str) else tuple(dict.fromkeys(evaluations))
         )
@@ -95,6 +103,8 @@ class CalibrationService(Service):
                 "there is no reviewer to calibrate"
             )
         found = calibrate(names, metric, scale, ratings, chosen)
+        if viewer is not None and not viewer.is_admin:
+            return found
         gold = accuracy_by_reviewer(golden, scale)
         return replace(found, gold=tuple(gold[who] for who in sorted(gold)))
 

@@ -33,6 +33,7 @@ from rubricate.service.base import Service
 from rubricate.service.calibration import accuracy_by_reviewer
 from rubricate.service.label_sampling import sampled_rows
 from rubricate.store import gold as gold_store
+from rubricate.store import label_sampling as sampling_store
 from rubricate.store import queues as store
 from rubricate.store.audit import record_event
 from rubricate.store.evaluations import find_evaluation
@@ -64,9 +65,10 @@ class QueueService(Service):
                 version = active_of(session, metric)
                 rows = _select(session, request, evaluation.id, metric.id, version)
                 if not rows:
+                    why = _why_no_sampled_row(session, request, evaluation.id, metric.id, version)
                     raise InvalidInput(
                         f"the selection '{request.describe()}' holds no row of "
-                        f"{request.evaluation!r}",
+                        f"{request.evaluation!r}{why}",
                         field="selection",
                     )
                 record = ReviewQueueRecord(
@@ -106,10 +108,12 @@ class QueueService(Service):
         with self._db.read() as session:
             return _queue(session, store.find_queue(session, name))
 
-    def progress(self, name: str) -> builtins.list[ReviewerProgress]:
+    def progress(self, name: str, *, viewer: User | None = None) -> builtins.list[ReviewerProgress]:
         """Per reviewer: rows reviewed (counted, and beyond the number), skipped, held now,
         the median time from a row's lease to its review, and their accuracy on the
-        queue's gold rows (None before their first review of one)."""
+        queue's gold rows (None before their first review of one). A ``viewer`` who is no
+        admin sees reviews of gold rows as reviewed and no accuracy: nothing tells them
+        which row was gold."""
         now = utcnow()
         with self._db.read() as session:
             queue = store.find_queue(session, name)
@@ -122,9 +126,15 @@ class QueueService(Service):
         for a in assignments:
             by_reviewer[a.reviewer].append(a)
         accuracy = accuracy_by_reviewer(golden, scale)
-        return [
+        found = [
             replace(_progress(r, by_reviewer.get(r, []), now, gold_items), gold=accuracy.get(r))
             for r in reviewers
+        ]
+        if viewer is None or viewer.is_admin:
+            return found
+        return [
+            replace(p, reviewed=p.reviewed + (p.gold.reviews if p.gold else 0), gold=None)
+            for p in found
         ]
 
     def reviews(self, name: str, *, by: User) -> builtins.list[tuple[str, Review]]:
@@ -257,6 +267,30 @@ def _select(
     if len(rows) > MAX_QUEUE_ROWS:
         raise InvalidInput(f"a queue holds at most {MAX_QUEUE_ROWS} rows", field="selection")
     return rows
+
+
+def _why_no_sampled_row(
+    session: Session,
+    request: QueueRequest,
+    evaluation_id: int,
+    metric_id: int,
+    version: MetricVersion,
+) -> str:
+    """Why the sampler proposed nothing, in words: it weighs only rows the active version
+    has scored that no one has reviewed for the metric and no open queue on it holds (a
+    reviewed evaluation, the demo's, leaves none). Empty for other selections."""  # fmt: skip
+    if request.selection is not Selection.SAMPLER:
+        return ""
+    every = len(store.all_rows(session, evaluation_id))
+    judged = set(sampling_store.judge_samples(session, evaluation_id, version.id))
+    taken = judged & set(sampling_store.reviewed_rows(session, evaluation_id, metric_id))
+    return (
+        f": the sampler weighs only rows that version {version.number} of {request.metric!r} "
+        "has scored and that no one has reviewed yet or an open queue on it holds. "
+        f"Of {every:,} rows, {len(judged):,} are scored by that version and {len(taken):,} of "
+        "those are reviewed or queued already. Score new rows first (`evaluate`), or choose "
+        "another selection (random, stratified, disagreeing) to review reviewed rows again"
+    )
 
 
 def _stratified(judged: list[tuple[int, float, float | None]], size: int, seed: int) -> list[int]:

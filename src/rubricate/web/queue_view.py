@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rubricate.domain.names import RUN_ID_MAX_CHARS
 from rubricate.domain.queues import (
     DEFAULT_LEASE_SECONDS,
+    MAX_GOLD_RATE,
     MAX_REVIEWERS,
     QueueRequest,
     Selection,
@@ -30,6 +31,7 @@ SELECTIONS = {
     Selection.DISAGREEING: "Disagreeing rows (judge and resolved value differ by the delta)",
     Selection.RANDOM: "Random sample of N rows",
     Selection.STRATIFIED: "Stratified sample of N rows (spread over the judge's scores)",
+    Selection.SAMPLER: "Sampler: the N unreviewed rows that would teach an alignment most",
 }
 
 
@@ -113,6 +115,7 @@ class QueueForm(BaseModel):
     reviews_per_row: int = Field(1, ge=1, le=5)
     blind: bool = False
     lease_minutes: int = Field(DEFAULT_LEASE_SECONDS // 60, ge=1, le=1440)
+    gold_rate: float = Field(0.0, ge=0, le=MAX_GOLD_RATE)
 
     selections: ClassVar[dict[Selection, str]] = SELECTIONS
 
@@ -124,7 +127,8 @@ class QueueForm(BaseModel):
     def request(self) -> QueueRequest:
         """The queue asked for: ticked and typed reviewers as one list (each once), and a
         sample size or delta only for the selections that use it."""
-        sampled = self.selection in (Selection.RANDOM, Selection.STRATIFIED)
+        sampled = self.selection in (Selection.RANDOM, Selection.STRATIFIED, Selection.SAMPLER)
+        apart = self.selection in (Selection.DISAGREEING, Selection.SAMPLER)
         return QueueRequest(
             name=self.name.strip(),
             evaluation=self.evaluation,
@@ -132,11 +136,12 @@ class QueueForm(BaseModel):
             reviewers=tuple(dict.fromkeys([*self.reviewers, *split_names(self.other_reviewers)])),
             selection=self.selection,
             sample_size=self.sample_size if sampled else None,
-            delta=self.delta if self.selection is Selection.DISAGREEING else None,
+            delta=self.delta if apart else None,
             reviews_per_row=self.reviews_per_row,
             blind=self.blind,
             lease_seconds=self.lease_minutes * 60,
             seed=self.seed,
+            gold_rate=self.gold_rate,
         )
 
 

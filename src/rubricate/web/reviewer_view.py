@@ -4,10 +4,12 @@ and the CLI show too."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rubricate.domain.calibration import offset_text
 from rubricate.domain.errors import NotFound
+from rubricate.domain.queues import GoldAccuracy
+from rubricate.domain.users import User
 from rubricate.service.calibration import ReviewerCalibration
 from rubricate.service.workspace import Rubricate
 from rubricate.web.judge_figures import shown_number
@@ -34,6 +36,7 @@ class ReviewersSection:
     delta: str
     within_delta: bool  # whether to show it: it can differ from exact agreement
     lines: list[ReviewerLine]
+    gold: dict[str, GoldAccuracy] = field(default_factory=dict)  # by reviewer: admins only
 
     @property
     def compared(self) -> bool:
@@ -41,10 +44,12 @@ class ReviewersSection:
         return any(line.others for line in self.lines)
 
 
-def reviewers_section(rb: Rubricate, evaluation: str, metric: str) -> ReviewersSection | None:
+def reviewers_section(
+    rb: Rubricate, evaluation: str, metric: str, *, viewer: User | None = None
+) -> ReviewersSection | None:
     """The section's lines, or None when the metric has no annotations here."""
     try:
-        found = rb.calibration.reviewers(evaluation, metric)
+        found = rb.calibration.reviewers(evaluation, metric, viewer=viewer)
     except NotFound:
         return None
     return section_of(found)
@@ -75,4 +80,5 @@ def section_of(found: ReviewerCalibration) -> ReviewersSection:
         delta=f"{found.delta:g}" if found.delta is not None else "—",
         within_delta=found.within_delta_differs,
         lines=lines,
+        gold={g.reviewer: g for g in found.gold},
     )

@@ -247,7 +247,7 @@ def evaluation_page(
             for p in reviewers.pairs
         ],
         policies=[p for p in Policy if rows.scale.is_numeric or p is not Policy.MEAN],
-        calibration=reviewers_section(rb, name, chosen),
+        calibration=reviewers_section(rb, name, chosen, viewer=user),
     )
     return page(request, "evaluation.html", **context)
 

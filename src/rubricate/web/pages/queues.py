@@ -14,9 +14,9 @@ from fastapi.responses import Response
 
 from rubricate.api.deps import Workspace
 from rubricate.api.roles import Access
-from rubricate.domain.errors import Conflict, InvalidInput
+from rubricate.domain.errors import Conflict, InvalidInput, NotFound
 from rubricate.domain.names import RUN_ID_MAX_CHARS
-from rubricate.domain.queues import COMMENT_MAX_CHARS, Queue
+from rubricate.domain.queues import COMMENT_MAX_CHARS, NOTE_MAX_CHARS, Queue
 from rubricate.domain.scale import Scale
 from rubricate.domain.users import User
 from rubricate.service.workspace import Rubricate
@@ -144,14 +144,19 @@ def queue_page(
     reviews = (
         paged(rb.queues.reviews(name, by=user), number, REVIEWS_PAGE) if user.is_admin else None
     )
+    gold = rb.gold.list(queue.evaluation, queue.metric, by=user) if user.is_admin else None
+    scale = _scale(rb, queue)
     return _queue_page(
         request,
         "queue.html",
         name,
         queue,
-        _scale(rb, queue),
+        scale,
         viewer=user,
-        progress=rb.queues.progress(name),
+        gold=gold,
+        points=points(scale),
+        note_max=NOTE_MAX_CHARS,
+        progress=rb.queues.progress(name, viewer=user),
         reviews=reviews,
         evaluation_url=page_url(queue.evaluation, metric=queue.metric),
     )
@@ -162,6 +167,42 @@ def close_queue(request: Request, rb: Workspace, user: CurrentUser, name: QueueN
     rb.queues.close(name, by=user)
     _tell(request, name, f"Queue {name} is closed: no row is given out any more.")
     return see_other(queue_url(name))
+
+
+@router.post("/queues/{name}/gold", dependencies=[requires(Access.ADMIN)])
+def set_gold(
+    request: Request,
+    rb: Workspace,
+    user: CurrentUser,
+    name: QueueName,
+    row: RowField,
+    score: ScoreField,
+    note: Annotated[str, Form(max_length=NOTE_MAX_CHARS)] = "",
+) -> Response:
+    """An admin makes a row of the queue's evaluation gold on its metric (or changes it)."""
+    queue = rb.queues.get(name)
+    try:
+        made = rb.gold.set(queue.evaluation, queue.metric, row.strip(), score, note=note, by=user)
+    except (InvalidInput, NotFound) as error:
+        _tell(request, name, str(error), alert=True)
+    else:
+        scale = _scale(rb, queue)
+        _tell(request, name, f"Row {made.row_id} is gold: {describe(scale, made.score)}.")
+    return see_other(queue_url(name, "#gold"))
+
+
+@router.post("/queues/{name}/gold/remove", dependencies=[requires(Access.ADMIN)])
+def remove_gold(
+    request: Request, rb: Workspace, user: CurrentUser, name: QueueName, row: RowField
+) -> Response:
+    queue = rb.queues.get(name)
+    try:
+        rb.gold.remove(queue.evaluation, queue.metric, row, by=user)
+    except NotFound as error:
+        _tell(request, name, str(error), alert=True)
+    else:
+        _tell(request, name, f"Row {row} is no longer gold.")
+    return see_other(queue_url(name, "#gold"))
 
 
 # -- a reviewer's page -------------------------------------------------------------------
