@@ -26,13 +26,21 @@ if TYPE_CHECKING:
     )
     from rubricate.domain.evaluation_runs import EvaluationRun, EvaluationRunStatus
     from rubricate.domain.metrics import Metric, MetricVersion
-    from rubricate.domain.queues import Assignment, Queue, QueueRequest, Selection
+    from rubricate.domain.queues import (
+        Assignment,
+        GoldAccuracy,
+        GoldScore,
+        Queue,
+        QueueRequest,
+        Selection,
+    )
     from rubricate.domain.resolution import Policy
     from rubricate.domain.scale import Scale
     from rubricate.domain.traces import Direction
     from rubricate.domain.users import Role, User
     from rubricate.service.exporting import ExportReport
     from rubricate.service.importing import ImportReport
+    from rubricate.service.label_sampling import Proposal
     from rubricate.service.workspace import Rubricate
     from rubricate.settings import Settings
 
@@ -49,6 +57,8 @@ _WHERE = {
     "EvaluationRunStatus": "rubricate.domain.evaluation_runs",
     "ExportReport": "rubricate.service.exporting",
     "Forbidden": "rubricate.domain.errors",
+    "GoldAccuracy": "rubricate.domain.queues",
+    "GoldScore": "rubricate.domain.queues",
     "GuidelineItem": "rubricate.domain.alignment",
     "ImportReport": "rubricate.service.importing",
     "InvalidInput": "rubricate.domain.errors",
@@ -57,6 +67,7 @@ _WHERE = {
     "NotFound": "rubricate.domain.errors",
     "Phase": "rubricate.domain.alignment_runs",
     "Policy": "rubricate.domain.resolution",
+    "Proposal": "rubricate.service.label_sampling",
     "Queue": "rubricate.domain.queues",
     "QueueRequest": "rubricate.domain.queues",
     "Role": "rubricate.domain.users",
@@ -83,6 +94,8 @@ __all__ = [
     "EvaluationRunStatus",
     "ExportReport",
     "Forbidden",
+    "GoldAccuracy",
+    "GoldScore",
     "GuidelineItem",
     "ImportReport",
     "InvalidInput",
@@ -91,6 +104,7 @@ __all__ = [
     "NotFound",
     "Phase",
     "Policy",
+    "Proposal",
     "Queue",
     "QueueRequest",
     "Role",

@@ -156,3 +156,17 @@ def test_the_gold_rate_is_checked(demo: Rubricate) -> None:
     with pytest.raises(InvalidInput) as error:
         gold_queue(demo, rate=0.6, gold=0)
     assert error.value.field == "gold_rate"
+
+
+def test_the_sampler_is_on_the_workspace_and_says_why_it_holds_no_row(demo: Rubricate) -> None:
+    import rubricate
+    from rubricate.service.label_sampling import LabelSamplingService
+
+    assert isinstance(demo.label_sampling, LabelSamplingService)
+    assert rubricate.Proposal.__name__ == "Proposal"
+    assert demo.label_sampling.propose(EVALUATION, ALIGNED_METRIC, 5) == []  # all reviewed
+    with pytest.raises(InvalidInput, match="48 of those are reviewed or queued already"):
+        demo.queues.create(
+            QueueRequest("s", EVALUATION, ALIGNED_METRIC, ("ana",), Selection.SAMPLER, 5),
+            by=ADMIN,
+        )
