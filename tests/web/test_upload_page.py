@@ -126,5 +126,7 @@ def test_a_version_exports_for_other_tools(web: TestClient) -> None:
     assert isinstance(json.loads(langfuse.text), dict | list)
     text = web.get("/metrics/answer_helpfulness/versions/1/export?format=text")
     assert text.headers["content-type"].startswith("text/plain")
-    refused = web.get("/metrics/answer_helpfulness/versions/1/export?format=mlflow")
+    mlflow = web.get("/metrics/answer_helpfulness/versions/1/export?format=mlflow")
+    assert mlflow.status_code == 200 and "{{ inputs }}" in json.loads(mlflow.text)["instructions"]
+    refused = web.get("/metrics/answer_helpfulness/versions/1/export?format=nope")
     assert refused.status_code == 422 and "unknown export format" in refused.text

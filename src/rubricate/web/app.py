@@ -19,6 +19,7 @@ from rubricate.service.workspace import Rubricate
 from rubricate.web.pages import (
     audit,
     auth,
+    connections,
     evaluations,
     metrics,
     queues,
@@ -130,7 +131,10 @@ def create_server_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     web = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
-    areas = (auth, metrics, rescoring, runs, run_verify, uploads, evaluations, rows, queues, audit)
+    areas = (
+        auth, metrics, rescoring, runs, run_verify, uploads, evaluations, rows, queues, audit,
+        connections,
+    )  # fmt: skip
     for pages in areas:
         web.include_router(pages.router)
     app.include_router(web)

@@ -9,16 +9,20 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from rubricate.api.deps import Workspace
 from rubricate.api.paths import MetricName, VersionNumber
 from rubricate.api.roles import Access
-from rubricate.domain.errors import InvalidInput
+from rubricate.domain.errors import InvalidInput, RubricateError
 from rubricate.domain.metrics import Metric, MetricVersion, active_version
 from rubricate.domain.users import User
+from rubricate.integrations import connections
+from rubricate.integrations.judge_file import mlflow_judge_file
 from rubricate.service.workspace import Rubricate
 from rubricate.web.alignment_view import ORIGINS, RunView, run_view, steps
 from rubricate.web.pages.common import is_htmx, see_other
+from rubricate.web.pages.connections import configured, posted, said, sent_text, status_of
 from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
 
@@ -26,6 +30,7 @@ router = APIRouter()
 
 MAX_PROMPT = 100_000
 MAX_OPEN = 20  # expanded runs a history refresh renders
+SENT_FLASH = "version_sent"  # what Send to <connection> did (send_version)
 
 
 @router.get("/metrics", dependencies=[requires(Access.REVIEWER)])
@@ -102,16 +107,34 @@ def history_context(rb: Rubricate, user: User, name: str, open_ids: list[str]) -
 
 @router.get("/metrics/{name}", dependencies=[requires(Access.REVIEWER)])
 def metric_page(request: Request, rb: Workspace, user: CurrentUser, name: MetricName) -> Response:
+    sent = request.session.pop(SENT_FLASH, None)
+    return _metric_page(request, rb, user, name, sent=sent if isinstance(sent, str) else None)
+
+
+def _metric_page(
+    request: Request,
+    rb: Rubricate,
+    user: User,
+    name: str,
+    *,
+    status_code: int = 200,
+    sent: str | None = None,
+    send_error: str | None = None,
+) -> Response:
     metric = rb.metrics.get(name)
     versions = rb.metrics.versions(name)
     active = active_version(metric, versions)
     return page(
         request,
         "metric.html",
+        status_code=status_code,
         metric=metric,
         active=active,
         versions=_version_rows(rb, metric, versions),
         forked_from=_forked_from(rb, metric),
+        connections=configured(rb) if user.is_admin else [],
+        sent=sent,
+        send_error=send_error,
         **history_context(rb, user, name, []),
     )
 
@@ -228,7 +251,9 @@ def diff(
     return page(request, template, **context)
 
 
-EXPORT_SUFFIXES = {"text": "txt", "json": "json", "langfuse": "json", "promptfoo": "json"}
+EXPORT_SUFFIXES = {
+    "text": "txt", "json": "json", "langfuse": "json", "promptfoo": "json", "mlflow": "json",
+}  # fmt: skip
 
 
 @router.get("/metrics/{name}/versions/{number}/export", dependencies=[requires(Access.REVIEWER)])
@@ -239,13 +264,18 @@ def export_version(
     format: Annotated[str, Query(max_length=20)] = "text",
 ) -> Response:
     """A version's prompt as a file for another tool (the same export as `rubricate
-    align export-prompt` and GET /api/v1/metrics/{name}/export-prompt)."""
+    align export-prompt` and GET /api/v1/metrics/{name}/export-prompt; mlflow: the judge's
+    instructions and tags `rubricate export mlflow` registers)."""
     if format not in EXPORT_SUFFIXES:
         raise InvalidInput(
             f"unknown export format {format!r}: use one of {', '.join(EXPORT_SUFFIXES)}",
             field="format",
         )
-    content = rb.reviews.export_prompt(f"{name}@{number}", format)
+    ref = f"{name}@{number}"
+    if format == "mlflow":
+        content = mlflow_judge_file(rb, ref)
+    else:
+        content = rb.reviews.export_prompt(ref, format)
     suffix = EXPORT_SUFFIXES[format]
     filename = quote(f"{name}-v{number}-{format}.{suffix}", safe="")
     media = "text/plain; charset=utf-8" if suffix == "txt" else "application/json"
@@ -254,3 +284,21 @@ def export_version(
         media_type=media,
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
     )
+
+
+@router.post("/metrics/{name}/versions/{number}/send", dependencies=[requires(Access.ADMIN)])
+async def send_version(
+    request: Request, rb: Workspace, user: CurrentUser, name: MetricName, number: VersionNumber
+) -> Response:
+    """Send to <connection>: the version out to a connection an admin configured, through
+    the REST API's export (connections.export_to): a Langfuse prompt version with its label,
+    or a judge in MLflow's prompt registry (with an alias, if given)."""
+    target = str((await request.form()).get("connection", ""))
+    asked = {**await posted(request, "connection"), "metric": name, "version": number}
+    try:
+        sent = await run_in_threadpool(connections.export_to, rb, target, asked)
+    except RubricateError as error:
+        return _metric_page(request, rb, user, name, status_code=status_of(error),
+                            send_error=f"Not sent to {target}: {said(error)}")  # fmt: skip
+    request.session[SENT_FLASH] = sent_text(target, sent)
+    return see_other(f"/metrics/{quote(name, safe='')}#versions")
