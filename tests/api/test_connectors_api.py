@@ -17,18 +17,21 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from pydantic import ValidationError
 from tests.api.api_support import TOKEN
-from tests.conftest import free_port
-from tests.integrations.conftest import seed
+from tests.integrations.connections_support import (
+    LANGFUSE,
+    MLFLOW,
+    PUBLIC,
+    PUBLIC_VAR,
+    SECRET,
+    SECRET_VAR,
+    configured,
+)
 
 from rubricate import Rubricate, Settings
 from rubricate.api import create_app
 from rubricate.testing import fake_langfuse
 from rubricate.testing.fake_langfuse import FakeLangfuse, RunningLangfuse, running
 
-PUBLIC = "pk-lf-public-0123456789"
-SECRET = "sk-lf-secret-9876543210-do-not-show"
-PUBLIC_VAR, SECRET_VAR = "PROD_LF_PUBLIC", "PROD_LF_SECRET"
-LANGFUSE, MLFLOW = "prod-langfuse", "team-mlflow"
 IMPORT, EXPORT = f"/api/v1/connections/{LANGFUSE}/import", f"/api/v1/connections/{LANGFUSE}/export"
 
 
@@ -57,19 +60,8 @@ class Served:
 
 @pytest.fixture
 def served(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
-    monkeypatch.setenv(PUBLIC_VAR, PUBLIC)
-    monkeypatch.setenv(SECRET_VAR, SECRET)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
-    fake = FakeLangfuse(public_key=PUBLIC, secret_key=SECRET)
-    seed(fake)
-    with running(fake) as server:
-        connections = {
-            LANGFUSE: {"kind": "langfuse", "host": server.host,
-                       "public_key_env": PUBLIC_VAR, "secret_key_env": SECRET_VAR},
-            MLFLOW: {"kind": "mlflow", "tracking_uri": f"http://127.0.0.1:{free_port()}"},
-        }  # fmt: skip
-        rb = Rubricate(Settings(database_url=database_url, connections=connections))
+    with configured(database_url, monkeypatch) as remote:
+        rb = remote.rb
         rb.users.add("rex", "reviewer", "a long enough password")
         token = rb.users.new_token("rex")
         app = create_app(rb, tokens={TOKEN: "ops"})
@@ -77,8 +69,7 @@ def served(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve
             TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as admin,
             TestClient(app, headers={"Authorization": f"Bearer {token}"}) as reviewer,
         ):
-            yield Served(rb, fake, server, admin, reviewer, [])
-        rb.close()
+            yield Served(rb, remote.fake, remote.server, admin, reviewer, [])
 
 
 def _echoing(query: dict[str, str]) -> dict[str, Any]:

@@ -12,21 +12,16 @@ from dataclasses import dataclass
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import free_port
-from tests.integrations.conftest import seed
+from tests.integrations import connections_support as lf
 from tests.web.conftest import PASSWORD, csrf_of
 from tests.web.run_pages_support import text_of
 
-from rubricate import Rubricate, Settings
+from rubricate import Rubricate
 from rubricate.domain.errors import NotFound
-from rubricate.testing.fake_langfuse import FakeLangfuse, RunningLangfuse, running
+from rubricate.testing.fake_langfuse import FakeLangfuse, RunningLangfuse
 from rubricate.web.app import create_server_app
 
-PUBLIC = "pk-lf-public-0123456789"
-SECRET = "sk-lf-secret-9876543210-do-not-show"
-PUBLIC_VAR, SECRET_VAR = "PROD_LF_PUBLIC", "PROD_LF_SECRET"
-LANGFUSE, MLFLOW = "prod-langfuse", "team-mlflow"
-IMPORT = f"/connections/{LANGFUSE}/import"
+IMPORT = f"/connections/{lf.LANGFUSE}/import"
 SEND = "/metrics/tone/versions/{}/send"
 
 
@@ -54,22 +49,10 @@ class Site:
 
 @pytest.fixture
 def site(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    monkeypatch.setenv(PUBLIC_VAR, PUBLIC)
-    monkeypatch.setenv(SECRET_VAR, SECRET)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
-    fake = FakeLangfuse(public_key=PUBLIC, secret_key=SECRET)
-    seed(fake)
-    with running(fake) as server:
-        connections = {
-            LANGFUSE: {"kind": "langfuse", "host": server.host,
-                       "public_key_env": PUBLIC_VAR, "secret_key_env": SECRET_VAR},
-            MLFLOW: {"kind": "mlflow", "tracking_uri": f"http://127.0.0.1:{free_port()}"},
-        }  # fmt: skip
-        rb = Rubricate(Settings(database_url=database_url, connections=connections))
-        rb.users.add("ada", "admin", PASSWORD)
-        rb.users.add("rex", "reviewer", PASSWORD)
-        app = create_server_app(rb, single_user=False)
+    with lf.configured(database_url, monkeypatch) as remote:
+        remote.rb.users.add("ada", "admin", PASSWORD)
+        remote.rb.users.add("rex", "reviewer", PASSWORD)
+        app = create_server_app(remote.rb, single_user=False)
         clients: list[TestClient] = []
 
         def signed(name: str) -> TestClient:
@@ -79,10 +62,9 @@ def site(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
             assert client.post("/login", data=form).status_code == 303
             return client
 
-        yield Site(rb, fake, server, signed, [])
+        yield Site(remote.rb, remote.fake, remote.server, signed, [])
         for client in clients:
             client.close()
-        rb.close()
 
 
 def test_a_reviewer_gets_403_and_no_link(site: Site) -> None:
@@ -102,25 +84,25 @@ def test_the_connections_are_listed_and_keys_never_shown(
     listed = site.get(ada, "/connections")
     assert listed.status_code == 200
     shown = text_of(listed.text)
-    for name in (LANGFUSE, MLFLOW, site.server.host, PUBLIC_VAR, SECRET_VAR,
+    for name in (lf.LANGFUSE, lf.MLFLOW, site.server.host, lf.PUBLIC_VAR, lf.SECRET_VAR,
                  "MLFLOW_TRACKING_TOKEN"):  # fmt: skip
         assert name in shown
     assert f'action="{IMPORT}"' in listed.text and 'name="experiment"' in listed.text
     site.post(ada, IMPORT, score="tone", dry_run="1")
     site.post(ada, IMPORT, score="tone")
     site.post(ada, IMPORT, score="no-such-score")
-    monkeypatch.setenv(SECRET_VAR, "sk-lf-wrong-" + SECRET)  # Langfuse refuses it: 401
+    monkeypatch.setenv(lf.SECRET_VAR, "sk-lf-wrong-" + lf.SECRET)  # Langfuse refuses it: 401
     refused = site.post(ada, IMPORT, score="tone")
     assert refused.status_code == 503
     said = text_of(refused.text)
-    assert "401" in said and PUBLIC_VAR in said and SECRET_VAR in said
+    assert "401" in said and lf.PUBLIC_VAR in said and lf.SECRET_VAR in said
     assert "LANGFUSE_SECRET_KEY" not in said  # the variables this connection names
-    monkeypatch.delenv(PUBLIC_VAR)
+    monkeypatch.delenv(lf.PUBLIC_VAR)
     unset = site.post(ada, IMPORT, score="tone")
-    assert unset.status_code == 503 and PUBLIC_VAR in text_of(unset.text)
+    assert unset.status_code == 503 and lf.PUBLIC_VAR in text_of(unset.text)
     assert "not set" in text_of(site.get(ada, "/connections").text)
     for page in site.pages:
-        for key in (PUBLIC, SECRET):
+        for key in (lf.PUBLIC, lf.SECRET):
             assert key not in page.text
 
 
@@ -154,7 +136,7 @@ def test_errors_name_what_to_fix_and_are_escaped(site: Site) -> None:
     hostile = site.post(ada, IMPORT, score="<img src=x onerror=alert(1)>")
     assert "<img src=x" not in hostile.text and "&lt;img src=x" in hostile.text
     gone = site.post(ada, "/connections/staging/import", score="tone")
-    assert gone.status_code == 404 and LANGFUSE in text_of(gone.text)
+    assert gone.status_code == 404 and lf.LANGFUSE in text_of(gone.text)
     assert site.rb.evaluations.list() == []
     without_token = ada.post(IMPORT, data={"score": "tone"})
     assert without_token.status_code == 403
@@ -163,11 +145,11 @@ def test_errors_name_what_to_fix_and_are_escaped(site: Site) -> None:
 def test_an_unreachable_mlflow_server_is_named(site: Site) -> None:
     pytest.importorskip("mlflow")
     ada = site.signed("ada")
-    down = site.post(ada, f"/connections/{MLFLOW}/import", experiment="support-bot", dry_run="1")
+    down = site.post(ada, f"/connections/{lf.MLFLOW}/import", experiment="support-bot", dry_run="1")
     assert down.status_code == 503
-    host = site.rb.settings.connections[MLFLOW].location
+    host = site.rb.settings.connections[lf.MLFLOW].location
     assert host in text_of(down.text)
-    send = site.post(ada, "/metrics/answer_relevance/versions/1/send", connection=MLFLOW,
+    send = site.post(ada, "/metrics/answer_relevance/versions/1/send", connection=lf.MLFLOW,
                      alias="staging")  # fmt: skip
     assert send.status_code == 503 and host in text_of(send.text)
 
@@ -182,18 +164,18 @@ def test_a_version_exports_in_every_form_and_is_sent(site: Site) -> None:
     judge = json.loads(ada.get("/metrics/tone/versions/2/export?format=mlflow").text)
     assert judge["name"] == "tone" and "{{ inputs }}" in judge["instructions"]
     assert judge["variables"] == ["inputs", "outputs"] and judge["tags"]["rubricate_version"]
-    assert f"Send to {LANGFUSE}" in metric and f"Send to {MLFLOW}" in metric
-    sent = site.post(ada, SEND.format(2), connection=LANGFUSE, label="staging")
+    assert f"Send to {lf.LANGFUSE}" in metric and f"Send to {lf.MLFLOW}" in metric
+    sent = site.post(ada, SEND.format(2), connection=lf.LANGFUSE, label="staging")
     assert sent.status_code == 303, sent.text
     notice = text_of(ada.get("/metrics/tone").text)
     assert "Sent tone v2 to prod-langfuse: created version 1 of the Langfuse prompt" in notice
     (stored,) = site.fake.prompts["tone"]
     assert stored["labels"][0] == "staging" and stored["type"] == "text"
-    site.post(ada, SEND.format(2), connection=LANGFUSE, label="staging")
+    site.post(ada, SEND.format(2), connection=lf.LANGFUSE, label="staging")
     assert "Nothing sent to prod-langfuse" in text_of(ada.get("/metrics/tone").text)
     rex = site.signed("rex")
     assert "Send to" not in rex.get("/metrics/tone").text
-    assert site.post(rex, SEND.format(2), connection=LANGFUSE).status_code == 403
+    assert site.post(rex, SEND.format(2), connection=lf.LANGFUSE).status_code == 403
     unknown = site.post(ada, SEND.format(2), connection="nowhere")
     assert unknown.status_code == 404 and "Not sent to nowhere" in text_of(unknown.text)
     assert len(site.fake.prompts["tone"]) == 1

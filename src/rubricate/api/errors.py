@@ -74,7 +74,8 @@ def _body(
     )
 
 
-def _status_of(error: RubricateError) -> int:
+def status_of(error: RubricateError) -> int:
+    """The HTTP status an error means (the web's pages answer with it too)."""
     if isinstance(error, NotFound):
         return 404
     if isinstance(error, Forbidden):
@@ -92,7 +93,7 @@ async def _rubricate_error(request: Request, error: Exception) -> Response:
         return _body(
             request, 422, error.message, field=error.field, file=error.file, line=error.line
         )
-    return _body(request, _status_of(error), str(error))
+    return _body(request, status_of(error), str(error))
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str | None:

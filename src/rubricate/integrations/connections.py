@@ -69,39 +69,56 @@ class Asked(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class LangfuseImport(Asked):
+class Importing(Asked):
+    """What every import from a connection takes: where the data goes, and whether to
+    keep it."""
+
+    evaluation: Name | None = Field(
+        default=None, description="Default: langfuse-SCORE or mlflow-EXPERIMENT."
+    )
+    metric: MetricName | None = Field(
+        default=None, description="Default: the score's (or the judge's) name."
+    )
+    dry_run: DryRun = False
+
+
+class LangfuseImport(Importing):
     """As `rubricate import langfuse`."""
 
     score: Name = Field(description="The Langfuse score reviewers gave: annotations.")
     judge_score: Name | None = Field(
         default=None, description="The score an LLM judge gave. Default: the score's EVAL ones."
     )
-    evaluation: Name | None = Field(default=None, description="Default: langfuse-SCORE.")
-    metric: MetricName | None = Field(default=None, description="Default: the score's name.")
     start: Time | None = Field(default=None, alias="from")
     end: Time | None = Field(default=None, alias="to", description="Default: now.")
-    dry_run: DryRun = False
 
 
-class MlflowImport(Asked):
+class MlflowImport(Importing):
     """As `rubricate import mlflow`."""
 
     experiment: Name = Field(description="The MLflow experiment, by its name or its id.")
     judge: Name | None = Field(
         default=None, description="The feedback to import. Default: rows only."
     )
-    evaluation: Name | None = Field(default=None, description="Default: mlflow-EXPERIMENT.")
-    metric: MetricName | None = Field(default=None, description="Default: the judge's name.")
     since: Time | None = None
-    dry_run: DryRun = False
 
 
-class LangfuseExport(Asked):
-    """As `rubricate export langfuse`: a new prompt version, and with `scores` an
-    evaluation's judge scores of that version."""
+class Sending(Asked):
+    """What every export to a connection takes: the metric version to send."""
 
     metric: MetricName
     version: Version = None
+
+    @property
+    def ref(self) -> str:
+        """``NAME`` (the active version) or ``NAME@N``, as the connectors read a version."""
+        return self.metric if self.version is None else f"{self.metric}@{self.version}"
+
+
+class LangfuseExport(Sending):
+    """As `rubricate export langfuse`: a new prompt version, and with `scores` an
+    evaluation's judge scores of that version."""
+
     label: Label = "production"
     prompt_type: Literal["text", "chat"] = "text"
     fields: list[Annotated[str, Field(min_length=1, max_length=40), Text]] | None = Field(
@@ -112,12 +129,10 @@ class LangfuseExport(Asked):
     score_name: Name | None = Field(default=None, description="With scores. Default: the metric.")
 
 
-class MlflowExport(Asked):
+class MlflowExport(Sending):
     """As `rubricate export mlflow`: the version registered as a judge's instructions, or
     with `scores` an evaluation's judge scores logged as feedback instead."""
 
-    metric: MetricName
-    version: Version = None
     name: Name | None = Field(default=None, description="The prompt's name. Default: the metric's.")
     alias: Label | None = None
     scores: Name | None = Field(default=None, description="An evaluation whose scores to log.")
@@ -296,8 +311,7 @@ def _export_langfuse(
     if asked.score_name is not None and asked.scores is None:
         raise InvalidInput("score_name is for scores: name the evaluation too", field="score_name")
     if asked.scores is not None:  # the scores' own checks first: no prompt without them
-        langfuse.check_scores(rb, asked.scores, asked.metric, version=asked.version,
-                              score_name=asked.score_name)  # fmt: skip
+        langfuse.check_scores(rb, asked.scores, asked.ref, asked.score_name or asked.metric)
     reached = _langfuse(connection, name)
     prompt = langfuse.export_prompt(
         rb, asked.metric, version=asked.version, label=asked.label,
@@ -320,10 +334,9 @@ def _export_mlflow(
     uri = connection.tracking_uri
     with _told(connection):
         if asked.scores is not None:
-            ref = asked.metric if asked.version is None else f"{asked.metric}@{asked.version}"
             return Exported(scores=mlflow.log_scores(
-                rb, asked.scores, ref, tracking_uri=uri, assessment_name=asked.assessment_name,
-                dry_run=asked.dry_run,
+                rb, asked.scores, asked.ref, tracking_uri=uri,
+                assessment_name=asked.assessment_name, dry_run=asked.dry_run,
             ))  # fmt: skip
         return Exported(prompt=mlflow.export_judge(
             rb, asked.metric, version=asked.version, name=asked.name, alias=asked.alias,

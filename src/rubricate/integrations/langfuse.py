@@ -184,19 +184,12 @@ def export_prompt(
     )  # fmt: skip
 
 
-def check_scores(
-    rb: Rubricate,
-    evaluation: str,
-    metric: str,
-    *,
-    version: int | None = None,
-    score_name: str | None = None,
-) -> None:
-    """Refuse, as push_scores would, judge scores that cannot be sent (an unknown
-    evaluation or version, none of the version's scores in the evaluation), before anything
-    reaches Langfuse: so that a prompt is not created for scores that then fail."""
-    ref = metric if version is None else f"{metric}@{version}"
-    score_bodies(rb, evaluation, ref, score_name or metric)
+def check_scores(rb: Rubricate, evaluation: str, ref: str, score_name: str) -> None:
+    """Refuse, as push_scores would, the judge scores of ``ref`` (``NAME`` for the active
+    version, ``NAME@N``) in ``evaluation`` that cannot be sent (an unknown evaluation or
+    version, none of the version's scores there), before anything reaches Langfuse: so
+    that no prompt is created for scores that then fail."""
+    score_bodies(rb, evaluation, ref, score_name)
 
 
 def push_scores(

@@ -17,15 +17,9 @@ from starlette.concurrency import run_in_threadpool
 
 from rubricate.api.connectors import ConnectionName
 from rubricate.api.deps import Workspace
+from rubricate.api.errors import status_of
 from rubricate.api.roles import Access
-from rubricate.domain.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    RubricateError,
-    Unavailable,
-)
+from rubricate.domain.errors import InvalidInput, RubricateError
 from rubricate.integrations import connections
 from rubricate.integrations.langfuse import LangfusePromptReport
 from rubricate.service.workspace import Rubricate
@@ -35,13 +29,7 @@ from rubricate.web.templating import page
 
 router = APIRouter()
 
-STATUSES = ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (Unavailable, 503))
 SOURCES = {"langfuse": "Langfuse", "mlflow": "MLflow"}
-
-
-def status_of(error: RubricateError) -> int:
-    """The HTTP status of a page that shows ``error`` (as the REST API answers it)."""
-    return next((code for kind, code in STATUSES if isinstance(error, kind)), 422)
 
 
 def said(error: RubricateError) -> str:

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from rubricate.api.deps import Workspace
+from rubricate.api.errors import status_of
 from rubricate.api.paths import MetricName, VersionNumber
 from rubricate.api.roles import Access
 from rubricate.domain.errors import InvalidInput, RubricateError
@@ -22,7 +23,7 @@ from rubricate.integrations.judge_file import mlflow_judge_file
 from rubricate.service.workspace import Rubricate
 from rubricate.web.alignment_view import ORIGINS, RunView, run_view, steps
 from rubricate.web.pages.common import is_htmx, see_other
-from rubricate.web.pages.connections import configured, posted, said, sent_text, status_of
+from rubricate.web.pages.connections import configured, posted, said, sent_text
 from rubricate.web.session import CurrentUser, requires
 from rubricate.web.templating import page
 
