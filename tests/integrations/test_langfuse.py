@@ -12,6 +12,7 @@ from rubricate import Rubricate
 from rubricate.domain.errors import InvalidInput, NotFound, Unavailable
 from rubricate.integrations import langfuse
 from rubricate.integrations.langfuse import LangfuseConnection
+from rubricate.testing import fake_langfuse
 from rubricate.testing.fake_langfuse import FakeLangfuse, running
 
 EVALUATION = "langfuse-tone"
@@ -152,6 +153,38 @@ def test_a_refused_key_names_the_variables_and_never_the_secret(
     assert "401" in message and project.server.host in message
     assert "LANGFUSE_PUBLIC_KEY" in message and "LANGFUSE_SECRET_KEY" in message
     assert SECRET not in message and "sk-lf" not in message and SECRET not in repr(wrong)
+
+
+def test_a_connection_names_the_variables_its_keys_came_from(
+    rb: Rubricate, project: Project
+) -> None:
+    named = {"public_key_env": "TEAM_PK", "secret_key_env": "TEAM_SK",
+             "host_setting": "connections.team.host"}  # fmt: skip
+    wrong = LangfuseConnection(project.server.host, project.fake.public_key, "sk-x", **named)
+    with pytest.raises(Unavailable) as refused:
+        langfuse.import_langfuse(rb, score="tone", connection=wrong)
+    message = str(refused.value)
+    assert "check TEAM_PK and TEAM_SK" in message and "connections.team.host" in message
+    assert "LANGFUSE_" not in message
+    with pytest.raises(InvalidInput, match=r"set connections\.team\.host to the Langfuse server"):
+        LangfuseConnection("ftp://nowhere", "pk", "sk", **named)
+    with running(FakeLangfuse()) as server:
+        host = server.host
+    closed = LangfuseConnection(host, "pk", "sk", **named)
+    with pytest.raises(Unavailable, match=r"cannot reach .* check connections\.team\.host"):
+        langfuse.import_langfuse(rb, score="tone", connection=closed)
+
+
+def test_keys_a_server_repeats_are_blanked(
+    rb: Rubricate, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def echoing(query: dict[str, str]) -> dict[str, str]:
+        raise fake_langfuse._Invalid(f"bad keys {project.fake.public_key}:{SECRET}")
+
+    monkeypatch.setattr(project.fake, "list_scores", echoing)
+    with pytest.raises(Unavailable) as caught:
+        langfuse.import_langfuse(rb, score="tone", connection=project.connection)
+    assert "400" in str(caught.value) and "bad keys ***:***" in str(caught.value)
 
 
 def test_an_unknown_score_name_lists_the_names_langfuse_has(

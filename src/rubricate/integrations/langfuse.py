@@ -19,7 +19,8 @@ An import reads everything first (the scores, the score configs when the metric 
 traces the evaluation lacks), then writes it in one transaction through the import every
 layout uses: all or nothing; a second import adds only what is new; a score Langfuse now
 gives otherwise is reported, never overwritten. Only the command line and Python reach a
-host of their choosing; the REST API and the web do not offer this.
+host of their choosing; the REST API and the web reach only the connections an admin
+configured (rubricate.integrations.connections).
 """
 
 from __future__ import annotations
