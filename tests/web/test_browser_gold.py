@@ -9,22 +9,15 @@ from __future__ import annotations
 from playwright.sync_api import BrowserContext, Page, expect
 from tests.service.test_queue_gold import queued_and_free
 from tests.web.browser_support import screenshot
-from tests.web.test_browser_queue import contexts, score, signed_in, team_served
+from tests.web.test_browser_queue import contexts, new_queue_form, score, signed_in, team_served
 
 from rubricate import Rubricate
-from rubricate.demo import ALIGNED_METRIC, EVALUATION
 
 __all__ = ["contexts", "team_served"]  # the fixtures, shared with the queue's browser test
 
 
 def create_gold_queue(ada: Page, url: str) -> None:
-    ada.goto(f"{url}/queues")
-    new = ada.locator("details.new-queue")
-    new.locator("summary").press("Enter")
-    new.get_by_label("Name").fill("week-12")
-    new.get_by_label("Evaluation").select_option(EVALUATION)
-    new.get_by_label("Metric").select_option(ALIGNED_METRIC)
-    new.get_by_label("ana", exact=True).press("Space")
+    new = new_queue_form(ada, url, "week-12", ("ana",))
     new.get_by_label("Rows").select_option("sampler")
     new.get_by_label("N (samples)").fill("2")
     new.get_by_label("Gold rate").fill("0.5")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from tests.web.browser_support import screenshot, serving
 from tests.web.conftest import PASSWORD
 
@@ -51,15 +51,22 @@ def signed_in(context: BrowserContext, url: str, name: str) -> Page:
     return page
 
 
-def create_queue(ada: Page, url: str) -> None:
+def new_queue_form(ada: Page, url: str, name: str, reviewers: tuple[str, ...]) -> Locator:
+    """The New queue form opened on the queues page, named, on the demo's evaluation and
+    aligned metric, with ``reviewers`` ticked; the rest is the caller's to fill."""
     ada.goto(f"{url}/queues")
     new = ada.locator("details.new-queue")
     new.locator("summary").press("Enter")
-    new.get_by_label("Name").fill("blind-pair")
+    new.get_by_label("Name").fill(name)
     new.get_by_label("Evaluation").select_option(EVALUATION)
     new.get_by_label("Metric").select_option(ALIGNED_METRIC)
-    for reviewer in ("ana", "ben"):
+    for reviewer in reviewers:
         new.get_by_label(reviewer, exact=True).press("Space")
+    return new
+
+
+def create_queue(ada: Page, url: str) -> None:
+    new = new_queue_form(ada, url, "blind-pair", ("ana", "ben"))
     new.get_by_label("Rows").select_option("random")
     new.get_by_label("N (samples)").fill("3")
     new.get_by_label("Reviews per row").fill("2")

@@ -25,6 +25,10 @@ app = command_group(
 
 Evaluation = Annotated[str, typer.Option("--evaluation", "-e", help="The evaluation.")]
 GOLD_COLUMNS = ("Gold rows", "Gold exact", "Gold error")
+# a review's score (`queues submit`) or a gold row's (`queues gold set`)
+ScoreOption = Annotated[
+    str, typer.Option("--score", help="A number on the metric's scale, or one of its labels.")
+]
 
 
 def _admin() -> User:
@@ -50,9 +54,7 @@ def set_gold(
     evaluation: Evaluation,
     metric: MetricName,
     row: RowId,
-    score: Annotated[
-        str, typer.Option("--score", help="The known right score: a number or a label.")
-    ],
+    score: ScoreOption,
     note: Annotated[str | None, typer.Option(help="Why that score (for admins).")] = None,
     json_output: JsonFlag = False,
 ) -> None:

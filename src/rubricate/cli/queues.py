@@ -23,7 +23,7 @@ from rubricate.cli._output import (
 )
 from rubricate.cli._output import score as score_text
 from rubricate.cli._params import RowId, command_group, name_argument
-from rubricate.cli.queue_gold import GOLD_COLUMNS, gold_cells
+from rubricate.cli.queue_gold import GOLD_COLUMNS, ScoreOption, gold_cells
 from rubricate.cli.queue_gold import app as gold_app
 from rubricate.domain.queues import (
     DEFAULT_LEASE_SECONDS,
@@ -303,9 +303,7 @@ def submit(
     name: Name,
     row: RowId,
     reviewer: Reviewer,
-    score: Annotated[
-        str, typer.Option("--score", help="A number on the metric's scale, or one of its labels.")
-    ],
+    score: ScoreOption,
     comment: Annotated[str | None, typer.Option(help="The reviewer's comment.")] = None,
     json_output: JsonFlag = False,
 ) -> None:

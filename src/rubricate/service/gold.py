@@ -91,12 +91,6 @@ def _row_and_metric(
 
 
 def _gold(evaluation: str, metric: str, row_id: str, record: GoldScoreRecord) -> GoldScore:
-    return GoldScore(
-        evaluation=evaluation,
-        metric=metric,
-        row_id=row_id,
-        score=record.score,
-        note=record.note,
-        set_by=record.set_by,
-        set_at=record.set_at,
-    )
+    """The domain value: where the row is, and what the record says of it."""
+    said = {name: getattr(record, name) for name in ("score", "note", "set_by", "set_at")}
+    return GoldScore(evaluation=evaluation, metric=metric, row_id=row_id, **said)

@@ -17,6 +17,7 @@ from rubricate.domain.queues import (
     DEFAULT_LEASE_SECONDS,
     MAX_GOLD_RATE,
     MAX_REVIEWERS,
+    NOTE_MAX_CHARS,
     QueueRequest,
     Selection,
 )
@@ -171,3 +172,12 @@ def resolver(resolved_by: str | None) -> str:
     """Who resolved a row: ``ada``, ``majority policy``."""
     kind, _, who = (resolved_by or "").partition(":")
     return f"{who} policy" if kind == "policy" else who
+
+
+class GoldForm(BaseModel):
+    """The queue page's gold form: a row of the queue's evaluation, its known right score
+    (a value of the scale, as the form sends it) and an optional note."""
+
+    row: str = Field(min_length=1, max_length=200)
+    score: str = Field(min_length=1, max_length=100)
+    note: str = Field("", max_length=NOTE_MAX_CHARS)

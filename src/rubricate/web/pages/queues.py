@@ -24,6 +24,7 @@ from rubricate.web.pages.common import PageNumber, PostedPage, RowField, ScoreFi
 from rubricate.web.pages.evaluations import page_url
 from rubricate.web.pages.rows import row_url
 from rubricate.web.queue_view import (
+    GoldForm,
     QueueForm,
     describe,
     duration,
@@ -175,14 +176,13 @@ def set_gold(
     rb: Workspace,
     user: CurrentUser,
     name: QueueName,
-    row: RowField,
-    score: ScoreField,
-    note: Annotated[str, Form(max_length=NOTE_MAX_CHARS)] = "",
+    form: Annotated[GoldForm, Form()],
 ) -> Response:
     """An admin makes a row of the queue's evaluation gold on its metric (or changes it)."""
     queue = rb.queues.get(name)
+    row, score, note = form.row.strip(), form.score, form.note
     try:
-        made = rb.gold.set(queue.evaluation, queue.metric, row.strip(), score, note=note, by=user)
+        made = rb.gold.set(queue.evaluation, queue.metric, row, score, note=note, by=user)
     except (InvalidInput, NotFound) as error:
         _tell(request, name, str(error), alert=True)
     else:
