@@ -9,9 +9,10 @@ third blind spot (sim/third.py: the judge is 2 too harsh on outputs saying somet
 Per data set and seed, two workspaces' evaluations hold every row with the judge's stored
 scores (``fake:judge`` through ``rb.evaluate``) and no review. Rows are then reviewed in
 rounds of ``ROUND``: their reviewers' scores are imported and resolved with the median, as
-a team's reviews would come in. One arm reviews a seeded random order; the other asks
-``LabelSamplingService.propose`` for the next round each time (what a queue with the
-``sampler`` selection holds), so it learns from the rows reviewed so far. After 200, 400
+a team's reviews would come in. One arm reviews a seeded random order; the other creates
+a review queue with the ``sampler`` selection for the next round each time and reviews its
+rows, so it learns from the rows reviewed so far (half of each round drawn at random from
+the audit slice; the queue is what tells alignment to verify on that slice only). After 200, 400
 and 800 reviewed rows (capped at the data set's size: both arms then hold every row, one
 run serves both), each arm is aligned as alignment_sim.py aligns (same fakes, default
 budget, delta 1, the seed) and the true whole-evaluation kappa of the kept guidelines is
@@ -43,6 +44,7 @@ from _alignment_data import (
     load,
     result_of,
     timed_alignment,
+    verified_kappas,
     write_folder,
 )
 from _common import Targets, print_columns, shared_data, verdict, without_shared_data
@@ -73,6 +75,9 @@ class Arm:
     disagreements: dict[int, int] = field(default_factory=dict)
     third: dict[int, int] = field(default_factory=dict)
     kept: dict[int, list[str]] = field(default_factory=dict)
+    audit: dict[int, int] = field(default_factory=dict)  # rows reviewed in the audit slice
+    status: dict[int, str] = field(default_factory=dict)  # the verification's
+    error: dict[int, float | None] = field(default_factory=dict)  # reported - true gain
 
 
 class Bench:
@@ -120,15 +125,36 @@ class Bench:
         self.rb.import_path(write_folder(chosen, self.workdir / f"{label}-{tag}", None), label)
         self.rb.annotations.resolve(label, self.data.metric, "median")
 
-    def proposed(self, label: str, count: int, seed: int) -> list[SimRow]:
-        from rubricate.service.label_sampling import LabelSamplingService
+    def proposed(self, label: str, count: int, seed: int, round_: int) -> list[SimRow]:
+        """A queue with the ``sampler`` selection (what marks the rows as chosen, so that
+        alignment verifies on the audit slice only), and its rows in its order."""
+        from sqlalchemy import select
 
-        picks = LabelSamplingService(self.rb.db).propose(
-            label, self.data.metric, count, delta=DELTA, seed=seed
-        )
-        return [self.by_id[p.row_id] for p in picks]
+        from rubricate import QueueRequest, Selection
+        from rubricate.domain.users import Role, User
+        from rubricate.store.queue_tables import QueueItemRecord, ReviewQueueRecord
+        from rubricate.store.tables import RowRecord
 
-    def align(self, label: str, seed: int) -> tuple[float, list[str]]:
+        name = f"{label}-round-{round_}"
+        request = QueueRequest(
+            name=name, evaluation=label, metric=self.data.metric, reviewers=("bench",),
+            selection=Selection.SAMPLER, sample_size=count, delta=DELTA, seed=seed,
+        )  # fmt: skip
+        self.rb.queues.create(request, by=User("bench", Role.ADMIN))
+        with self.rb.db.read() as session:
+            ids = session.scalars(
+                select(RowRecord.external_id)
+                .join(QueueItemRecord, QueueItemRecord.row_id == RowRecord.id)
+                .join(ReviewQueueRecord, ReviewQueueRecord.id == QueueItemRecord.queue_id)
+                .where(ReviewQueueRecord.name == name)
+                .order_by(QueueItemRecord.position)
+            ).all()
+        return [self.by_id[i] for i in ids]
+
+    def align(self, label: str, seed: int) -> tuple[float, list[str], str, float | None]:
+        """The true kappa of what the run kept, the kept guidelines, the verification's
+        status and the gain its test part reported minus the true gain (None: no gain
+        reported)."""
         from rubricate import Budget
         from rubricate.models import fake
 
@@ -149,9 +175,15 @@ class Bench:
             )
         result = result_of(run, label)
         kept = [g.text for g in result.guidelines if not g.existing]
-        return self.truth.kappa(result.guidelines), kept
+        before, after = verified_kappas(result.verification)
+        kappa = self.truth.kappa(result.guidelines)
+        true_gain = kappa - self.truth.kappa([])
+        error = None if before is None or after is None else after - before - true_gain
+        return kappa, kept, result.verification.status, error
 
     def arm(self, name: str, seed: int, sizes: Sequence[int]) -> Arm:
+        from rubricate.alignment.split import group_key, in_audit_slice
+
         label = f"{name}-{seed}"
         self.pool(label)
         order = random.Random(f"random:{seed}").sample(self.rows, len(self.rows))
@@ -163,14 +195,16 @@ class Bench:
                 if name != "sampler":  # random, or every row
                     batch = order[len(reviewed) : len(reviewed) + count]
                 else:
-                    batch = self.proposed(label, count, seed)
+                    batch = self.proposed(label, count, seed, len(reviewed) // ROUND)
                 self.review(label, batch, str(len(reviewed)))
                 reviewed += batch
-            arm.kappa[size], arm.kept[size] = self.align(label, seed)
+            aligned = self.align(label, seed)
+            arm.kappa[size], arm.kept[size], arm.status[size], arm.error[size] = aligned
             arm.disagreements[size] = sum(
                 abs(self.stored[r.external_id] - (r.human or 0.0)) >= DELTA for r in reviewed
             )
             arm.third[size] = sum(third.has_feature(r.output) for r in reviewed)
+            arm.audit[size] = sum(in_audit_slice(group_key(r.input)) for r in reviewed)
         return arm
 
 
@@ -184,7 +218,8 @@ def run_set(bench: Bench, seeds: Sequence[int]) -> list[Arm]:
         if total in sizes:  # every row: the arms hold the same rows, one run serves both
             whole = bench.arm("all", seed, [total])
             for arm in pair.values():
-                for table in ("kappa", "disagreements", "third", "kept"):
+                tables = ("kappa", "disagreements", "third", "kept", "audit", "status", "error")
+                for table in tables:
                     getattr(arm, table)[total] = getattr(whole, table)[total]
         arms += pair.values()
         show_seed(pair, sizes, time.perf_counter() - started)
@@ -194,10 +229,11 @@ def run_set(bench: Bench, seeds: Sequence[int]) -> list[Arm]:
 def show_seed(pair: dict[str, Arm], sizes: Sequence[int], seconds: float) -> None:
     for arm in pair.values():
         cells = [
-            f"{arm.kappa[s]:.3f} ({arm.disagreements[s]}, {arm.third[s]}, {len(arm.kept[s])})"
+            f"{arm.kappa[s]:.3f}{'*' if arm.status[s].startswith('unverified') else ' '}"
+            f"({arm.disagreements[s]}, {arm.third[s]}, {len(arm.kept[s])}, {arm.audit[s]})"
             for s in sizes
         ]
-        print(f"  seed {arm.seed}  {arm.name:<8}" + "".join(f"{c:>24}" for c in cells))
+        print(f"  seed {arm.seed}  {arm.name:<8}" + "".join(f"{c:>30}" for c in cells))
     print(f"  ({seconds:.0f} s)", flush=True)
 
 
@@ -216,6 +252,16 @@ def summary(data_set: str, arms: Sequence[Arm]) -> None:
             *(f"{means(arms, 'sampler', s) - means(arms, 'random', s):+.3f}" for s in sizes),
         ]
     )
+    for name in ARMS:
+        errors = [
+            [e for a in arms if a.name == name and (e := a.error[s]) is not None] for s in sizes
+        ]
+        lines.append(
+            [
+                f"{name}: |reported - true gain|",
+                *(f"{statistics.fmean(map(abs, e)):.3f} ({len(e)})" if e else "-" for e in errors),
+            ]
+        )
     print(f"{data_set}:")
     print_columns(lines)
     print()
@@ -272,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name}: {len(data.resolved()):,} rows, third blind spot on "
                 f"{sum(third.has_feature(r.output) for r in data.rows):,}; true kappa "
                 "(disagreements among the rows reviewed, of them with the third blind "
-                "spot, guidelines kept)"
+                "spot, guidelines kept, rows reviewed in the audit slice; * unverified)"
             )
             folder = Path(tmp) / name
             folder.mkdir()

@@ -11,6 +11,7 @@ import statistics
 
 from rubricate.alignment.label_sampling import AUDIT_REASON, Candidate, propose
 from rubricate.alignment.split import (
+    SLICE_SELECTION,
     SLICE_SHARE,
     Part,
     audited_part,
@@ -36,20 +37,22 @@ def test_the_slice_is_a_fixed_share_of_input_groups_checked_half_and_half() -> N
         parts = [audited_part(g, seed) for g in groups]
         assert all(p is Part.DISTILL for g, p in zip(groups, parts, strict=True) if g not in inside)
         selection = sum(audited_part(g, seed) is Part.SELECTION for g in inside)
-        assert abs(selection / len(inside) - 0.5) < 0.05
+        assert abs(selection / len(inside) - SLICE_SELECTION) < 0.05
         assert all(audited_part(g, seed) is not Part.DISTILL for g in inside)
     assert [audited_part(g, 0) for g in inside] != [audited_part(g, 1) for g in inside]
 
 
 def population(n: int, seed: int) -> list[Candidate]:
-    """``n`` rows with an input each; a fifth mention "refund", where the judge gives 5 and
-    reviewers 2 (a blind spot), the others are judged right (3 and 3)."""
+    """``n`` rows with an input each; a fifth mention "refund", where the judge gives 5
+    (and 3 when asked again) and reviewers 2 (a blind spot), the others are judged right
+    (3 and 3)."""
     rng = random.Random(seed)
     rows = []
     for i in range(n):
         blind = i % 5 == 0
         words = " ".join(rng.sample(WORDS, 20) + (["refund"] if blind else []))
-        rows.append(Candidate(i, f"question {i}", words, judge=5.0 if blind else 3.0))
+        judge, second = (5.0, 3.0) if blind else (3.0, None)
+        rows.append(Candidate(i, f"question {i}", words, judge=judge, second=second))
     return rows
 
 
@@ -87,10 +90,10 @@ def test_when_nothing_is_left_to_target_the_rest_is_drawn_from_the_slice() -> No
 
 
 def test_the_slices_reviewed_rows_estimate_the_evaluation_where_the_targeted_do_not() -> None:
-    """Three rounds of 40 reviews: the targeted rows' share of the blind spot is not the
-    evaluation's (once reviewed rows explain it, rows like them give way), while the audit
-    rows' share, over seeds, is the slice's (a random third of the evaluation's groups,
-    so near the evaluation's own 20%)."""
+    """Three rounds of 40 reviews: the targeted rows hold far more of the blind spot than
+    the evaluation (the judge doubts itself there), while the audit rows' share, over
+    seeds, is the slice's (a random share of the evaluation's groups, so near the
+    evaluation's own 20%)."""
     rows = population(400, seed=3)
     slice_rate = statistics.fmean(r.judge == 5.0 for r in rows if sliced(r))
     audit_rates, targeted_rates = [], []
@@ -108,4 +111,4 @@ def test_the_slices_reviewed_rows_estimate_the_evaluation_where_the_targeted_do_
         targeted_rates.append(statistics.fmean(r.judge == 5.0 for r in targeted))
     assert abs(statistics.fmean(audit_rates) - slice_rate) < 0.04
     assert abs(slice_rate - 0.2) < 0.06
-    assert abs(statistics.fmean(targeted_rates) - 0.2) > 0.05  # what verification must not read
+    assert statistics.fmean(targeted_rates) > 0.3  # what verification must not read

@@ -60,7 +60,7 @@ NEAR, LIKELY = 0.35, 0.7  # a predicted chance of disagreement worth saying, and
 TOLERANCE = 1e-9
 MAX_POOL = 10_000  # rows considered for picking (a seeded sample past it)
 MAX_REFERENCE = 3_000  # reviewed rows read for novelty and the fit (a seeded sample past it)
-AUDIT_SHARE = 0.3  # of each proposal, drawn at random from the audit slice (the service's)
+AUDIT_SHARE = 0.5  # of each proposal, drawn at random from the audit slice (the service's)
 AUDIT_REASON = (
     "drawn at random from the audit slice, so that alignment can verify on rows that stand "
     "for the whole evaluation"

@@ -8,8 +8,8 @@ a random sample of the evaluation, so they cannot all stand for it. The *audit s
 then what verification reads: a fixed random share of every evaluation's input groups (a
 hash with a fixed salt, so that the sampler and every run agree on it), from which the
 sampler draws a share of each round uniformly at random and never targets. Its reviewed
-rows are a random sample of the evaluation; its groups go half to selection, half to
-test, and every other group to distillation (``audited_part``)."""
+rows are a random sample of the evaluation; its groups go to selection (``SLICE_SELECTION``)
+or test, and every other group to distillation (``audited_part``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import hashlib
 from enum import StrEnum
 
 SHARES = (0.5, 0.25, 0.25)  # distillation, selection, test
-SLICE_SHARE = 0.35  # of the input groups: the audit slice
+SLICE_SHARE = 0.55  # of the input groups: the audit slice (above the sampler's audit share)
+SLICE_SELECTION = 0.7  # of the slice's groups: selection, which decides (the rest: test)
 
 
 class Part(StrEnum):
@@ -52,7 +53,8 @@ def in_audit_slice(group: str) -> bool:
 
 def audited_part(group: str, seed: int) -> Part:
     """A group's part when the reviewed rows were chosen by the sampler: the audit slice
-    is checked (half selection, half test), everything else is distilled from."""
+    is checked (selection, which decides, or test), everything else is distilled from."""
     if not in_audit_slice(group):
         return Part.DISTILL
-    return Part.SELECTION if _position(f"{seed}:audit-part:{group}") < 0.5 else Part.TEST
+    chosen = _position(f"{seed}:audit-part:{group}") < SLICE_SELECTION
+    return Part.SELECTION if chosen else Part.TEST
