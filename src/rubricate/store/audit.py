@@ -11,7 +11,8 @@ from sqlalchemy import Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rubricate.domain.audit import UNKNOWN_ACTOR, AuditAction, AuditEvent
-from rubricate.store.tables import Base, JSONType, utcnow
+from rubricate.store.column_types import JSONType
+from rubricate.store.tables import Base, utcnow
 
 SUBJECT_CHARS = 300
 

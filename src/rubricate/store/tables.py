@@ -7,11 +7,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     CheckConstraint,
-    DateTime,
-    Dialect,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
@@ -21,12 +18,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 from sqlalchemy.sql.expression import false
-from sqlalchemy.types import TypeEngine
+
+from rubricate.store.column_types import JSONType, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -35,43 +32,6 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class _JSON(TypeDecorator[Any]):
-    """JSON, stored as JSONB on PostgreSQL. The PostgreSQL dialect is imported only when
-    PostgreSQL is used: importing it costs every CLI command start-up time on SQLite."""
-
-    impl = JSON
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import JSONB
-
-            return dialect.type_descriptor(JSONB())
-        return dialect.type_descriptor(JSON())
-
-
-JSONType = _JSON()
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC on both databases (SQLite keeps no zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored: pass an aware UTC datetime")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def utcnow() -> datetime:

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rubricate.store.tables import UTCDateTime
+from rubricate.store.column_types import UTCDateTime
 
 
 def owned_by(column: str, owner: str) -> sa.Column[Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from rubricate.store.column_types import JSONType
 from rubricate.store.migrations._columns import owned_by, run_times
-from rubricate.store.tables import JSONType
 
 revision = "0002"
 down_revision = "0001"

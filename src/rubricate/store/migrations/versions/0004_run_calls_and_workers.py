@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from rubricate.store.column_types import JSONType, UTCDateTime
 from rubricate.store.migrations._columns import usage_columns
-from rubricate.store.tables import JSONType, UTCDateTime
 
 revision = "0004"
 down_revision = "0003"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from rubricate.store.tables import UTCDateTime
+from rubricate.store.column_types import UTCDateTime
 
 revision = "0006"
 down_revision = "0005"

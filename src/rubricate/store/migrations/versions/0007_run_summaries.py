@@ -10,7 +10,7 @@ from alembic import op
 
 from rubricate.domain.alignment import AlignmentResult
 from rubricate.domain.alignment_runs import ResultSummary
-from rubricate.store.tables import JSONType
+from rubricate.store.column_types import JSONType
 
 revision = "0007"
 down_revision = "0006"

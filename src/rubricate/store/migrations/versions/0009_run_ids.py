@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from rubricate.store.tables import UTCDateTime
+from rubricate.store.column_types import UTCDateTime
 
 revision = "0009"
 down_revision = "0008"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from rubricate.store.tables import JSONType, UTCDateTime
+from rubricate.store.column_types import JSONType, UTCDateTime
 
 revision = "0010"
 down_revision = "0009"

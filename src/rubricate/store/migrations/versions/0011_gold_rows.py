@@ -8,8 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from rubricate.store.column_types import UTCDateTime
 from rubricate.store.migrations._columns import owned_by
-from rubricate.store.tables import UTCDateTime
 
 revision = "0011"
 down_revision = "0010"
