@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, MetaData, Table, inspect
+from sqlalchemy import Connection, MetaData, Table, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from rubricate import Rubricate, Settings
@@ -213,3 +213,56 @@ def test_foreign_keys_are_enforced_after_migrating(db: Database) -> None:
     if db.is_sqlite:
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_queues_made_before_0011_get_their_selection_kind_from_their_words(
+    db: Database,
+) -> None:
+    upgrade(db, "0010")
+    words = {
+        "sampler's 40 rows (seed 1, delta 1)": "sampler",
+        "random sample of 40 (seed 0)": "random",
+        "stratified sample of 40 (seed 0)": "stratified",
+        "disagreeing by at least 1.5": "disagreeing",
+        "unresolved": "unresolved",
+        "all": "all",
+    }
+    metadata = MetaData()
+    metrics, evaluations, queues = (
+        Table(name, metadata, autoload_with=db.engine)
+        for name in ("metrics", "evaluations", "review_queues")
+    )
+    with db.engine.begin() as connection:
+        connection.execute(
+            metrics.insert(),
+            {"id": 1, "name": "tone", "description": "", "kind": "custom", "created_at": WHEN},
+        )
+        connection.execute(
+            evaluations.insert(),
+            {"id": 1, "name": "old", "description": "", "source": "import", "created_at": WHEN},
+        )
+        connection.execute(
+            queues.insert(),
+            [
+                {
+                    "id": i,
+                    "name": f"q{i}",
+                    "evaluation_id": 1,
+                    "metric_id": 1,
+                    "selection": text,
+                    "reviews_per_row": 1,
+                    "blind": False,
+                    "lease_seconds": 600,
+                    "row_count": 0,
+                    "created_by": "admin",
+                    "created_at": WHEN,
+                }
+                for i, text in enumerate(words, start=1)
+            ],
+        )
+    upgrade(db)
+    upgraded = Table("review_queues", MetaData(), autoload_with=db.engine)
+    with db.engine.connect() as connection:
+        read = select(upgraded.c.selection, upgraded.c.selection_kind)
+        kinds = {row.selection: row.selection_kind for row in connection.execute(read)}
+    assert kinds == words

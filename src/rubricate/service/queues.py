@@ -76,6 +76,7 @@ class QueueService(Service):
                     evaluation_id=evaluation.id,
                     metric_id=metric.id,
                     selection=request.describe()[:200],
+                    selection_kind=request.selection.value,
                     reviews_per_row=request.reviews_per_row,
                     blind=request.blind,
                     lease_seconds=request.lease_seconds,

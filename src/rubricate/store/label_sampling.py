@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rubricate.domain.queues import Selection
 from rubricate.store.queue_tables import QueueItemRecord, ReviewQueueRecord
 from rubricate.store.queues import all_rows, open_queue_items
 from rubricate.store.tables import AnnotationRecord, JudgeResultRecord, ResolutionRecord, RowRecord
@@ -17,7 +18,6 @@ from rubricate.store.version_comparison import scored_on
 from rubricate.util import batched
 
 CHUNK = 900  # ids per query: under every driver's limit on bound parameters
-SAMPLER_QUEUE = "sampler's "  # how a sampler queue's selection reads (QueueRequest.describe)
 
 row_ids = all_rows  # every row of the evaluation, in row order
 
@@ -87,6 +87,6 @@ def sampler_chosen(session: Session, metric_id: int, evaluation_ids: Sequence[in
     query = select(ReviewQueueRecord.id).where(
         ReviewQueueRecord.metric_id == metric_id,
         ReviewQueueRecord.evaluation_id.in_(list(evaluation_ids)),
-        ReviewQueueRecord.selection.startswith(SAMPLER_QUEUE, autoescape=True),
+        ReviewQueueRecord.selection_kind == Selection.SAMPLER.value,
     )
     return session.scalar(query.limit(1)) is not None

@@ -21,6 +21,7 @@ class ReviewQueueRecord(Base):
     evaluation_id: Mapped[int] = owned_by("evaluations")
     metric_id: Mapped[int] = owned_by("metrics")
     selection: Mapped[str] = mapped_column(String(200))  # how its rows were chosen, in words
+    selection_kind: Mapped[str] = mapped_column(String(16), server_default="all")  # Selection
     reviews_per_row: Mapped[int] = mapped_column(Integer)
     blind: Mapped[bool] = mapped_column(Boolean)
     lease_seconds: Mapped[int] = mapped_column(Integer)

@@ -1,7 +1,9 @@
 """Gold rows (issue 15, item 3): an admin's known right score of a row on a metric
 (gold_scores), the share of gold rows a review queue mixes into each reviewer's stream
 (review_queues.gold_rate, 0 for the queues made before), and which rows of a queue are
-gold (queue_items.gold, false for the rows made before)."""
+gold (queue_items.gold, false for the rows made before); and each queue's selection kind
+(review_queues.selection_kind), read back from its words for the queues made before, so
+that alignment can tell rows the sampler chose from a random sample."""
 
 from __future__ import annotations
 
@@ -30,6 +32,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("review_queues") as batch:
         batch.add_column(sa.Column("gold_rate", sa.Float(), server_default="0", nullable=False))
+        batch.add_column(
+            sa.Column("selection_kind", sa.String(16), server_default="all", nullable=False)
+        )
+    op.execute(
+        "UPDATE review_queues SET selection_kind = CASE"
+        " WHEN selection LIKE 'sampler''s %' THEN 'sampler'"
+        " WHEN selection LIKE 'random sample %' THEN 'random'"
+        " WHEN selection LIKE 'stratified sample %' THEN 'stratified'"
+        " WHEN selection LIKE 'disagreeing%' THEN 'disagreeing'"
+        " WHEN selection = 'unresolved' THEN 'unresolved'"
+        " ELSE 'all' END"
+    )
     with op.batch_alter_table("queue_items") as batch:
         batch.add_column(sa.Column("gold", sa.Boolean(), server_default=sa.false(), nullable=False))
 
@@ -38,5 +52,6 @@ def downgrade() -> None:
     with op.batch_alter_table("queue_items") as batch:
         batch.drop_column("gold")
     with op.batch_alter_table("review_queues") as batch:
+        batch.drop_column("selection_kind")
         batch.drop_column("gold_rate")
     op.drop_table("gold_scores")
