@@ -12,8 +12,8 @@ ACCESSORS = sorted(n for n, v in vars(Rubricate).items() if isinstance(v, LazySe
 
 
 def test_every_service_is_an_accessor() -> None:
-    assert len(ACCESSORS) == 14
-    assert {"metrics", "evaluation_runs", "users", "version_comparison"} <= set(ACCESSORS)
+    assert len(ACCESSORS) == 16
+    assert {"metrics", "evaluation_runs", "users", "gold", "label_sampling"} <= set(ACCESSORS)
 
 
 @pytest.mark.parametrize("name", ACCESSORS)
