@@ -22,8 +22,9 @@ RubricateOptimizer beside MLflow's MemAlign on the same traces and the same fake
    A fake OpenAI-compatible server (rubricate.testing.fake_openai, on 127.0.0.1, in this
    process) answers every model: `fake-reflect` proposes "do not reward length" for the
    rows it is shown too leniently judged (rubricate's reflection and MemAlign's
-   distillation); `fake-judge` scores like the stored judge unless its instructions hold
-   that guideline. `judge.align(traces, optimizer=...)` runs with RubricateOptimizer
+   distillation); `fake-judge` scores like the stored judge unless its instructions state
+   a length guideline, read by meaning and applied imperfectly (mlflow_optimizers.judged).
+   `judge.align(traces, optimizer=...)` runs with RubricateOptimizer
    without a judge model (the offline comparison), with one (for the held-out figures
    only rubricate gives), and with MemAlignOptimizer when it can run. Printed per
    optimizer: model calls and prompt tokens the server received (its estimate, four

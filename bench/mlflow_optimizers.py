@@ -17,8 +17,10 @@ from mlflow_store import ALIGN_EXPERIMENT, ALIGN_TRACES, CLARITY, Store
 from rubricate.testing.mlflow_answers import (
     GUIDELINE,
     human_score,
-    judge_score,
+    is_long,
 )
+from sim.judge import CANCEL, NOISE, fraction
+from sim.vocabulary import classify
 
 MAX_OFFLINE_CALLS = 10
 REFLECT, JUDGE = "fake-reflect", "fake-judge"
@@ -35,7 +37,7 @@ ANSWER = re.compile(r"Answer (\d+)\.")
 def responder(request: Any) -> Any:
     """`fake-reflect` proposes the length guideline for the rows shown too leniently judged
     (rubricate's reflection or MemAlign's distillation); `fake-judge` scores like the
-    stored judge unless its instructions hold the guideline."""
+    stored judge unless its instructions state a length guideline (see judged)."""
     from rubricate.alignment.trace_format import Direction, parse_blocks
     from rubricate.testing.fake_openai import FakeReply
 
@@ -52,14 +54,45 @@ def responder(request: Any) -> Any:
             answer = {"guidelines": [{"text": GUIDELINE, "direction": "too_lenient",
                                       "row_ids": rows}]}  # fmt: skip
     else:
-        found = ANSWER.search(user)
-        i = int(found.group(1)) if found else 0
         system = " ".join(m["content"] for m in request.messages if m["role"] != "user")
-        score = human_score(i) if GUIDELINE in system + user else judge_score(i)
+        score = judged(system + "\n" + user, user)
         answer = {"score": score, "result": score, "rationale": "fake"}
     if request.tool_names and not request.wants_json:
         return FakeReply(tool_args=answer)
     return FakeReply(text=json.dumps(answer))
+
+
+def judged(instructions: str, user: str) -> int:
+    """The fake judge's score of the answer in ``user``: the reviewers' score, two points too
+    many on a long (padded) answer, unless a line of ``instructions`` states a length
+    guideline. It reads that by meaning, as the simulation's judge does
+    (sim/vocabulary.classify), applies it to 85% of long answers, and is one point off on
+    10% of answers (both seeded by the request text)."""
+    found = ANSWER.search(user)
+    truth = human_score(int(found.group(1))) if found else 3
+    long = "filler" in user
+    stated = any(
+        classify(line).kind in ("length", "both")
+        for line in instructions.splitlines()
+        if not ANSWER.search(line) and "Topic " not in line  # the answer's own text
+    )
+    applied = stated and fraction("cancel-length", user) < CANCEL
+    score = truth + (2 if long and not applied else 0)
+    if fraction("noise", user) < NOISE:
+        score += 1 if fraction("noise-sign", user) < 0.5 else -1
+    return min(5, max(1, score))
+
+
+def true_kappa(instructions: str) -> float:
+    """The fake judge's weighted kappa with the reviewers on every aligned trace under
+    ``instructions``: what a team would get on all its rows, beside what the run reports
+    from its held-out part (noise is drawn from each answer's own text here)."""
+    from rubricate.stats import weighted_kappa
+
+    rows = range(ALIGN_TRACES)
+    answers = [f"Answer {i}." + (" Some filler." if is_long(i) else "") for i in rows]
+    scores = [float(judged(instructions, answer)) for answer in answers]
+    return weighted_kappa([float(human_score(i)) for i in rows], scores, [1, 2, 3, 4, 5])
 
 
 @dataclass
@@ -117,7 +150,11 @@ def run_rubricate(fake: Any, traces: list[Any], folder: Path, judge_model: str |
     assert result is not None
     check = result.verification
     kept = GUIDELINE in aligned.instructions
-    outcome.note = f"guideline {'kept' if kept else 'not kept'}; run {run.id[:8]}"
+    before, after = true_kappa(INSTRUCTIONS), true_kappa(aligned.instructions)
+    outcome.note = (
+        f"guideline {'kept' if kept else 'not kept'}; true on all {ALIGN_TRACES} rows: kappa"
+        f" {before:.2f} -> {after:.2f} ({after - before:+.2f}); run {run.id[:8]}"
+    )
     if check.status != "not run" and check.before and check.after:
         diff = check.difference.value if check.difference else None
         outcome.held_out = (
